@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# ntvm: build the module, libntvm and the selftests; run them in a VM.
+#
+#   make                 module (against KDIR), libntvm, selftests
+#   make check           lint + the selftest suite on the distro and debug kernels
+#   make demo            boot the VM and run the libntvm example
+#   make install         DESTDIR=... PREFIX=... (headers, library, pkg-config)
+#   make lint            checkpatch --strict, W=1 and sparse on kmod/
+#   make debug-kernel    build (once) the 6.12 KASAN/lockdep/kmemleak kernel
+#
+# KDIR defaults to Debian's 6.1 headers (installed with apt when missing).
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+TOP       := $(abspath .)
+O         := $(TOP)/build
+
+# Evaluated when used, after tools/kver has installed what it needs.
+KVER       = $(shell $(TOP)/tools/kver)
+KDIR      ?= /usr/src/linux-headers-$(KVER)
+MODDIR     = $(O)/mod/$(subst /,_,$(patsubst /%,%,$(KDIR)))
+
+CC        ?= gcc
+CFLAGS    ?= -O2 -g
+WARN      := -Wall -Wextra -Wno-unused-parameter
+LIB_CFLAGS = $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE \
+	     -I$(TOP)/uapi -I$(TOP)/lib
+LIB_SRCS  := $(wildcard lib/*.c)
+LIB_OBJS  := $(patsubst lib/%.c,$(O)/lib/%.o,$(LIB_SRCS))
+
+KSFT      := $(O)/ksft
+TEST_SRCS := $(wildcard selftests/*.c)
+TESTS     := $(patsubst selftests/%.c,$(O)/selftests/%,$(TEST_SRCS))
+TEST_CFLAGS = $(CFLAGS) -Wall -D_GNU_SOURCE -I$(KSFT) -I$(TOP)/uapi \
+	      -I$(TOP)/lib -I$(TOP)/selftests
+EXAMPLES  := $(O)/examples/demo
+
+.PHONY: all deps module lib selftests examples install check demo lint \
+	debug-kernel clean print-ko
+
+all: module lib selftests examples
+
+deps:
+	@tools/install-deps base
+
+module: deps
+	@mkdir -p $(MODDIR)/kmod $(MODDIR)/uapi/linux
+	@cp -p -u Kbuild $(MODDIR)/
+	@cp -p -u kmod/*.c kmod/*.h $(MODDIR)/kmod/
+	@cp -p -u uapi/linux/ntvm.h $(MODDIR)/uapi/linux/
+	$(MAKE) -C $(KDIR) M=$(MODDIR) $(KBUILD_EXTRA) modules
+
+print-ko:
+	@echo $(MODDIR)/ntvm.ko
+
+lib: $(O)/lib/libntvm.so $(O)/lib/libntvm.a
+
+$(O)/lib/%.o: lib/%.c lib/ntvm.h lib/internal.h uapi/linux/ntvm.h
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -c -o $@ $<
+
+$(O)/lib/libntvm.so: $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libntvm.so.0 -o $@ $^ -lpthread
+	ln -sf libntvm.so $(O)/lib/libntvm.so.0
+
+$(O)/lib/libntvm.a: $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+# The kselftest harness comes from Debian's kernel source, at build time.
+$(KSFT)/kselftest_harness.h:
+	@tools/install-deps base
+	@mkdir -p $(KSFT)
+	tar -xJf /usr/src/linux-source-6.1.tar.xz -C $(KSFT) \
+		--strip-components=4 \
+		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.1/tools/testing/selftests/kselftest.h
+	@touch $@
+
+selftests: $(TESTS) $(O)/selftests/run-all
+
+$(O)/selftests/%: selftests/%.c $(wildcard selftests/*.h) $(KSFT)/kselftest_harness.h \
+		$(O)/lib/libntvm.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -static -o $@ $< $(O)/lib/libntvm.a -lpthread
+
+$(O)/selftests/run-all: selftests/run-all
+	@mkdir -p $(@D)
+	cp $< $@
+
+examples: $(EXAMPLES)
+
+$(O)/examples/%: Documentation/examples/%.c $(O)/lib/libntvm.so
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -I$(TOP)/lib -o $@ $< -L$(O)/lib -lntvm
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 lib/ntvm.h $(DESTDIR)$(PREFIX)/include/ntvm.h
+	install -m 644 uapi/linux/ntvm.h $(DESTDIR)$(PREFIX)/include/linux/ntvm.h
+	install -m 755 $(O)/lib/libntvm.so $(DESTDIR)$(PREFIX)/lib/libntvm.so.0
+	ln -sf libntvm.so.0 $(DESTDIR)$(PREFIX)/lib/libntvm.so
+	install -m 644 $(O)/lib/libntvm.a $(DESTDIR)$(PREFIX)/lib/libntvm.a
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+		lib/ntvm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ntvm.pc
+
+lint:
+	@tools/lint
+
+debug-kernel:
+	@tools/build-debug-kernel
+
+check:
+	@tools/check
+
+demo: all
+	tools/vm-run --kernel distro \
+		--add $(O)/examples/demo:/usr/bin/ntvm-demo -- ntvm-demo
+
+clean:
+	rm -rf $(O)

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * NtAllocateVirtualMemory: reserve, commit and reset.
+ *
+ * Validation follows the NT kernel's order (the first failing check gives
+ * the status); rounding follows Windows: an explicit reservation address
+ * is rounded down to 64 KiB and the size measured from there, a commit
+ * covers every page its range touches.
+ */
+
+#include <linux/overflow.h>
+#include <linux/slab.h>
+
+#include "ntvm.h"
+
+#define NTVM_MEM_ALLOC_TYPES (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE | \
+			      NTVM_MEM_RESET | NTVM_MEM_PHYSICAL | \
+			      NTVM_MEM_TOP_DOWN | NTVM_MEM_WRITE_WATCH | \
+			      NTVM_MEM_LARGE_PAGES)
+
+static u32 ntvm_check_type(u32 type, u32 protect)
+{
+	if (type & ~NTVM_MEM_ALLOC_TYPES)
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if (!(type & (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE | NTVM_MEM_RESET)))
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if ((type & NTVM_MEM_RESET) && type != NTVM_MEM_RESET)
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if ((type & NTVM_MEM_LARGE_PAGES) &&
+	    (!(type & NTVM_MEM_COMMIT) ||
+	     (type & (NTVM_MEM_PHYSICAL | NTVM_MEM_WRITE_WATCH))))
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if ((type & NTVM_MEM_WRITE_WATCH) && !(type & NTVM_MEM_RESERVE))
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if ((type & NTVM_MEM_PHYSICAL) &&
+	    (type & ~(NTVM_MEM_RESERVE | NTVM_MEM_TOP_DOWN |
+		      NTVM_MEM_PHYSICAL) || !(type & NTVM_MEM_RESERVE)))
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if ((type & NTVM_MEM_PHYSICAL) && protect != NTVM_PAGE_READWRITE)
+		return NTVM_STATUS_INVALID_PARAMETER;
+	return NTVM_STATUS_SUCCESS;
+}
+
+/* The committed-page state a protection gives. */
+static u8 ntvm_state_of(enum ntvm_prot prot, bool guard)
+{
+	return prot | (guard ? NTVM_PS_GUARD : 0);
+}
+
+static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
+			bool commit, u8 state)
+{
+	unsigned long addr = args->base, base, end, len;
+	struct ntvm_alloc *a;
+	int tries = 0, err;
+	u32 status;
+
+	if (addr) {
+		base = addr & ~(NTVM_GRANULARITY - 1);
+		if (base < NTVM_MIN_ADDRESS)
+			return NTVM_STATUS_INVALID_PARAMETER_2;
+		end = PAGE_ALIGN(addr + args->size);
+		if (end > NTVM_MAX_ADDRESS + 1)
+			return NTVM_STATUS_INVALID_PARAMETER_4;
+		if (ntvm_alloc_next(ctx, base) &&
+		    ntvm_alloc_next(ctx, base)->base < end)
+			return NTVM_STATUS_CONFLICTING_ADDRESSES;
+		len = end - base;
+	} else {
+		len = PAGE_ALIGN(args->size);
+		base = 0;
+		end = 0;
+	}
+
+	a = kmalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
+	if (!a)
+		return NTVM_STATUS_NO_MEMORY;
+
+	for (;;) {
+		if (!addr) {
+			struct ntvm_alloc *n;
+
+			base = ntvm_view_find_free(ctx, len);
+			if (!base) {
+				status = NTVM_STATUS_NO_MEMORY;
+				goto free;
+			}
+			end = base + len;
+			n = ntvm_alloc_next(ctx, base);
+			if (n && n->base < end) {
+				/* Only after userspace tampering. */
+				status = NTVM_STATUS_NO_MEMORY;
+				goto free;
+			}
+		}
+		err = ntvm_view_map(ctx, base, end, false, false);
+		if (!err)
+			break;
+		if (err == -EEXIST && !addr && ++tries < 8)
+			continue;	/* raced with another mmap */
+		status = err == -EEXIST ? NTVM_STATUS_CONFLICTING_ADDRESSES :
+					  NTVM_STATUS_NO_MEMORY;
+		goto free;
+	}
+
+	a->base = base;
+	a->size = len;
+	a->alloc_protect = args->protect;
+	ntvm_alloc_insert(ctx, a);
+	if (commit) {
+		status = ntvm_commit(ctx, base, end, state);
+		if (status) {
+			ntvm_alloc_erase(ctx, a);
+			ntvm_view_unmap(ctx, base, end);
+			goto free;
+		}
+	}
+	atomic_long_inc(&ntvm_nr_allocs);
+	args->base = base;
+	args->size = len;
+	return NTVM_STATUS_SUCCESS;
+free:
+	kfree(a);
+	return status;
+}
+
+/* MEM_COMMIT of [addr, addr + size) inside one existing allocation. */
+static u32 ntvm_commit_existing(struct ntvm_ctx *ctx,
+				struct ntvm_alloc_args *args, u8 state)
+{
+	unsigned long start = args->base & PAGE_MASK;
+	unsigned long end = PAGE_ALIGN(args->base + args->size);
+	struct ntvm_alloc *a = ntvm_alloc_find(ctx, start);
+	u32 status;
+
+	if (!a || end > ntvm_alloc_end(a))
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	status = ntvm_commit(ctx, start, end, state);
+	if (status)
+		return status;
+	args->base = start;
+	args->size = end - start;
+	return NTVM_STATUS_SUCCESS;
+}
+
+/* MEM_RESET: the contents of [addr, addr + size) are of no interest. */
+static u32 ntvm_reset(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
+{
+	unsigned long start = args->base & PAGE_MASK;
+	unsigned long end = PAGE_ALIGN(args->base + args->size);
+	struct ntvm_alloc *a = ntvm_alloc_find(ctx, start);
+
+	if (!args->base || !a || end > ntvm_alloc_end(a))
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	/* Committed pages may read zero afterwards: Windows allows both. */
+	ntvm_view_discard(ctx, start, end);
+	args->base = start;
+	args->size = end - start;
+	return NTVM_STATUS_SUCCESS;
+}
+
+u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
+{
+	unsigned long limit;
+	enum ntvm_prot prot;
+	bool guard;
+	u32 status;
+
+	if (args->zero_bits > 21 && args->zero_bits < 32)
+		return NTVM_STATUS_INVALID_PARAMETER_3;
+	status = ntvm_check_type(args->type, args->protect);
+	if (status)
+		return status;
+	status = ntvm_prot_from_win(args->protect, &prot, &guard);
+	if (status)
+		return status;
+	if (args->base > NTVM_MAX_ADDRESS)
+		return NTVM_STATUS_INVALID_PARAMETER_2;
+	limit = NTVM_MAX_ADDRESS + 1 - max_t(u64, args->base, NTVM_MIN_ADDRESS);
+	if (!args->size || args->size > limit)
+		return NTVM_STATUS_INVALID_PARAMETER_4;
+	if (args->zero_bits)
+		return NTVM_STATUS_NOT_SUPPORTED;
+	if (args->type & NTVM_MEM_LARGE_PAGES)
+		return NTVM_STATUS_PRIVILEGE_NOT_HELD;
+	if (args->type & (NTVM_MEM_PHYSICAL | NTVM_MEM_WRITE_WATCH))
+		return NTVM_STATUS_NOT_SUPPORTED;
+
+	if (args->type & NTVM_MEM_RESET)
+		return ntvm_reset(ctx, args);
+	if ((args->type & NTVM_MEM_RESERVE) || !args->base)
+		return ntvm_reserve(ctx, args, args->type & NTVM_MEM_COMMIT,
+				    ntvm_state_of(prot, guard));
+	return ntvm_commit_existing(ctx, args, ntvm_state_of(prot, guard));
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel API drift between the kernels ntvm builds against (Debian's 6.1
+ * and 6.12), kept in one place.  The NTVM_HAVE_* macros come from Kbuild,
+ * which looks for the API in the kernel's headers.
+ */
+#ifndef _NTVM_COMPAT_H
+#define _NTVM_COMPAT_H
+
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+
+/* vm_flags_set() and a read-only vma->vm_flags arrived in 6.3. */
+static inline void ntvm_vm_flags_set(struct vm_area_struct *vma,
+				     unsigned long flags)
+{
+#ifdef NTVM_HAVE_VM_FLAGS_SET
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+/* A free range of @len bytes in current->mm; mmap_lock held (6.10 API). */
+static inline unsigned long ntvm_get_unmapped_area(unsigned long len)
+{
+#ifdef NTVM_HAVE_MM_GET_UNMAPPED_AREA
+	return mm_get_unmapped_area(current->mm, NULL, 0, len, 0, 0);
+#else
+	return get_unmapped_area(NULL, 0, len, 0, 0);
+#endif
+}
+
+#endif /* _NTVM_COMPAT_H */

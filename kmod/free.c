@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * NtFreeVirtualMemory: decommit and release.
+ */
+
+#include "ntvm.h"
+
+u32 ntvm_nt_free(struct ntvm_ctx *ctx, struct ntvm_free_args *args)
+{
+	unsigned long start = args->base & PAGE_MASK, end;
+	struct ntvm_alloc *a;
+	u32 status;
+
+	if (args->type != NTVM_MEM_DECOMMIT && args->type != NTVM_MEM_RELEASE)
+		return NTVM_STATUS_INVALID_PARAMETER_4;
+	if (args->base > NTVM_MAX_ADDRESS)
+		return NTVM_STATUS_INVALID_PARAMETER_2;
+	if (args->size > NTVM_MAX_ADDRESS + 1 - start)
+		return NTVM_STATUS_INVALID_PARAMETER_3;
+
+	a = ntvm_alloc_find(ctx, start);
+	if (!a)
+		return NTVM_STATUS_MEMORY_NOT_ALLOCATED;
+
+	if (!args->size) {
+		/* The whole allocation, named by its base. */
+		if (start != a->base)
+			return NTVM_STATUS_FREE_VM_NOT_AT_BASE;
+		end = ntvm_alloc_end(a);
+	} else {
+		end = PAGE_ALIGN(args->base + args->size);
+		if (end > ntvm_alloc_end(a))
+			return NTVM_STATUS_UNABLE_TO_FREE_VM;
+	}
+
+	if (args->type == NTVM_MEM_DECOMMIT) {
+		ntvm_decommit(ctx, start, end);
+		/* Windows 10 1709+ reports 0 for a whole-allocation decommit. */
+		args->size = args->size ? end - start : 0;
+	} else {
+		status = ntvm_release(ctx, a, start, end);
+		if (status)
+			return status;
+		args->size = end - start;
+	}
+	args->base = start;
+	return NTVM_STATUS_SUCCESS;
+}

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ntvm: Windows NT virtual-memory semantics for Linux processes.
+ *
+ * The misc device /dev/ntvm: each open is one context bound to the opening
+ * process's address space; its ioctls are the NT memory services.
+ *
+ * Copyright (C) 2026 The ntvm authors
+ */
+
+#include <linux/compat.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "ntvm.h"
+
+atomic_long_t ntvm_nr_contexts = ATOMIC_LONG_INIT(0);
+atomic_long_t ntvm_nr_allocs = ATOMIC_LONG_INIT(0);
+
+static void ntvm_ctx_free(struct kref *ref)
+{
+	struct ntvm_ctx *ctx = container_of(ref, struct ntvm_ctx, ref);
+	struct ntvm_alloc *a, *n;
+
+	rbtree_postorder_for_each_entry_safe(a, n, &ctx->allocs, node) {
+		kfree(a);
+		atomic_long_dec(&ntvm_nr_allocs);
+	}
+	ntvm_uncharge(ctx, ctx->committed);
+	ntvm_pages_destroy(ctx);
+	fput(ctx->backing);
+	mmdrop(ctx->mm);
+	atomic_long_dec(&ntvm_nr_contexts);
+	kfree(ctx);
+}
+
+void ntvm_ctx_put(struct ntvm_ctx *ctx)
+{
+	kref_put(&ctx->ref, ntvm_ctx_free);
+}
+
+/* Teach lockdep the order op_lock -> mmap_lock before it is first used. */
+static void ntvm_prime_lockdep(struct ntvm_ctx *ctx)
+{
+	if (!IS_ENABLED(CONFIG_PROVE_LOCKING))
+		return;
+	mutex_lock(&ctx->op_lock);
+	mmap_read_lock(ctx->mm);
+	mmap_read_unlock(ctx->mm);
+	mutex_unlock(&ctx->op_lock);
+}
+
+static int ntvm_char_open(struct inode *inode, struct file *file)
+{
+	struct ntvm_ctx *ctx;
+	int err;
+
+	if (!current->mm)
+		return -EINVAL;
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return -ENOMEM;
+	kref_init(&ctx->ref);
+	mutex_init(&ctx->op_lock);
+	xa_init(&ctx->chunks);
+	ctx->allocs = RB_ROOT;
+	ctx->mm = current->mm;
+	mmgrab(ctx->mm);
+	err = ntvm_backing_create(ctx);
+	if (err) {
+		mmdrop(ctx->mm);
+		kfree(ctx);
+		return err;
+	}
+	ntvm_prime_lockdep(ctx);
+	atomic_long_inc(&ntvm_nr_contexts);
+	file->private_data = ctx;
+	return nonseekable_open(inode, file);
+}
+
+static int ntvm_char_release(struct inode *inode, struct file *file)
+{
+	ntvm_ctx_put(file->private_data);
+	return 0;
+}
+
+union ntvm_nt_args {
+	struct ntvm_alloc_args alloc;
+	struct ntvm_free_args free;
+	struct ntvm_protect_args protect;
+	struct ntvm_query_args query;
+};
+
+/* The NT services: copy in, run under op_lock, copy out. */
+static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
+			  void __user *argp)
+{
+	union ntvm_nt_args args;
+	size_t size = _IOC_SIZE(cmd);
+
+	if (current->mm != ctx->mm)
+		return -EPERM;
+	if (copy_from_user(&args, argp, size))
+		return -EFAULT;
+	if (mutex_lock_killable(&ctx->op_lock))
+		return -EINTR;
+	ntvm_reconcile(ctx);
+	switch (cmd) {
+	case NTVM_IOC_ALLOC:
+		args.alloc.status = ntvm_nt_allocate(ctx, &args.alloc);
+		break;
+	case NTVM_IOC_FREE:
+		args.free.status = ntvm_nt_free(ctx, &args.free);
+		break;
+	case NTVM_IOC_PROTECT:
+		args.protect.status = ntvm_nt_protect(ctx, &args.protect);
+		break;
+	case NTVM_IOC_QUERY:
+		args.query.status = ntvm_nt_query(ctx, &args.query);
+		break;
+	}
+	mutex_unlock(&ctx->op_lock);
+	if (copy_to_user(argp, &args, size))
+		return -EFAULT;
+	return 0;
+}
+
+static long ntvm_ioctl_sysinfo(void __user *argp)
+{
+	struct ntvm_sysinfo_args info = {
+		.minimum_address = NTVM_MIN_ADDRESS,
+		.maximum_address = NTVM_MAX_ADDRESS,
+		.commit_limit = ntvm_commit_limit(),
+		.committed = ntvm_committed_global(),
+		.contexts = atomic_long_read(&ntvm_nr_contexts),
+		.allocations = atomic_long_read(&ntvm_nr_allocs),
+		.page_size = PAGE_SIZE,
+		.allocation_granularity = NTVM_GRANULARITY,
+	};
+
+	if (copy_to_user(argp, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
+			    unsigned long parm)
+{
+	struct ntvm_ctx *ctx = file->private_data;
+	void __user *argp = (void __user *)parm;
+
+	switch (cmd) {
+	case NTVM_IOC_VERSION:
+		return put_user((__u32)NTVM_ABI_VERSION, (__u32 __user *)argp);
+	case NTVM_IOC_SYSINFO:
+		return ntvm_ioctl_sysinfo(argp);
+	case NTVM_IOC_ALLOC:
+	case NTVM_IOC_FREE:
+	case NTVM_IOC_PROTECT:
+	case NTVM_IOC_QUERY:
+		return ntvm_ioctl_nt(ctx, cmd, argp);
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
+
+static const struct file_operations ntvm_fops = {
+	.owner		= THIS_MODULE,
+	.open		= ntvm_char_open,
+	.release	= ntvm_char_release,
+	.unlocked_ioctl	= ntvm_char_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+static struct miscdevice ntvm_misc = {
+	.minor		= MISC_DYNAMIC_MINOR,
+	.name		= "ntvm",
+	.fops		= &ntvm_fops,
+	.mode		= 0666,
+};
+
+static int __init ntvm_init(void)
+{
+	int err;
+
+	BUILD_BUG_ON(sizeof(struct ntvm_chunk) > PAGE_SIZE);
+	err = ntvm_backing_init();
+	if (err)
+		return err;
+	return misc_register(&ntvm_misc);
+}
+
+static void __exit ntvm_exit(void)
+{
+	misc_deregister(&ntvm_misc);
+	rcu_barrier();
+}
+
+module_init(ntvm_init);
+module_exit(ntvm_exit);
+
+MODULE_AUTHOR("The ntvm authors");
+MODULE_DESCRIPTION("Windows NT virtual-memory semantics");
+MODULE_LICENSE("GPL");

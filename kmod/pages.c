@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-page state: one byte a page, in chunks found by address.
+ *
+ * Writers hold the context's op_lock and the chunk's spinlock; the fault
+ * path reads under RCU and writes (clearing a guard bit) under the chunk's
+ * spinlock.  A chunk with no committed page is freed (after a grace
+ * period) by ntvm_pages_trim().
+ */
+
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+
+#include "ntvm.h"
+
+static unsigned long ntvm_chunk_index(unsigned long addr)
+{
+	return addr >> (PAGE_SHIFT + NTVM_CHUNK_SHIFT);
+}
+
+static unsigned int ntvm_chunk_slot(unsigned long addr)
+{
+	return (addr >> PAGE_SHIFT) & (NTVM_CHUNK_PAGES - 1);
+}
+
+/* First address of the chunk after the one holding @addr. */
+static unsigned long ntvm_chunk_end(unsigned long addr)
+{
+	return (ntvm_chunk_index(addr) + 1) << (PAGE_SHIFT + NTVM_CHUNK_SHIFT);
+}
+
+u8 ntvm_page_state(struct ntvm_ctx *ctx, unsigned long addr)
+{
+	struct ntvm_chunk *c;
+	u8 st = 0;
+
+	rcu_read_lock();
+	c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
+	if (c)
+		st = READ_ONCE(c->state[ntvm_chunk_slot(addr)]);
+	rcu_read_unlock();
+	return st;
+}
+
+/**
+ * ntvm_pages_prepare - make sure every chunk of [start, end) exists
+ * @ctx:   the context
+ * @start: first address
+ * @end:   end address
+ *
+ * Called before a state change that cannot fail afterwards.
+ * Return: 0 or -ENOMEM (chunks made so far stay; ntvm_pages_trim() them).
+ */
+int ntvm_pages_prepare(struct ntvm_ctx *ctx, unsigned long start,
+		       unsigned long end)
+{
+	unsigned long addr;
+
+	for (addr = start; addr < end; addr = ntvm_chunk_end(addr)) {
+		unsigned long idx = ntvm_chunk_index(addr);
+		struct ntvm_chunk *c;
+		int err;
+
+		if (xa_load(&ctx->chunks, idx))
+			continue;
+		c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
+		if (!c)
+			return -ENOMEM;
+		spin_lock_init(&c->lock);
+		err = xa_insert(&ctx->chunks, idx, c, GFP_KERNEL_ACCOUNT);
+		if (err) {
+			kfree(c);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Set the state of every page of [start, end); chunks must exist. */
+void ntvm_pages_set(struct ntvm_ctx *ctx, unsigned long start,
+		    unsigned long end, u8 state)
+{
+	unsigned long addr = start;
+
+	lockdep_assert_held(&ctx->op_lock);
+	while (addr < end) {
+		unsigned long stop = min(end, ntvm_chunk_end(addr));
+		struct ntvm_chunk *c;
+
+		c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
+		if (!c) {
+			/* Only possible when clearing: nothing to clear. */
+			WARN_ON_ONCE(state);
+			addr = stop;
+			continue;
+		}
+		spin_lock(&c->lock);
+		for (; addr < stop; addr += PAGE_SIZE) {
+			u8 *p = &c->state[ntvm_chunk_slot(addr)];
+
+			c->committed += !!state - !!*p;
+			WRITE_ONCE(*p, state);
+		}
+		spin_unlock(&c->lock);
+	}
+}
+
+/* Free the chunks of [start, end) that hold no committed page. */
+void ntvm_pages_trim(struct ntvm_ctx *ctx, unsigned long start,
+		     unsigned long end)
+{
+	unsigned long addr;
+
+	lockdep_assert_held(&ctx->op_lock);
+	for (addr = start; addr < end; addr = ntvm_chunk_end(addr)) {
+		unsigned long idx = ntvm_chunk_index(addr);
+		struct ntvm_chunk *c = xa_load(&ctx->chunks, idx);
+
+		if (c && !c->committed) {
+			xa_erase(&ctx->chunks, idx);
+			kfree_rcu(c, rcu);
+		}
+	}
+}
+
+unsigned long ntvm_pages_count_committed(struct ntvm_ctx *ctx,
+					 unsigned long start,
+					 unsigned long end)
+{
+	unsigned long addr = start, n = 0;
+
+	while (addr < end) {
+		unsigned long stop = min(end, ntvm_chunk_end(addr));
+		struct ntvm_chunk *c;
+
+		c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
+		if (c) {
+			for (; addr < stop; addr += PAGE_SIZE)
+				n += !!READ_ONCE(c->state[ntvm_chunk_slot(addr)]);
+		}
+		addr = stop;
+	}
+	return n;
+}
+
+/**
+ * ntvm_pages_run - the run of identical page states starting at @start
+ * @ctx:   the context
+ * @start: first address
+ * @end:   where to stop looking
+ * @state: out: the state of the page at @start
+ *
+ * Return: the end of the run, at most @end.
+ */
+unsigned long ntvm_pages_run(struct ntvm_ctx *ctx, unsigned long start,
+			     unsigned long end, u8 *state)
+{
+	unsigned long addr = start;
+	u8 first = ntvm_page_state(ctx, start);
+
+	*state = first;
+	rcu_read_lock();
+	while (addr < end) {
+		unsigned long stop = min(end, ntvm_chunk_end(addr));
+		struct ntvm_chunk *c;
+
+		c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
+		if (!c) {
+			if (first)
+				break;
+			addr = stop;
+			continue;
+		}
+		for (; addr < stop; addr += PAGE_SIZE)
+			if (READ_ONCE(c->state[ntvm_chunk_slot(addr)]) != first)
+				goto out;
+	}
+out:
+	rcu_read_unlock();
+	return min(addr, end);
+}
+
+void ntvm_pages_destroy(struct ntvm_ctx *ctx)
+{
+	struct ntvm_chunk *c;
+	unsigned long idx;
+
+	xa_for_each(&ctx->chunks, idx, c)
+		kfree(c);
+	xa_destroy(&ctx->chunks);
+}
+
+/**
+ * ntvm_page_fault_check - may this access to @addr proceed?
+ * @ctx:       the context
+ * @addr:      the faulting address
+ * @write:     the access is a write
+ * @guard_hit: out: the page was a guard page (its guard bit is now clear)
+ *
+ * Called from the fault path, with the folio locked when the page is
+ * resident, so that a protection change that took the folio lock after
+ * publishing its new state cannot be overtaken.
+ */
+bool ntvm_page_fault_check(struct ntvm_ctx *ctx, unsigned long addr,
+			   bool write, bool *guard_hit)
+{
+	struct ntvm_chunk *c;
+	bool ok = false;
+	u8 *p;
+
+	*guard_hit = false;
+	/* Pairs with the smp_mb() in ntvm_view_revoke(). */
+	smp_mb();
+	rcu_read_lock();
+	c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
+	if (!c)
+		goto out;
+	p = &c->state[ntvm_chunk_slot(addr)];
+	spin_lock(&c->lock);
+	if (*p & NTVM_PS_GUARD) {
+		WRITE_ONCE(*p, *p & ~NTVM_PS_GUARD);
+		*guard_hit = true;
+	} else {
+		ok = write ? ntvm_prot_writable(*p) : ntvm_prot_readable(*p);
+	}
+	spin_unlock(&c->lock);
+out:
+	rcu_read_unlock();
+	return ok;
+}

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * State changes of page ranges, each keeping four things in step: the
+ * page states, the views (exec runs in exec views, the rest in the data
+ * view), the commit charge and the PTEs.  All under the context's op_lock.
+ *
+ * Order: everything that can fail (memory, charge, views) comes first and
+ * is undone on failure; the new state is then published, and only then
+ * are PTEs revoked or pages freed.
+ */
+
+#include <linux/slab.h>
+
+#include "ntvm.h"
+
+/* Does @new grant nothing that @old did not?  (No revocation needed.) */
+static bool ntvm_state_raises(u8 old, u8 new)
+{
+	if (!old)
+		return true;
+	if (new & NTVM_PS_GUARD)
+		return false;
+	if (ntvm_prot_readable(old) && !ntvm_prot_readable(new))
+		return false;
+	if (ntvm_prot_writable(old) && !ntvm_prot_writable(new))
+		return false;
+	return true;
+}
+
+/*
+ * Move the pages of [start, end) whose view (exec or data) is not the one
+ * @exec asks for.  On failure, put back what was moved.
+ */
+static int ntvm_move_views(struct ntvm_ctx *ctx, unsigned long start,
+			   unsigned long end, bool exec)
+{
+	unsigned long addr = start, run_end = start, done;
+	int err = 0;
+	u8 st;
+
+	while (addr < end && !err) {
+		run_end = ntvm_pages_run(ctx, addr, end, &st);
+		if (ntvm_prot_is_exec(st) != exec) {
+			unsigned long seg = addr;
+
+			/* Join runs that all need moving into one segment. */
+			while (run_end < end) {
+				unsigned long next;
+
+				next = ntvm_pages_run(ctx, run_end, end, &st);
+				if (ntvm_prot_is_exec(st) == exec)
+					break;
+				run_end = next;
+			}
+			err = ntvm_view_map(ctx, seg, run_end, exec, true);
+		}
+		addr = run_end;
+	}
+	if (!err)
+		return 0;
+
+	/*
+	 * Undo, the failed segment included (a failed MAP_FIXED may leave a
+	 * hole): the states are unchanged, so each run's own view is right.
+	 */
+	done = run_end;
+	for (addr = start; addr < done; addr = run_end) {
+		run_end = ntvm_pages_run(ctx, addr, done, &st);
+		if (ntvm_prot_is_exec(st) == exec)
+			continue;
+		if (ntvm_view_map(ctx, addr, run_end, ntvm_prot_is_exec(st),
+				  true))
+			WRITE_ONCE(ctx->tampered, true);
+	}
+	return err;
+}
+
+/**
+ * ntvm_apply_state - set every page of [start, end) to @state
+ * @ctx:   the context
+ * @start: first address
+ * @end:   end address
+ * @state: the new page state
+ *
+ * The range lies in one allocation; chunks exist (ntvm_pages_prepare) and
+ * the charge is done by the caller.
+ *
+ * Return: 0 or STATUS_NO_MEMORY (nothing changed).
+ */
+u32 ntvm_apply_state(struct ntvm_ctx *ctx, unsigned long start,
+		     unsigned long end, u8 state)
+{
+	bool revoke = false;
+	unsigned long addr;
+	u8 st;
+
+	lockdep_assert_held(&ctx->op_lock);
+	if (ntvm_move_views(ctx, start, end, ntvm_prot_is_exec(state)))
+		return NTVM_STATUS_NO_MEMORY;
+
+	for (addr = start; addr < end && !revoke;) {
+		addr = ntvm_pages_run(ctx, addr, end, &st);
+		revoke = !ntvm_state_raises(st, state);
+	}
+	ntvm_pages_set(ctx, start, end, state);
+	if (revoke)
+		ntvm_view_revoke(ctx, start, end);
+	return NTVM_STATUS_SUCCESS;
+}
+
+/**
+ * ntvm_commit - commit [start, end) of one allocation with @state
+ * @ctx:   the context
+ * @start: first address
+ * @end:   end address
+ * @state: the committed state (protection and guard bit)
+ *
+ * Pages already committed keep their contents and take the new
+ * protection.
+ */
+u32 ntvm_commit(struct ntvm_ctx *ctx, unsigned long start,
+		unsigned long end, u8 state)
+{
+	unsigned long pages = (end - start) >> PAGE_SHIFT;
+	u32 status;
+
+	pages -= ntvm_pages_count_committed(ctx, start, end);
+	if (!ntvm_charge(ctx, pages))
+		return NTVM_STATUS_COMMITMENT_LIMIT;
+	if (ntvm_pages_prepare(ctx, start, end)) {
+		status = NTVM_STATUS_NO_MEMORY;
+		goto fail;
+	}
+	status = ntvm_apply_state(ctx, start, end, state);
+	if (status == NTVM_STATUS_SUCCESS)
+		return status;
+fail:
+	ntvm_pages_trim(ctx, start, end);
+	ntvm_uncharge(ctx, pages);
+	return status;
+}
+
+/* Decommit [start, end) of one allocation; cannot fail. */
+void ntvm_decommit(struct ntvm_ctx *ctx, unsigned long start,
+		   unsigned long end)
+{
+	unsigned long pages = ntvm_pages_count_committed(ctx, start, end);
+
+	/* Exec runs go back to the data view; cannot fail for reserved. */
+	if (ntvm_move_views(ctx, start, end, false))
+		WRITE_ONCE(ctx->tampered, true);
+	ntvm_pages_set(ctx, start, end, 0);
+	ntvm_view_discard(ctx, start, end);
+	ntvm_uncharge(ctx, pages);
+	ntvm_pages_trim(ctx, start, end);
+}
+
+/* Unmap, free and uncharge [start, end): its views must be ours. */
+static void ntvm_release_pages(struct ntvm_ctx *ctx, unsigned long start,
+			       unsigned long end)
+{
+	unsigned long pages = ntvm_pages_count_committed(ctx, start, end);
+
+	ntvm_pages_set(ctx, start, end, 0);
+	ntvm_view_discard(ctx, start, end);
+	ntvm_uncharge(ctx, pages);
+	ntvm_pages_trim(ctx, start, end);
+}
+
+/**
+ * ntvm_release - release [start, end) of allocation @a
+ * @ctx:   the context
+ * @a:     the allocation holding the range
+ * @start: first address
+ * @end:   end address
+ *
+ * A sub-range splits @a: the part before keeps the allocation base, the
+ * part after becomes an allocation of its own based at @end.
+ *
+ * Return: 0 or STATUS_NO_MEMORY (nothing changed).
+ */
+u32 ntvm_release(struct ntvm_ctx *ctx, struct ntvm_alloc *a,
+		 unsigned long start, unsigned long end)
+{
+	unsigned long a_end = ntvm_alloc_end(a);
+	struct ntvm_alloc *tail = NULL;
+
+	lockdep_assert_held(&ctx->op_lock);
+	if (start > a->base && end < a_end) {
+		tail = kmalloc(sizeof(*tail), GFP_KERNEL_ACCOUNT);
+		if (!tail)
+			return NTVM_STATUS_NO_MEMORY;
+	}
+	WRITE_ONCE(ctx->op_task, current);
+	if (vm_munmap(start, end - start)) {
+		WRITE_ONCE(ctx->op_task, NULL);
+		kfree(tail);
+		return NTVM_STATUS_NO_MEMORY;
+	}
+	WRITE_ONCE(ctx->op_task, NULL);
+	ntvm_release_pages(ctx, start, end);
+
+	if (start == a->base && end == a_end) {
+		ntvm_alloc_erase(ctx, a);
+		kfree(a);
+		atomic_long_dec(&ntvm_nr_allocs);
+	} else if (start == a->base) {
+		/* The tail keeps the node: rebasing keeps the tree order. */
+		a->base = end;
+		a->size = a_end - end;
+	} else if (end == a_end) {
+		a->size = start - a->base;
+	} else {
+		a->size = start - a->base;
+		tail->base = end;
+		tail->size = a_end - end;
+		tail->alloc_protect = a->alloc_protect;
+		ntvm_alloc_insert(ctx, tail);
+		atomic_long_inc(&ntvm_nr_allocs);
+	}
+	return NTVM_STATUS_SUCCESS;
+}
+
+/*
+ * Userspace unmapped a view (munmap of a whole VMA cannot be refused):
+ * release every allocation that is no longer wholly covered by our views,
+ * unmapping only the views that remain, never what userspace put there.
+ */
+void ntvm_reconcile(struct ntvm_ctx *ctx)
+{
+	struct ntvm_alloc *a, *next;
+
+	lockdep_assert_held(&ctx->op_lock);
+	if (!READ_ONCE(ctx->tampered))
+		return;
+	WRITE_ONCE(ctx->tampered, false);
+
+	for (a = ntvm_alloc_next(ctx, 0); a; a = next) {
+		unsigned long addr = a->base, end = ntvm_alloc_end(a);
+		struct vm_area_struct *vma;
+		bool whole = true;
+
+		next = ntvm_alloc_next(ctx, end);
+		mmap_read_lock(ctx->mm);
+		while (addr < end) {
+			vma = find_vma(ctx->mm, addr);
+			if (!vma || vma->vm_start > addr ||
+			    !ntvm_vma_is_ours(ctx, vma)) {
+				whole = false;
+				break;
+			}
+			addr = vma->vm_end;
+		}
+		mmap_read_unlock(ctx->mm);
+		if (whole)
+			continue;
+
+		/* Unmap our views in it one by one, then forget it. */
+		for (addr = a->base; addr < end;) {
+			unsigned long s, e;
+			bool ours;
+
+			mmap_read_lock(ctx->mm);
+			vma = find_vma(ctx->mm, addr);
+			if (!vma || vma->vm_start >= end) {
+				mmap_read_unlock(ctx->mm);
+				break;
+			}
+			s = max(vma->vm_start, addr);
+			e = min(vma->vm_end, end);
+			ours = ntvm_vma_is_ours(ctx, vma);
+			mmap_read_unlock(ctx->mm);
+			if (ours)
+				ntvm_view_unmap(ctx, s, e);
+			addr = e;
+		}
+		ntvm_release_pages(ctx, a->base, end);
+		ntvm_alloc_erase(ctx, a);
+		kfree(a);
+		atomic_long_dec(&ntvm_nr_allocs);
+	}
+}

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Views: the VMAs through which a context's pages are reached.
+ *
+ * Every page of a context lives in one shmem file (the backing), at file
+ * offset == virtual address.  The module maps it MAP_SHARED with vm_mmap()
+ * from its ioctls only; the backing's mmap hook refuses anyone else and
+ * installs vm_ops that decide every fault from the page state:
+ *
+ *  - fault: uncommitted, no-access and guard pages raise SIGSEGV (a guard
+ *    page loses its guard bit first: one shot); other pages come from
+ *    shmem, and the state is checked again with the folio locked;
+ *  - page_mkwrite: only read-write pages may become writable;
+ *  - no map_pages: fault-around would map neighbours without asking.
+ *
+ * Lowering a protection publishes the new state, waits for faults that
+ * may have seen the old one (they hold the folio lock from their check to
+ * the PTE being set) and zaps the range; raising costs nothing until the
+ * next fault.  Userspace cannot split, mprotect or mremap a view; a view
+ * it munmaps whole marks the context for reconciliation.
+ */
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mman.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/pagevec.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+
+#include "compat.h"
+#include "ntvm.h"
+
+/* shmem's own mmap, which the backing's file operations wrap. */
+static int (*ntvm_shmem_mmap)(struct file *file, struct vm_area_struct *vma);
+static const struct vm_operations_struct ntvm_vm_ops;
+
+static bool ntvm_own_op(struct ntvm_ctx *ctx)
+{
+	return READ_ONCE(ctx->op_task) == current;
+}
+
+bool ntvm_vma_is_ours(struct ntvm_ctx *ctx, struct vm_area_struct *vma)
+{
+	return vma->vm_ops == &ntvm_vm_ops && vma->vm_private_data == ctx;
+}
+
+static vm_fault_t ntvm_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct ntvm_ctx *ctx = vma->vm_private_data;
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	bool guard;
+	vm_fault_t ret;
+
+	/* A view copied into a child (MADV_DOFORK) gives it nothing. */
+	if (vma->vm_mm != ctx->mm)
+		return VM_FAULT_SIGSEGV;
+	if (!ntvm_page_fault_check(ctx, vmf->address, write, &guard))
+		return VM_FAULT_SIGSEGV;
+
+	ret = ctx->shmem_vm_ops->fault(vmf);
+	if ((ret & VM_FAULT_ERROR) || !(ret & VM_FAULT_LOCKED))
+		return ret;
+
+	/* The folio is locked: a protection change cannot overtake us now. */
+	if (!ntvm_page_fault_check(ctx, vmf->address, write, &guard)) {
+		unlock_page(vmf->page);
+		put_page(vmf->page);
+		vmf->page = NULL;
+		return VM_FAULT_SIGSEGV;
+	}
+	return ret;
+}
+
+static vm_fault_t ntvm_page_mkwrite(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct ntvm_ctx *ctx = vma->vm_private_data;
+	struct folio *folio = page_folio(vmf->page);
+	bool guard;
+
+	if (vma->vm_mm != ctx->mm)
+		return VM_FAULT_SIGSEGV;
+	folio_lock(folio);
+	if (folio->mapping != vma->vm_file->f_mapping) {
+		folio_unlock(folio);
+		return VM_FAULT_NOPAGE;
+	}
+	if (!ntvm_page_fault_check(ctx, vmf->address, true, &guard)) {
+		folio_unlock(folio);
+		return VM_FAULT_SIGSEGV;
+	}
+	return VM_FAULT_LOCKED;
+}
+
+static void ntvm_vm_open(struct vm_area_struct *vma)
+{
+	struct ntvm_ctx *ctx = vma->vm_private_data;
+
+	kref_get(&ctx->ref);
+}
+
+static void ntvm_vm_close(struct vm_area_struct *vma)
+{
+	struct ntvm_ctx *ctx = vma->vm_private_data;
+
+	if (vma->vm_mm == ctx->mm && !ntvm_own_op(ctx))
+		WRITE_ONCE(ctx->tampered, true);
+	ntvm_ctx_put(ctx);
+}
+
+static int ntvm_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	return ntvm_own_op(vma->vm_private_data) ? 0 : -EINVAL;
+}
+
+static int ntvm_vm_mprotect(struct vm_area_struct *vma, unsigned long start,
+			    unsigned long end, unsigned long newflags)
+{
+	return ntvm_own_op(vma->vm_private_data) ? 0 : -EACCES;
+}
+
+static int ntvm_vm_mremap(struct vm_area_struct *vma)
+{
+	return ntvm_own_op(vma->vm_private_data) ? 0 : -EINVAL;
+}
+
+static const struct vm_operations_struct ntvm_vm_ops = {
+	.fault		= ntvm_fault,
+	.page_mkwrite	= ntvm_page_mkwrite,
+	.open		= ntvm_vm_open,
+	.close		= ntvm_vm_close,
+	.may_split	= ntvm_vm_may_split,
+	.mprotect	= ntvm_vm_mprotect,
+	.mremap		= ntvm_vm_mremap,
+};
+
+static int ntvm_backing_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct ntvm_ctx *ctx = file->private_data;
+	int err;
+
+	if (!ntvm_own_op(ctx) || vma->vm_mm != ctx->mm)
+		return -EPERM;
+	err = ntvm_shmem_mmap(file, vma);
+	if (err)
+		return err;
+	/* The first view of a context (we hold its op_lock) learns shmem's. */
+	if (!ctx->shmem_vm_ops)
+		ctx->shmem_vm_ops = vma->vm_ops;
+	vma->vm_ops = &ntvm_vm_ops;
+	vma->vm_private_data = ctx;
+	kref_get(&ctx->ref);
+	ntvm_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_NOHUGEPAGE);
+	return 0;
+}
+
+/*
+ * The backing file answers only our own mmap: it is never read, written
+ * or fallocated through its file (so madvise(MADV_REMOVE) on a view fails
+ * instead of punching holes behind our back).
+ */
+static const struct file_operations ntvm_backing_fops = {
+	.owner	= THIS_MODULE,
+	.mmap	= ntvm_backing_mmap,
+};
+
+int ntvm_backing_init(void)
+{
+	struct file *probe;
+
+	probe = shmem_file_setup("ntvm-probe", PAGE_SIZE, VM_NORESERVE);
+	if (IS_ERR(probe))
+		return PTR_ERR(probe);
+	ntvm_shmem_mmap = probe->f_op->mmap;
+	fput(probe);
+	return ntvm_shmem_mmap ? 0 : -ENODEV;
+}
+
+/* The shmem file that backs every page of @ctx. */
+int ntvm_backing_create(struct ntvm_ctx *ctx)
+{
+	struct file *file;
+
+	file = shmem_file_setup("ntvm", NTVM_MAX_ADDRESS + 1, VM_NORESERVE);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	file->private_data = ctx;
+	/* The file now runs our code: it keeps the module loaded. */
+	__module_get(THIS_MODULE);
+	fops_put(file->f_op);
+	file->f_op = &ntvm_backing_fops;
+	ctx->backing = file;
+	return 0;
+}
+
+/**
+ * ntvm_view_map - map [start, end) of the backing as a view
+ * @ctx:     the context
+ * @start:   first address
+ * @end:     end address
+ * @exec:    an exec view (VM_EXEC) rather than a data view
+ * @replace: replace what is there (our own views) rather than fail
+ *
+ * Return: 0, -EEXIST when something else is mapped there, -ENOMEM.
+ */
+int ntvm_view_map(struct ntvm_ctx *ctx, unsigned long start,
+		  unsigned long end, bool exec, bool replace)
+{
+	unsigned long prot = PROT_READ | PROT_WRITE | (exec ? PROT_EXEC : 0);
+	unsigned long flags = MAP_SHARED |
+			      (replace ? MAP_FIXED : MAP_FIXED_NOREPLACE);
+	unsigned long addr;
+
+	lockdep_assert_held(&ctx->op_lock);
+	WRITE_ONCE(ctx->op_task, current);
+	addr = vm_mmap(ctx->backing, start, end - start, prot, flags, start);
+	WRITE_ONCE(ctx->op_task, NULL);
+	if (IS_ERR_VALUE(addr))
+		return (int)addr;
+	return 0;
+}
+
+void ntvm_view_unmap(struct ntvm_ctx *ctx, unsigned long start,
+		     unsigned long end)
+{
+	lockdep_assert_held(&ctx->op_lock);
+	WRITE_ONCE(ctx->op_task, current);
+	vm_munmap(start, end - start);
+	WRITE_ONCE(ctx->op_task, NULL);
+}
+
+/*
+ * After a lowering state change of [start, end) was published: no PTE may
+ * keep granting what the state no longer grants.
+ */
+void ntvm_view_revoke(struct ntvm_ctx *ctx, unsigned long start,
+		      unsigned long end)
+{
+	struct address_space *mapping = ctx->backing->f_mapping;
+	pgoff_t index = start >> PAGE_SHIFT;
+	pgoff_t last = (end >> PAGE_SHIFT) - 1;
+	struct folio_batch fbatch;
+	unsigned int i;
+
+	/* Publish the state before looking at the page cache. */
+	smp_mb();
+	folio_batch_init(&fbatch);
+	while (filemap_get_folios(mapping, &index, last, &fbatch)) {
+		/* Wait for faults that checked the old state. */
+		for (i = 0; i < folio_batch_count(&fbatch); i++) {
+			folio_lock(fbatch.folios[i]);
+			folio_unlock(fbatch.folios[i]);
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+	unmap_mapping_range(mapping, start, end - start, 1);
+}
+
+/* Free the pages of [start, end): they read zero when committed again. */
+void ntvm_view_discard(struct ntvm_ctx *ctx, unsigned long start,
+		       unsigned long end)
+{
+	/* Publish the state before truncating; as in ntvm_view_revoke(). */
+	smp_mb();
+	shmem_truncate_range(file_inode(ctx->backing), start, end - 1);
+}
+
+/* A free, 64 KiB-aligned range of @len bytes, or 0. */
+unsigned long ntvm_view_find_free(struct ntvm_ctx *ctx, unsigned long len)
+{
+	unsigned long addr;
+
+	if (mmap_read_lock_killable(ctx->mm))
+		return 0;
+	addr = ntvm_get_unmapped_area(len + NTVM_GRANULARITY - PAGE_SIZE);
+	mmap_read_unlock(ctx->mm);
+	if (IS_ERR_VALUE(addr))
+		return 0;
+	addr = ALIGN(addr, NTVM_GRANULARITY);
+	if (addr < NTVM_MIN_ADDRESS || addr + len > NTVM_MAX_ADDRESS + 1)
+		return 0;
+	return addr;
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef NTVM_INTERNAL_H
+#define NTVM_INTERNAL_H
+
+#include <linux/ntvm.h>
+
+#include "ntvm.h"
+
+#define NTVM_DEVICE "/dev/ntvm"
+#define NTVM_EXPORT __attribute__((visibility("default")))
+
+/* The process's /dev/ntvm fd, or -1 when the module is not there. */
+int ntvm_dev(void);
+/* Issue an ioctl; the NT status from *status, or one for its failure. */
+NTSTATUS ntvm_ioctl(unsigned long request, void *args, const __u32 *status);
+/* Whether @h names the calling process. */
+int ntvm_is_self(HANDLE h);
+
+#endif

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The Win32 layer (kernel32/kernelbase): thin wrappers over the NT layer
+ * that turn NTSTATUS into GetLastError() codes.
+ */
+#include <unistd.h>
+
+#include "internal.h"
+
+static __thread DWORD ntvm_last_error;
+
+NTVM_EXPORT DWORD WINAPI GetLastError(void)
+{
+	return ntvm_last_error;
+}
+
+NTVM_EXPORT void WINAPI SetLastError(DWORD error)
+{
+	ntvm_last_error = error;
+}
+
+/* Set the last error from @status; true when it is a success. */
+static BOOL ntvm_set_status(NTSTATUS status)
+{
+	if (NT_SUCCESS(status))
+		return TRUE;
+	SetLastError(RtlNtStatusToDosError(status));
+	return FALSE;
+}
+
+NTVM_EXPORT LPVOID WINAPI VirtualAllocEx(HANDLE process, LPVOID address,
+					 SIZE_T size, DWORD type,
+					 DWORD protect)
+{
+	if (!ntvm_set_status(NtAllocateVirtualMemory(process, &address, 0,
+						     &size, type, protect)))
+		return NULL;
+	return address;
+}
+
+NTVM_EXPORT LPVOID WINAPI VirtualAlloc(LPVOID address, SIZE_T size,
+				       DWORD type, DWORD protect)
+{
+	return VirtualAllocEx(GetCurrentProcess(), address, size, type,
+			      protect);
+}
+
+NTVM_EXPORT BOOL WINAPI VirtualFreeEx(HANDLE process, LPVOID address,
+				      SIZE_T size, DWORD type)
+{
+	/* kernelbase checks this before calling NT. */
+	if (type == MEM_RELEASE && size) {
+		SetLastError(ERROR_INVALID_PARAMETER);
+		return FALSE;
+	}
+	return ntvm_set_status(NtFreeVirtualMemory(process, &address, &size,
+						   type));
+}
+
+NTVM_EXPORT BOOL WINAPI VirtualFree(LPVOID address, SIZE_T size, DWORD type)
+{
+	return VirtualFreeEx(GetCurrentProcess(), address, size, type);
+}
+
+NTVM_EXPORT BOOL WINAPI VirtualProtectEx(HANDLE process, LPVOID address,
+					 SIZE_T size, DWORD protect,
+					 PDWORD old_protect)
+{
+	return ntvm_set_status(NtProtectVirtualMemory(process, &address,
+						      &size, protect,
+						      old_protect));
+}
+
+NTVM_EXPORT BOOL WINAPI VirtualProtect(LPVOID address, SIZE_T size,
+				       DWORD protect, PDWORD old_protect)
+{
+	return VirtualProtectEx(GetCurrentProcess(), address, size, protect,
+				old_protect);
+}
+
+NTVM_EXPORT SIZE_T WINAPI VirtualQueryEx(HANDLE process, LPCVOID address,
+					 PMEMORY_BASIC_INFORMATION info,
+					 SIZE_T length)
+{
+	SIZE_T written = 0;
+
+	if (!ntvm_set_status(NtQueryVirtualMemory(process, (PVOID)address,
+						  MemoryBasicInformation,
+						  info, length, &written)))
+		return 0;
+	return written;
+}
+
+NTVM_EXPORT SIZE_T WINAPI VirtualQuery(LPCVOID address,
+				       PMEMORY_BASIC_INFORMATION info,
+				       SIZE_T length)
+{
+	return VirtualQueryEx(GetCurrentProcess(), address, info, length);
+}
+
+NTVM_EXPORT void WINAPI GetSystemInfo(LPSYSTEM_INFO si)
+{
+	struct ntvm_sysinfo_args info = {
+		.minimum_address = 0x10000,
+		.maximum_address = 0x7FFFFFFEFFFF,
+		.page_size = 4096,
+		.allocation_granularity = 0x10000,
+	};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int fd = ntvm_dev();
+
+	if (fd >= 0)
+		ntvm_ioctl(NTVM_IOC_SYSINFO, &info, NULL);
+	if (cpus < 1)
+		cpus = 1;
+	*si = (SYSTEM_INFO){ 0 };
+#if defined(__x86_64__)
+	si->wProcessorArchitecture = PROCESSOR_ARCHITECTURE_AMD64;
+	si->dwProcessorType = PROCESSOR_AMD_X8664;
+#elif defined(__aarch64__)
+	si->wProcessorArchitecture = PROCESSOR_ARCHITECTURE_ARM64;
+#endif
+	si->dwPageSize = info.page_size;
+	si->lpMinimumApplicationAddress = (LPVOID)(uintptr_t)info.minimum_address;
+	si->lpMaximumApplicationAddress = (LPVOID)(uintptr_t)info.maximum_address;
+	si->dwActiveProcessorMask = cpus >= (long)(8 * sizeof(DWORD_PTR)) ?
+				    ~(DWORD_PTR)0 :
+				    ((DWORD_PTR)1 << cpus) - 1;
+	si->dwNumberOfProcessors = (DWORD)cpus;
+	si->dwAllocationGranularity = info.allocation_granularity;
+	si->wProcessorLevel = 6;
+}

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/ntvm itself: open, ABI version, unknown ioctls, independence of
+ * contexts, refusal of a context's fd in another process.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/ntvm.h>
+
+#include "kselftest_harness.h"
+
+TEST(open_close)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, close(fd));
+}
+
+TEST(abi_version)
+{
+	__u32 version = 0xdeadbeef;
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, ioctl(fd, NTVM_IOC_VERSION, &version));
+	EXPECT_EQ(NTVM_ABI_VERSION, version);
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_VERSION, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	close(fd);
+}
+
+TEST(unknown_ioctl)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	__u64 buf[16] = { 0 };
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ioctl(fd, _IOWR(NTVM_IOC_MAGIC, 0xff, __u64), buf));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(fd, _IO('N', 0x80), buf));
+	EXPECT_EQ(ENOTTY, errno);
+	/* A known number with the wrong size is another request. */
+	EXPECT_EQ(-1, ioctl(fd, _IOWR(NTVM_IOC_MAGIC, 0x81, __u64), buf));
+	EXPECT_EQ(ENOTTY, errno);
+	close(fd);
+}
+
+TEST(sysinfo)
+{
+	struct ntvm_sysinfo_args info;
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	memset(&info, 0xaa, sizeof(info));
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_SYSINFO, &info));
+	EXPECT_EQ(4096, info.page_size);
+	EXPECT_EQ(0x10000, info.allocation_granularity);
+	EXPECT_EQ(0x10000, info.minimum_address);
+	EXPECT_EQ(0x7FFFFFFEFFFFull, info.maximum_address);
+	EXPECT_LT(0, info.commit_limit);
+	EXPECT_LE(1, info.contexts);
+	close(fd);
+}
+
+static __u32 reserve(int fd, __u64 *base, __u64 size)
+{
+	struct ntvm_alloc_args a = {
+		.base = *base, .size = size,
+		.type = NTVM_MEM_RESERVE | NTVM_MEM_COMMIT,
+		.protect = NTVM_PAGE_READWRITE,
+	};
+
+	if (ioctl(fd, NTVM_IOC_ALLOC, &a))
+		return 0xffffffff;
+	*base = a.base;
+	return a.status;
+}
+
+TEST(two_openers_are_independent)
+{
+	int fd1 = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	int fd2 = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	struct ntvm_free_args f = { 0 };
+	struct ntvm_query_args q = { 0 };
+	__u64 base = 0;
+
+	ASSERT_LE(0, fd1);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, reserve(fd1, &base, 0x10000));
+
+	/* The second context does not see, and cannot free, the first's. */
+	q.address = base;
+	ASSERT_EQ(0, ioctl(fd2, NTVM_IOC_QUERY, &q));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, q.status);
+	EXPECT_EQ(0, q.flags & NTVM_QUERY_MANAGED);
+	f.base = base;
+	f.type = NTVM_MEM_RELEASE;
+	ASSERT_EQ(0, ioctl(fd2, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(NTVM_STATUS_MEMORY_NOT_ALLOCATED, f.status);
+
+	/* Nor can it reserve over it. */
+	__u64 again = base;
+
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES,
+		  reserve(fd2, &again, 0x1000));
+
+	q.address = base;
+	ASSERT_EQ(0, ioctl(fd1, NTVM_IOC_QUERY, &q));
+	EXPECT_EQ(NTVM_QUERY_MANAGED, q.flags & NTVM_QUERY_MANAGED);
+	EXPECT_EQ(NTVM_MEM_COMMIT, q.state);
+	f.base = base;
+	f.size = 0;
+	ASSERT_EQ(0, ioctl(fd1, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, f.status);
+	close(fd1);
+	close(fd2);
+}
+
+TEST(fd_refused_in_other_process)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	__u64 base = 0;
+	int status;
+	pid_t pid;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, reserve(fd, &base, 0x10000));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct ntvm_free_args f = {
+			.base = base, .type = NTVM_MEM_RELEASE,
+		};
+		__u32 version;
+
+		if (ioctl(fd, NTVM_IOC_FREE, &f) != -1 || errno != EPERM)
+			_exit(1);
+		/* Asking the version is harmless. */
+		if (ioctl(fd, NTVM_IOC_VERSION, &version))
+			_exit(2);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* Still there for the owner. */
+	*(volatile char *)(uintptr_t)base = 1;
+	close(fd);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * ntvm: Windows NT virtual-memory semantics for Linux processes.
+ *
+ * Each open() of /dev/ntvm is one address-space context bound to the
+ * opening process.  Its ioctls follow the NT system services
+ * NtAllocateVirtualMemory, NtFreeVirtualMemory, NtProtectVirtualMemory and
+ * NtQueryVirtualMemory, acting on the caller's own address space.
+ *
+ * Return convention: an ioctl returns 0 when the request was carried out,
+ * successfully or not; the NT result is then in the ``status`` field of its
+ * argument (an NTSTATUS value, 0 meaning STATUS_SUCCESS).  The ioctl itself
+ * fails only when the request could not be carried out at all:
+ *
+ *  - EFAULT: the argument could not be read or written;
+ *  - EPERM:  the file was opened by another process (another mm);
+ *  - EINTR:  a fatal signal arrived while waiting for the context;
+ *  - ENOTTY: unknown request.
+ *
+ * All fields are fixed-size and every structure is a multiple of 8 bytes,
+ * so the ABI is the same for 32-bit and 64-bit callers.  Fields named
+ * ``pad`` must be zero (else STATUS_INVALID_PARAMETER).
+ *
+ * Copyright (C) 2026 The ntvm authors
+ */
+
+#ifndef __LINUX_NTVM_H
+#define __LINUX_NTVM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* Bumped on any incompatible change of this header. */
+#define NTVM_ABI_VERSION	1
+
+/**
+ * struct ntvm_alloc_args - NtAllocateVirtualMemory
+ * @base:      in: requested address, 0 to let the kernel choose; out: the
+ *             (rounded) base of the reserved or committed range.
+ * @size:      in: requested size in bytes; out: the rounded size.
+ * @type:      in: MEM_COMMIT, MEM_RESERVE, MEM_RESET, MEM_TOP_DOWN, ...
+ * @protect:   in: PAGE_* protection.
+ * @zero_bits: in: NT zero bits; only 0 is supported.
+ * @status:    out: NTSTATUS.
+ *
+ * @base and @size are written back only on success.
+ */
+struct ntvm_alloc_args {
+	__u64 base;
+	__u64 size;
+	__u32 type;
+	__u32 protect;
+	__u32 zero_bits;
+	__u32 status;
+};
+
+/**
+ * struct ntvm_free_args - NtFreeVirtualMemory
+ * @base:   in/out: address; out: page-rounded base of the freed range.
+ * @size:   in/out: size (0 = whole allocation); out: size freed.
+ * @type:   in: MEM_DECOMMIT or MEM_RELEASE.
+ * @status: out: NTSTATUS.
+ *
+ * Unlike VirtualFree, MEM_RELEASE with a non-zero size releases just that
+ * range and splits the allocation (the part after it gets its own
+ * allocation base).
+ */
+struct ntvm_free_args {
+	__u64 base;
+	__u64 size;
+	__u32 type;
+	__u32 status;
+};
+
+/**
+ * struct ntvm_protect_args - NtProtectVirtualMemory
+ * @base:        in/out: address; out: page-rounded base.
+ * @size:        in/out: size in bytes; out: page-rounded size.
+ * @protect:     in: new PAGE_* protection.
+ * @old_protect: out: protection of the first page before the call
+ *               (PAGE_NOACCESS when the call fails).
+ * @status:      out: NTSTATUS.
+ * @pad:         must be zero.
+ */
+struct ntvm_protect_args {
+	__u64 base;
+	__u64 size;
+	__u32 protect;
+	__u32 old_protect;
+	__u32 status;
+	__u32 pad;
+};
+
+/**
+ * struct ntvm_query_args - NtQueryVirtualMemory(MemoryBasicInformation)
+ * @address:            in: address to query.
+ * @base_address:       out: @address rounded down to a page.
+ * @allocation_base:    out: base of the allocation (0 for free memory).
+ * @region_size:        out: bytes from @base_address with identical
+ *                      attributes.
+ * @allocation_protect: out: protection given when the allocation was made.
+ * @state:              out: MEM_COMMIT, MEM_RESERVE or MEM_FREE.
+ * @protect:            out: current PAGE_* protection (0 when reserved).
+ * @type:               out: MEM_PRIVATE, MEM_MAPPED, MEM_IMAGE or 0.
+ * @flags:              out: NTVM_QUERY_* flags.
+ * @status:             out: NTSTATUS.
+ */
+struct ntvm_query_args {
+	__u64 address;
+	__u64 base_address;
+	__u64 allocation_base;
+	__u64 region_size;
+	__u32 allocation_protect;
+	__u32 state;
+	__u32 protect;
+	__u32 type;
+	__u32 flags;
+	__u32 status;
+};
+
+/* The region is memory ntvm manages (else: free, or the process's own). */
+#define NTVM_QUERY_MANAGED	0x1
+
+/**
+ * struct ntvm_sysinfo_args - system parameters and module counters
+ * @minimum_address:        lowest address an allocation may use.
+ * @maximum_address:        highest address an allocation may use.
+ * @commit_limit:           pages that may be committed, all contexts.
+ * @committed:              pages committed now, all contexts.
+ * @contexts:               open contexts.
+ * @allocations:            live allocations, all contexts.
+ * @page_size:              page size (4096).
+ * @allocation_granularity: reservation base alignment (65536).
+ */
+struct ntvm_sysinfo_args {
+	__u64 minimum_address;
+	__u64 maximum_address;
+	__u64 commit_limit;
+	__u64 committed;
+	__u64 contexts;
+	__u64 allocations;
+	__u32 page_size;
+	__u32 allocation_granularity;
+};
+
+/*
+ * Values of the NT constants the ABI carries.  They are Windows' own values
+ * (winnt.h, ntstatus.h); libntvm's <ntvm.h> gives them their Windows names.
+ */
+#define NTVM_MEM_COMMIT			0x00001000
+#define NTVM_MEM_RESERVE		0x00002000
+#define NTVM_MEM_DECOMMIT		0x00004000
+#define NTVM_MEM_RELEASE		0x00008000
+#define NTVM_MEM_FREE			0x00010000
+#define NTVM_MEM_PRIVATE		0x00020000
+#define NTVM_MEM_MAPPED			0x00040000
+#define NTVM_MEM_RESET			0x00080000
+#define NTVM_MEM_TOP_DOWN		0x00100000
+#define NTVM_MEM_WRITE_WATCH		0x00200000
+#define NTVM_MEM_PHYSICAL		0x00400000
+#define NTVM_MEM_IMAGE			0x01000000
+#define NTVM_MEM_RESET_UNDO		0x10000000
+#define NTVM_MEM_LARGE_PAGES		0x20000000
+
+#define NTVM_PAGE_NOACCESS		0x0001
+#define NTVM_PAGE_READONLY		0x0002
+#define NTVM_PAGE_READWRITE		0x0004
+#define NTVM_PAGE_WRITECOPY		0x0008
+#define NTVM_PAGE_EXECUTE		0x0010
+#define NTVM_PAGE_EXECUTE_READ		0x0020
+#define NTVM_PAGE_EXECUTE_READWRITE	0x0040
+#define NTVM_PAGE_EXECUTE_WRITECOPY	0x0080
+#define NTVM_PAGE_GUARD			0x0100
+#define NTVM_PAGE_NOCACHE		0x0200
+#define NTVM_PAGE_WRITECOMBINE		0x0400
+
+#define NTVM_STATUS_SUCCESS			0x00000000
+#define NTVM_STATUS_INVALID_PARAMETER		0xC000000D
+#define NTVM_STATUS_NO_MEMORY			0xC0000017
+#define NTVM_STATUS_CONFLICTING_ADDRESSES	0xC0000018
+#define NTVM_STATUS_UNABLE_TO_FREE_VM		0xC000001A
+#define NTVM_STATUS_NOT_COMMITTED		0xC000002D
+#define NTVM_STATUS_INVALID_PAGE_PROTECTION	0xC0000045
+#define NTVM_STATUS_PRIVILEGE_NOT_HELD		0xC0000061
+#define NTVM_STATUS_FREE_VM_NOT_AT_BASE		0xC000009F
+#define NTVM_STATUS_MEMORY_NOT_ALLOCATED	0xC00000A0
+#define NTVM_STATUS_NOT_SUPPORTED		0xC00000BB
+#define NTVM_STATUS_INVALID_PARAMETER_2		0xC00000F0
+#define NTVM_STATUS_INVALID_PARAMETER_3		0xC00000F1
+#define NTVM_STATUS_INVALID_PARAMETER_4		0xC00000F2
+#define NTVM_STATUS_INVALID_PARAMETER_5		0xC00000F3
+#define NTVM_STATUS_COMMITMENT_LIMIT		0xC000012D
+
+#define NTVM_IOC_MAGIC		0xB9
+
+#define NTVM_IOC_VERSION	_IOR(NTVM_IOC_MAGIC, 0x80, __u32)
+#define NTVM_IOC_ALLOC		_IOWR(NTVM_IOC_MAGIC, 0x81, struct ntvm_alloc_args)
+#define NTVM_IOC_FREE		_IOWR(NTVM_IOC_MAGIC, 0x82, struct ntvm_free_args)
+#define NTVM_IOC_PROTECT	_IOWR(NTVM_IOC_MAGIC, 0x83, struct ntvm_protect_args)
+#define NTVM_IOC_QUERY		_IOWR(NTVM_IOC_MAGIC, 0x84, struct ntvm_query_args)
+#define NTVM_IOC_SYSINFO	_IOR(NTVM_IOC_MAGIC, 0x85, struct ntvm_sysinfo_args)
+
+#endif /* __LINUX_NTVM_H */
