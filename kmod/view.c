@@ -269,14 +269,17 @@ void ntvm_view_discard(struct ntvm_ctx *ctx, unsigned long start,
 	shmem_truncate_range(file_inode(ctx->backing), start, end - 1);
 }
 
-/* A free, 64 KiB-aligned range of @len bytes, or 0. */
+/*
+ * A free, 64 KiB-aligned range of @len bytes, or 0.  The rest of its last
+ * granule is free too when it is chosen: Windows leaves it unused.
+ */
 unsigned long ntvm_view_find_free(struct ntvm_ctx *ctx, unsigned long len)
 {
-	unsigned long addr;
+	unsigned long addr, span = ALIGN(len, NTVM_GRANULARITY);
 
 	if (mmap_read_lock_killable(ctx->mm))
 		return 0;
-	addr = ntvm_get_unmapped_area(len + NTVM_GRANULARITY - PAGE_SIZE);
+	addr = ntvm_get_unmapped_area(span + NTVM_GRANULARITY - PAGE_SIZE);
 	mmap_read_unlock(ctx->mm);
 	if (IS_ERR_VALUE(addr))
 		return 0;
