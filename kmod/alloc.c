@@ -62,8 +62,7 @@ static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 		end = PAGE_ALIGN(addr + args->size);
 		if (end > NTVM_MAX_ADDRESS + 1)
 			return NTVM_STATUS_INVALID_PARAMETER_4;
-		if (ntvm_alloc_next(ctx, base) &&
-		    ntvm_alloc_next(ctx, base)->base < end)
+		if (ntvm_range_taken(ctx, base, end))
 			return NTVM_STATUS_CONFLICTING_ADDRESSES;
 		len = end - base;
 	} else {
@@ -78,17 +77,14 @@ static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 
 	for (;;) {
 		if (!addr) {
-			struct ntvm_alloc *n;
-
 			base = ntvm_view_find_free(ctx, len);
 			if (!base) {
 				status = NTVM_STATUS_NO_MEMORY;
 				goto free;
 			}
 			end = base + len;
-			n = ntvm_alloc_next(ctx, base);
-			if (n && n->base < end) {
-				/* Only after userspace tampering. */
+			/* Free for Linux, so only a forgotten view was here. */
+			if (ntvm_range_taken(ctx, base, end)) {
 				status = NTVM_STATUS_NO_MEMORY;
 				goto free;
 			}
@@ -130,7 +126,7 @@ static u32 ntvm_commit_existing(struct ntvm_ctx *ctx,
 {
 	unsigned long start = args->base & PAGE_MASK;
 	unsigned long end = PAGE_ALIGN(args->base + args->size);
-	struct ntvm_alloc *a = ntvm_alloc_find(ctx, start);
+	struct ntvm_alloc *a = ntvm_alloc_live(ctx, start);
 	u32 status;
 
 	if (!a || end > ntvm_alloc_end(a))
@@ -148,7 +144,7 @@ static u32 ntvm_reset(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
 {
 	unsigned long start = args->base & PAGE_MASK;
 	unsigned long end = PAGE_ALIGN(args->base + args->size);
-	struct ntvm_alloc *a = ntvm_alloc_find(ctx, start);
+	struct ntvm_alloc *a = ntvm_alloc_live(ctx, start);
 
 	if (!args->base || !a || end > ntvm_alloc_end(a))
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;

@@ -18,7 +18,7 @@ u32 ntvm_nt_free(struct ntvm_ctx *ctx, struct ntvm_free_args *args)
 	if (args->size > NTVM_MAX_ADDRESS + 1 - start)
 		return NTVM_STATUS_INVALID_PARAMETER_3;
 
-	a = ntvm_alloc_find(ctx, start);
+	a = ntvm_alloc_live(ctx, start);
 	if (!a)
 		return NTVM_STATUS_MEMORY_NOT_ALLOCATED;
 
@@ -33,16 +33,15 @@ u32 ntvm_nt_free(struct ntvm_ctx *ctx, struct ntvm_free_args *args)
 			return NTVM_STATUS_UNABLE_TO_FREE_VM;
 	}
 
-	if (args->type == NTVM_MEM_DECOMMIT) {
-		ntvm_decommit(ctx, start, end);
-		/* Windows 10 1709+ reports 0 for a whole-allocation decommit. */
-		args->size = args->size ? end - start : 0;
-	} else {
+	if (args->type == NTVM_MEM_DECOMMIT)
+		status = ntvm_decommit(ctx, start, end);
+	else
 		status = ntvm_release(ctx, a, start, end);
-		if (status)
-			return status;
+	if (status)
+		return status;
+	/* Windows 10 1709+ reports 0 for a whole-allocation decommit. */
+	if (args->size || args->type == NTVM_MEM_RELEASE)
 		args->size = end - start;
-	}
 	args->base = start;
 	return NTVM_STATUS_SUCCESS;
 }

@@ -23,9 +23,9 @@
 atomic_long_t ntvm_nr_contexts = ATOMIC_LONG_INIT(0);
 atomic_long_t ntvm_nr_allocs = ATOMIC_LONG_INIT(0);
 
-static void ntvm_ctx_free(struct kref *ref)
+/* Called when the backing file goes: no fd and no view is left. */
+void ntvm_ctx_free(struct ntvm_ctx *ctx)
 {
-	struct ntvm_ctx *ctx = container_of(ref, struct ntvm_ctx, ref);
 	struct ntvm_alloc *a, *n;
 
 	rbtree_postorder_for_each_entry_safe(a, n, &ctx->allocs, node) {
@@ -34,15 +34,9 @@ static void ntvm_ctx_free(struct kref *ref)
 	}
 	ntvm_uncharge(ctx, ctx->committed);
 	ntvm_pages_destroy(ctx);
-	fput(ctx->backing);
 	mmdrop(ctx->mm);
 	atomic_long_dec(&ntvm_nr_contexts);
 	kfree(ctx);
-}
-
-void ntvm_ctx_put(struct ntvm_ctx *ctx)
-{
-	kref_put(&ctx->ref, ntvm_ctx_free);
 }
 
 /* Teach lockdep the order op_lock -> mmap_lock before it is first used. */
@@ -66,7 +60,6 @@ static int ntvm_char_open(struct inode *inode, struct file *file)
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
-	kref_init(&ctx->ref);
 	mutex_init(&ctx->op_lock);
 	xa_init(&ctx->chunks);
 	ctx->allocs = RB_ROOT;
@@ -86,7 +79,9 @@ static int ntvm_char_open(struct inode *inode, struct file *file)
 
 static int ntvm_char_release(struct inode *inode, struct file *file)
 {
-	ntvm_ctx_put(file->private_data);
+	struct ntvm_ctx *ctx = file->private_data;
+
+	fput(ctx->backing);
 	return 0;
 }
 
@@ -110,7 +105,6 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 		return -EFAULT;
 	if (mutex_lock_killable(&ctx->op_lock))
 		return -EINTR;
-	ntvm_reconcile(ctx);
 	switch (cmd) {
 	case NTVM_IOC_ALLOC:
 		args.alloc.status = ntvm_nt_allocate(ctx, &args.alloc);

@@ -27,7 +27,6 @@
 #ifndef _NTVM_H
 #define _NTVM_H
 
-#include <linux/kref.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
@@ -75,7 +74,6 @@ struct ntvm_alloc {
 };
 
 struct ntvm_ctx {
-	struct kref ref;
 	struct mm_struct *mm;		/* mmgrab()ed owner */
 	struct file *backing;		/* shmem, offset == address */
 	struct mutex op_lock;
@@ -83,12 +81,11 @@ struct ntvm_ctx {
 	struct rb_root allocs;		/* of struct ntvm_alloc; op_lock */
 	struct xarray chunks;		/* of struct ntvm_chunk */
 	unsigned long committed;	/* pages; op_lock */
-	bool tampered;			/* a view went away behind our back */
 	const struct vm_operations_struct *shmem_vm_ops;
 };
 
 /* main.c */
-void ntvm_ctx_put(struct ntvm_ctx *ctx);
+void ntvm_ctx_free(struct ntvm_ctx *ctx);
 extern atomic_long_t ntvm_nr_contexts;
 extern atomic_long_t ntvm_nr_allocs;
 
@@ -152,11 +149,14 @@ u32 ntvm_apply_state(struct ntvm_ctx *ctx, unsigned long start,
 		     unsigned long end, u8 state);
 u32 ntvm_commit(struct ntvm_ctx *ctx, unsigned long start,
 		unsigned long end, u8 state);
-void ntvm_decommit(struct ntvm_ctx *ctx, unsigned long start,
-		   unsigned long end);
+u32 ntvm_decommit(struct ntvm_ctx *ctx, unsigned long start,
+		  unsigned long end);
 u32 ntvm_release(struct ntvm_ctx *ctx, struct ntvm_alloc *a,
 		 unsigned long start, unsigned long end);
-void ntvm_reconcile(struct ntvm_ctx *ctx);
+bool ntvm_alloc_intact(struct ntvm_ctx *ctx, struct ntvm_alloc *a);
+struct ntvm_alloc *ntvm_alloc_live(struct ntvm_ctx *ctx, unsigned long addr);
+bool ntvm_range_taken(struct ntvm_ctx *ctx, unsigned long start,
+		      unsigned long end);
 
 /* the NT services: alloc.c, free.c, protect.c, query.c */
 u32 ntvm_page_protect(const struct ntvm_alloc *a, u8 state);

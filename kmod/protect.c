@@ -42,7 +42,7 @@ u32 ntvm_nt_protect(struct ntvm_ctx *ctx, struct ntvm_protect_args *args)
 	end = PAGE_ALIGN(args->base + args->size);
 
 	/* All pages in one allocation (free memory: Windows x64's status). */
-	a = ntvm_alloc_find(ctx, start);
+	a = ntvm_alloc_live(ctx, start);
 	if (!a || end > ntvm_alloc_end(a))
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
 	if (ntvm_pages_count_committed(ctx, start, end) !=

@@ -85,11 +85,12 @@ u32 ntvm_nt_query(struct ntvm_ctx *ctx, struct ntvm_query_args *q)
 	if (q->address > NTVM_MAX_ADDRESS)
 		return NTVM_STATUS_INVALID_PARAMETER;
 	q->base_address = page;
-	a = ntvm_alloc_next(ctx, page);
-	if (a && a->base <= page) {
+	a = ntvm_alloc_live(ctx, page);
+	if (a) {
 		ntvm_query_managed(ctx, a, page, q);
 		return NTVM_STATUS_SUCCESS;
 	}
+	a = ntvm_alloc_next(ctx, page);
 	if (ntvm_query_foreign(ctx, page, a ? a->base : NTVM_MAX_ADDRESS + 1,
 			       q))
 		return NTVM_STATUS_NO_MEMORY;

@@ -68,9 +68,8 @@ static int ntvm_move_views(struct ntvm_ctx *ctx, unsigned long start,
 		run_end = ntvm_pages_run(ctx, addr, done, &st);
 		if (ntvm_prot_is_exec(st) == exec)
 			continue;
-		if (ntvm_view_map(ctx, addr, run_end, ntvm_prot_is_exec(st),
-				  true))
-			WRITE_ONCE(ctx->tampered, true);
+		/* If this fails too, ntvm_alloc_intact() sees the hole. */
+		ntvm_view_map(ctx, addr, run_end, ntvm_prot_is_exec(st), true);
 	}
 	return err;
 }
@@ -140,19 +139,23 @@ fail:
 	return status;
 }
 
-/* Decommit [start, end) of one allocation; cannot fail. */
-void ntvm_decommit(struct ntvm_ctx *ctx, unsigned long start,
-		   unsigned long end)
+/*
+ * Decommit [start, end) of one allocation.
+ * Return: 0 or STATUS_NO_MEMORY (nothing changed).
+ */
+u32 ntvm_decommit(struct ntvm_ctx *ctx, unsigned long start,
+		  unsigned long end)
 {
 	unsigned long pages = ntvm_pages_count_committed(ctx, start, end);
 
-	/* Exec runs go back to the data view; cannot fail for reserved. */
+	/* Exec runs go back to the data view: reserved pages live there. */
 	if (ntvm_move_views(ctx, start, end, false))
-		WRITE_ONCE(ctx->tampered, true);
+		return NTVM_STATUS_NO_MEMORY;
 	ntvm_pages_set(ctx, start, end, 0);
 	ntvm_view_discard(ctx, start, end);
 	ntvm_uncharge(ctx, pages);
 	ntvm_pages_trim(ctx, start, end);
+	return NTVM_STATUS_SUCCESS;
 }
 
 /* Unmap, free and uncharge [start, end): its views must be ours. */
@@ -221,62 +224,89 @@ u32 ntvm_release(struct ntvm_ctx *ctx, struct ntvm_alloc *a,
 	return NTVM_STATUS_SUCCESS;
 }
 
-/*
- * Userspace unmapped a view (munmap of a whole VMA cannot be refused):
- * release every allocation that is no longer wholly covered by our views,
- * unmapping only the views that remain, never what userspace put there.
+/**
+ * ntvm_alloc_intact - are all pages of @a still in our views?
+ * @ctx: the context
+ * @a:   the allocation
+ *
+ * Userspace can munmap a whole view (that cannot be refused); this is how
+ * the module notices, when the allocation is next used.
  */
-void ntvm_reconcile(struct ntvm_ctx *ctx)
+bool ntvm_alloc_intact(struct ntvm_ctx *ctx, struct ntvm_alloc *a)
 {
-	struct ntvm_alloc *a, *next;
+	unsigned long addr = a->base, end = ntvm_alloc_end(a);
+	struct vm_area_struct *vma;
+	bool intact = true;
 
-	lockdep_assert_held(&ctx->op_lock);
-	if (!READ_ONCE(ctx->tampered))
-		return;
-	WRITE_ONCE(ctx->tampered, false);
-
-	for (a = ntvm_alloc_next(ctx, 0); a; a = next) {
-		unsigned long addr = a->base, end = ntvm_alloc_end(a);
-		struct vm_area_struct *vma;
-		bool whole = true;
-
-		next = ntvm_alloc_next(ctx, end);
-		mmap_read_lock(ctx->mm);
-		while (addr < end) {
-			vma = find_vma(ctx->mm, addr);
-			if (!vma || vma->vm_start > addr ||
-			    !ntvm_vma_is_ours(ctx, vma)) {
-				whole = false;
-				break;
-			}
-			addr = vma->vm_end;
+	mmap_read_lock(ctx->mm);
+	while (addr < end) {
+		vma = find_vma(ctx->mm, addr);
+		if (!vma || vma->vm_start > addr ||
+		    !ntvm_vma_is_ours(ctx, vma)) {
+			intact = false;
+			break;
 		}
-		mmap_read_unlock(ctx->mm);
-		if (whole)
-			continue;
-
-		/* Unmap our views in it one by one, then forget it. */
-		for (addr = a->base; addr < end;) {
-			unsigned long s, e;
-			bool ours;
-
-			mmap_read_lock(ctx->mm);
-			vma = find_vma(ctx->mm, addr);
-			if (!vma || vma->vm_start >= end) {
-				mmap_read_unlock(ctx->mm);
-				break;
-			}
-			s = max(vma->vm_start, addr);
-			e = min(vma->vm_end, end);
-			ours = ntvm_vma_is_ours(ctx, vma);
-			mmap_read_unlock(ctx->mm);
-			if (ours)
-				ntvm_view_unmap(ctx, s, e);
-			addr = e;
-		}
-		ntvm_release_pages(ctx, a->base, end);
-		ntvm_alloc_erase(ctx, a);
-		kfree(a);
-		atomic_long_dec(&ntvm_nr_allocs);
+		addr = vma->vm_end;
 	}
+	mmap_read_unlock(ctx->mm);
+	return intact;
+}
+
+/*
+ * Forget an allocation whose views userspace unmapped: unmap what is left
+ * of our views in it (never what userspace put there) and free its pages.
+ */
+static void ntvm_alloc_forget(struct ntvm_ctx *ctx, struct ntvm_alloc *a)
+{
+	unsigned long addr = a->base, end = ntvm_alloc_end(a);
+
+	while (addr < end) {
+		struct vm_area_struct *vma;
+		unsigned long s, e;
+		bool ours;
+
+		mmap_read_lock(ctx->mm);
+		vma = find_vma(ctx->mm, addr);
+		if (!vma || vma->vm_start >= end) {
+			mmap_read_unlock(ctx->mm);
+			break;
+		}
+		s = max(vma->vm_start, addr);
+		e = min(vma->vm_end, end);
+		ours = ntvm_vma_is_ours(ctx, vma);
+		mmap_read_unlock(ctx->mm);
+		if (ours)
+			ntvm_view_unmap(ctx, s, e);
+		addr = e;
+	}
+	ntvm_release_pages(ctx, a->base, end);
+	ntvm_alloc_erase(ctx, a);
+	kfree(a);
+	atomic_long_dec(&ntvm_nr_allocs);
+}
+
+/* The intact allocation containing @addr, or NULL. */
+struct ntvm_alloc *ntvm_alloc_live(struct ntvm_ctx *ctx, unsigned long addr)
+{
+	struct ntvm_alloc *a = ntvm_alloc_find(ctx, addr);
+
+	if (a && !ntvm_alloc_intact(ctx, a)) {
+		ntvm_alloc_forget(ctx, a);
+		a = NULL;
+	}
+	return a;
+}
+
+/* Does an intact allocation overlap [start, end)? */
+bool ntvm_range_taken(struct ntvm_ctx *ctx, unsigned long start,
+		      unsigned long end)
+{
+	struct ntvm_alloc *a;
+
+	while ((a = ntvm_alloc_next(ctx, start)) && a->base < end) {
+		if (ntvm_alloc_intact(ctx, a))
+			return true;
+		ntvm_alloc_forget(ctx, a);
+	}
+	return false;
 }

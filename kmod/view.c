@@ -16,8 +16,13 @@
  * Lowering a protection publishes the new state, waits for faults that
  * may have seen the old one (they hold the folio lock from their check to
  * the PTE being set) and zaps the range; raising costs nothing until the
- * next fault.  Userspace cannot split, mprotect or mremap a view; a view
- * it munmaps whole marks the context for reconciliation.
+ * next fault.  Userspace cannot split, mprotect or move a view; a view it
+ * munmaps whole (which cannot be refused) is noticed when its allocation
+ * is next used (ntvm_alloc_intact()), and the allocation is forgotten.
+ *
+ * Lifetime: every view holds the backing file, the backing file holds the
+ * context (freed by the file's ->release), the /dev/ntvm fd holds one
+ * reference to the backing file.
  */
 
 #include <linux/file.h>
@@ -43,7 +48,7 @@ static bool ntvm_own_op(struct ntvm_ctx *ctx)
 
 bool ntvm_vma_is_ours(struct ntvm_ctx *ctx, struct vm_area_struct *vma)
 {
-	return vma->vm_ops == &ntvm_vm_ops && vma->vm_private_data == ctx;
+	return vma->vm_ops == &ntvm_vm_ops && vma->vm_file == ctx->backing;
 }
 
 static vm_fault_t ntvm_fault(struct vm_fault *vmf)
@@ -95,22 +100,6 @@ static vm_fault_t ntvm_page_mkwrite(struct vm_fault *vmf)
 	return VM_FAULT_LOCKED;
 }
 
-static void ntvm_vm_open(struct vm_area_struct *vma)
-{
-	struct ntvm_ctx *ctx = vma->vm_private_data;
-
-	kref_get(&ctx->ref);
-}
-
-static void ntvm_vm_close(struct vm_area_struct *vma)
-{
-	struct ntvm_ctx *ctx = vma->vm_private_data;
-
-	if (vma->vm_mm == ctx->mm && !ntvm_own_op(ctx))
-		WRITE_ONCE(ctx->tampered, true);
-	ntvm_ctx_put(ctx);
-}
-
 static int ntvm_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
 {
 	return ntvm_own_op(vma->vm_private_data) ? 0 : -EINVAL;
@@ -130,8 +119,6 @@ static int ntvm_vm_mremap(struct vm_area_struct *vma)
 static const struct vm_operations_struct ntvm_vm_ops = {
 	.fault		= ntvm_fault,
 	.page_mkwrite	= ntvm_page_mkwrite,
-	.open		= ntvm_vm_open,
-	.close		= ntvm_vm_close,
 	.may_split	= ntvm_vm_may_split,
 	.mprotect	= ntvm_vm_mprotect,
 	.mremap		= ntvm_vm_mremap,
@@ -152,8 +139,18 @@ static int ntvm_backing_mmap(struct file *file, struct vm_area_struct *vma)
 		ctx->shmem_vm_ops = vma->vm_ops;
 	vma->vm_ops = &ntvm_vm_ops;
 	vma->vm_private_data = ctx;
-	kref_get(&ctx->ref);
-	ntvm_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_NOHUGEPAGE);
+	/*
+	 * No VM_DONTEXPAND (it would keep adjacent views from merging) and
+	 * no ->close: the views of a run are one VMA.  The VMA holds the
+	 * backing file, and the backing file holds the context.
+	 */
+	ntvm_vm_flags_set(vma, VM_DONTCOPY | VM_NOHUGEPAGE);
+	return 0;
+}
+
+static int ntvm_backing_release(struct inode *inode, struct file *file)
+{
+	ntvm_ctx_free(file->private_data);
 	return 0;
 }
 
@@ -163,8 +160,9 @@ static int ntvm_backing_mmap(struct file *file, struct vm_area_struct *vma)
  * instead of punching holes behind our back).
  */
 static const struct file_operations ntvm_backing_fops = {
-	.owner	= THIS_MODULE,
-	.mmap	= ntvm_backing_mmap,
+	.owner		= THIS_MODULE,
+	.mmap		= ntvm_backing_mmap,
+	.release	= ntvm_backing_release,
 };
 
 int ntvm_backing_init(void)

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Userspace mprotect/munmap/mremap/madvise on ntvm memory: refused, or
+ * the module's state follows; never a desynchronised module.
+ *
+ *   mprotect          refused (EACCES)
+ *   partial munmap    refused (EINVAL): a view is not split by userspace
+ *   whole munmap      allowed; the allocation is forgotten when next used
+ *   mremap (move)     refused
+ *   MADV_DONTNEED     drops PTEs only; contents stay
+ *   MADV_REMOVE       refused (the backing has no fallocate)
+ *   MADV_DOFORK       the child's copy of a view gives it nothing
+ */
+#include <sys/wait.h>
+
+#include "ntvm_test.h"
+#include "kselftest_harness.h"
+
+TEST(mprotect_refused)
+{
+	char *p = VirtualAlloc(NULL, 0x4000, MEM_COMMIT, PAGE_READONLY);
+
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(-1, mprotect(p, 0x4000, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(-1, mprotect(p + PAGE, PAGE, PROT_NONE));
+	EXPECT_EQ(0, can_write((uintptr_t)p, 1));
+	EXPECT_EQ(1, can_read((uintptr_t)p + PAGE, NULL));
+	EXPECT_EQ(PAGE_READONLY, query((uintptr_t)p).Protect);
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+TEST(partial_munmap_refused)
+{
+	char *p = VirtualAlloc(NULL, 0x4000, MEM_COMMIT, PAGE_READWRITE);
+
+	ASSERT_NE(NULL, p);
+	p[PAGE] = 4;
+	EXPECT_EQ(-1, munmap(p + PAGE, PAGE));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(4, p[PAGE]);
+	EXPECT_EQ(MEM_COMMIT, query((uintptr_t)p + PAGE).State);
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+TEST(whole_munmap_forgets_the_allocation)
+{
+	struct ntvm_sysinfo_args before = sysinfo_now();
+	char *p = VirtualAlloc(NULL, 0x10000, MEM_COMMIT, PAGE_READWRITE);
+	char *m;
+
+	ASSERT_NE(NULL, p);
+	memset(p, 1, 0x10000);
+	EXPECT_EQ(before.committed + 16, sysinfo_now().committed);
+	ASSERT_EQ(0, munmap(p, 0x10000));
+	/* The module notices when the allocation is next used. */
+	EXPECT_EQ(MEM_FREE, query((uintptr_t)p).State);
+	EXPECT_EQ(before.committed, sysinfo_now().committed);
+	EXPECT_EQ(before.allocations, sysinfo_now().allocations);
+	EXPECT_FALSE(VirtualFree(p, 0, MEM_RELEASE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+
+	/* Memory the process mapped there since is never touched. */
+	p = VirtualAlloc(NULL, 0x10000, MEM_COMMIT, PAGE_READWRITE);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, munmap(p, 0x10000));
+	m = mmap(p, 0x10000, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ASSERT_EQ(p, m);
+	m[0] = 9;
+	EXPECT_FALSE(VirtualFree(p, 0, MEM_RELEASE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_FALSE(VirtualProtect(p, PAGE, PAGE_NOACCESS, (DWORD[1]){ 0 }));
+	EXPECT_EQ(NULL, VirtualAlloc(p, PAGE, MEM_COMMIT, PAGE_READONLY));
+	EXPECT_EQ(9, m[0]);
+	EXPECT_EQ(1, can_write((uintptr_t)m + 0xffff, 1));
+	EXPECT_EQ(0, query((uintptr_t)m).Type == MEM_PRIVATE &&
+		     query((uintptr_t)m).State != MEM_COMMIT);
+	munmap(m, 0x10000);
+	EXPECT_EQ(before.allocations, sysinfo_now().allocations);
+}
+
+TEST(mremap_refused)
+{
+	char *p = VirtualAlloc(NULL, 0x4000, MEM_COMMIT, PAGE_READWRITE);
+	void *r;
+
+	ASSERT_NE(NULL, p);
+	p[0] = 3;
+	r = mremap(p, 0x4000, 0x4000, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   p + 0x100000);
+	EXPECT_EQ(MAP_FAILED, r);
+	r = mremap(p, 0x4000, 0x2000, 0);
+	EXPECT_EQ(MAP_FAILED, r);
+	EXPECT_EQ(3, p[0]);
+	EXPECT_EQ(0x4000, query((uintptr_t)p).RegionSize);
+	EXPECT_EQ(1, can_write((uintptr_t)p + 0x3fff, 1));
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+TEST(madvise_dontneed_and_remove)
+{
+	char *p = VirtualAlloc(NULL, 0x4000, MEM_COMMIT, PAGE_READWRITE);
+
+	ASSERT_NE(NULL, p);
+	memset(p, 6, 0x4000);
+	EXPECT_EQ(0, madvise(p, 0x4000, MADV_DONTNEED));
+	EXPECT_EQ(6, p[0x3fff]);
+	EXPECT_EQ(-1, madvise(p, 0x4000, MADV_REMOVE));
+	EXPECT_EQ(6, p[0]);
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+TEST(dofork_copy_gives_the_child_nothing)
+{
+	char *p = VirtualAlloc(NULL, 0x4000, MEM_COMMIT, PAGE_READWRITE);
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	p[0] = 42;
+	ASSERT_EQ(0, madvise(p, 0x4000, MADV_DOFORK));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char v = 0;
+
+		/* The view was copied, but reads and writes fault. */
+		if (can_read((uintptr_t)p, &v) || v == 42)
+			_exit(1);
+		if (can_write((uintptr_t)p, 7))
+			_exit(2);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(42, p[0]);
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+TEST_HARNESS_MAIN
