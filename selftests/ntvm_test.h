@@ -82,8 +82,8 @@ static inline MEMORY_BASIC_INFORMATION query(uintptr_t addr)
 }
 
 /* Access probes: 1 if the access went through, 0 if it faulted. */
-static sigjmp_buf ntvm_probe_jmp;
-static volatile sig_atomic_t ntvm_probe_armed;
+static __thread sigjmp_buf ntvm_probe_jmp;
+static __thread volatile sig_atomic_t ntvm_probe_armed;
 
 static void ntvm_probe_handler(int sig, siginfo_t *si, void *uc)
 {

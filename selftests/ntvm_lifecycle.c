@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Process lifecycle: fork, exit, SIGKILL mid-operation, a closed fd with
+ * live views, and module unloading while state is held.
+ */
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "ntvm_test.h"
+#include "kselftest_harness.h"
+
+static long shmem_kb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Shmem: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static int wait_exit(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) :
+	       128 + WTERMSIG(status);
+}
+
+TEST(forked_child_sees_nothing)
+{
+	char *p = VirtualAlloc(NULL, 0x10000, MEM_COMMIT, PAGE_READWRITE);
+	pid_t pid;
+
+	ASSERT_NE(NULL, p);
+	memset(p, 0x3c, 0x10000);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *own;
+
+		if (can_read((uintptr_t)p, NULL))
+			_exit(1);
+		if (can_write((uintptr_t)p, 1))
+			_exit(2);
+		/* The child gets a context of its own. */
+		if (query((uintptr_t)p).State != MEM_FREE)
+			_exit(3);
+		if (VirtualFree(p, 0, MEM_RELEASE) ||
+		    GetLastError() != ERROR_INVALID_ADDRESS)
+			_exit(4);
+		own = VirtualAlloc(NULL, PAGE, MEM_COMMIT, PAGE_READWRITE);
+		if (!own || own[0] != 0)
+			_exit(5);
+		own[0] = 1;
+		_exit(0);
+	}
+	EXPECT_EQ(0, wait_exit(pid));
+	EXPECT_EQ(0x3c, p[0]);
+	EXPECT_EQ(0x3c, p[0xffff]);
+	EXPECT_EQ(MEM_COMMIT, query((uintptr_t)p).State);
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+TEST(exit_frees_everything)
+{
+	struct ntvm_sysinfo_args before = sysinfo_now(), after;
+	long shmem = shmem_kb();
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int i;
+
+		for (i = 0; i < 16; i++) {
+			char *p = VirtualAlloc(NULL, 0x100000, MEM_COMMIT,
+					       i & 1 ? PAGE_EXECUTE_READWRITE :
+						       PAGE_READWRITE);
+			if (!p)
+				_exit(1);
+			memset(p, i, 0x100000);
+		}
+		if (sysinfo_now().allocations != before.allocations + 16)
+			_exit(2);
+		_exit(0);
+	}
+	EXPECT_EQ(0, wait_exit(pid));
+	after = sysinfo_now();
+	EXPECT_EQ(before.contexts, after.contexts);
+	EXPECT_EQ(before.allocations, after.allocations);
+	EXPECT_EQ(before.committed, after.committed);
+	/* 16 MiB were resident in shmem; all of it is gone. */
+	EXPECT_GE(shmem + 256, shmem_kb());
+}
+
+TEST(killed_mid_operation)
+{
+	struct ntvm_sysinfo_args before = sysinfo_now(), after;
+	int round;
+
+	for (round = 0; round < 4; round++) {
+		pid_t pid = fork();
+
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			for (;;) {
+				char *p = VirtualAlloc(NULL, 0x40000,
+						       MEM_COMMIT,
+						       PAGE_READWRITE);
+				DWORD old;
+
+				if (!p)
+					_exit(1);
+				memset(p, 1, 0x40000);
+				VirtualProtect(p, 0x20000, PAGE_EXECUTE_READ,
+					       &old);
+				VirtualFree(p + 0x8000, 0x8000, MEM_DECOMMIT);
+				if (round & 1)
+					VirtualFree(p, 0, MEM_RELEASE);
+			}
+		}
+		usleep(50000 + round * 30000);
+		ASSERT_EQ(0, kill(pid, SIGKILL));
+		EXPECT_EQ(128 + SIGKILL, wait_exit(pid));
+	}
+	after = sysinfo_now();
+	EXPECT_EQ(before.contexts, after.contexts);
+	EXPECT_EQ(before.allocations, after.allocations);
+	EXPECT_EQ(before.committed, after.committed);
+}
+
+/* Raw ioctls here: libntvm would keep its own fd open. */
+static __u64 raw_commit(int fd, __u64 size)
+{
+	struct ntvm_alloc_args a = {
+		.size = size, .type = NTVM_MEM_COMMIT,
+		.protect = NTVM_PAGE_READWRITE,
+	};
+
+	if (ioctl(fd, NTVM_IOC_ALLOC, &a) || a.status)
+		return 0;
+	return a.base;
+}
+
+TEST(closed_fd_keeps_views_alive)
+{
+	struct ntvm_sysinfo_args before = sysinfo_now();
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	__u64 base;
+
+	ASSERT_LE(0, fd);
+	base = raw_commit(fd, 0x10000);
+	ASSERT_NE(0, base);
+	ptr(base)[5] = 5;
+	ASSERT_EQ(0, close(fd));
+	/* The memory stays usable; the context lives while it is mapped. */
+	EXPECT_EQ(5, ptr(base)[5]);
+	EXPECT_EQ(1, can_write(base + 0xffff, 1));
+	EXPECT_EQ(before.contexts + 1, sysinfo_now().contexts);
+	ASSERT_EQ(0, munmap(ptr(base), 0x10000));
+	EXPECT_EQ(before.contexts, sysinfo_now().contexts);
+	EXPECT_EQ(before.committed, sysinfo_now().committed);
+	EXPECT_EQ(before.allocations, sysinfo_now().allocations);
+}
+
+static int delete_ntvm(void)
+{
+	return syscall(SYS_delete_module, "ntvm", O_NONBLOCK);
+}
+
+static int load_ntvm(void)
+{
+	int fd = open("/lib/ntvm.ko", O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	close(fd);
+	return ret;
+}
+
+TEST(rmmod_refused_while_state_is_held)
+{
+	int fd, i;
+	__u64 base;
+
+	if (geteuid() != 0 || access("/lib/ntvm.ko", R_OK))
+		SKIP(return, "needs root and /lib/ntvm.ko (the test VM)");
+
+	fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, delete_ntvm());
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	base = raw_commit(fd, 0x10000);
+	ASSERT_NE(0, base);
+	close(fd);
+	/* A view alone holds it too. */
+	EXPECT_EQ(-1, delete_ntvm());
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	ASSERT_EQ(0, munmap(ptr(base), 0x10000));
+
+	/* Unload and load again, with use in between. */
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, delete_ntvm());
+		EXPECT_EQ(-1, access("/dev/ntvm", F_OK));
+		ASSERT_EQ(0, load_ntvm());
+		fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, fd);
+		base = raw_commit(fd, 0x20000);
+		ASSERT_NE(0, base);
+		ptr(base)[1] = 1;
+		close(fd);
+		ASSERT_EQ(0, munmap(ptr(base), 0x20000));
+	}
+}
+
+TEST_HARNESS_MAIN
