@@ -121,6 +121,43 @@ TEST(two_openers_are_independent)
 	close(fd2);
 }
 
+TEST(reserved_fields_must_be_zero)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	struct ntvm_protect_args p;
+	__u64 base = 0;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, reserve(fd, &base, 0x10000));
+	memset(&p, 0, sizeof(p));
+	p.base = base;
+	p.size = 0x1000;
+	p.protect = NTVM_PAGE_READONLY;
+	p.pad = 1;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_PROTECT, &p));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, p.status);
+	EXPECT_EQ(NTVM_PAGE_NOACCESS, p.old_protect);
+	p.pad = 0;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_PROTECT, &p));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, p.status);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, p.old_protect);
+	close(fd);
+}
+
+TEST(unreadable_arguments)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_ALLOC, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_QUERY, (void *)0xffff800000000000));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_SYSINFO, (void *)1));
+	EXPECT_EQ(EFAULT, errno);
+	close(fd);
+}
+
 TEST(fd_refused_in_other_process)
 {
 	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
