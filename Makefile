@@ -105,6 +105,7 @@ install: lib
 	install -m 644 $(O)/lib/libntvm.a $(DESTDIR)$(PREFIX)/lib/libntvm.a
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 		lib/ntvm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ntvm.pc
+	$(if $(DESTDIR),,-ldconfig)
 
 lint:
 	@tools/lint
