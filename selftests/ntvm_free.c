@@ -195,11 +195,7 @@ TEST(release_across_two_allocations_refused)
 	SIZE_T size;
 
 	ASSERT_NE(0, b);
-	ASSERT_EQ(ptr(b), VirtualAlloc(ptr(b), 0x10000, MEM_COMMIT |
-				       MEM_RESERVE, PAGE_READWRITE));
-	ASSERT_EQ(ptr(b + 0x10000), VirtualAlloc(ptr(b + 0x10000), 0x10000,
-						 MEM_COMMIT | MEM_RESERVE,
-						 PAGE_READWRITE));
+	ASSERT_TRUE(two_adjacent(b, 1));
 	base = b + 0x8000;
 	size = 0x10000;
 	EXPECT_EQ(STATUS_UNABLE_TO_FREE_VM, nt_free(&base, &size, MEM_RELEASE));

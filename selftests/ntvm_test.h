@@ -40,6 +40,17 @@ static inline uintptr_t free_range(SIZE_T size)
 	return (uintptr_t)p;
 }
 
+/* Two adjacent 64 KiB allocations at @b (committed read-write if asked). */
+static inline int two_adjacent(uintptr_t b, int commit)
+{
+	DWORD type = MEM_RESERVE | (commit ? MEM_COMMIT : 0);
+
+	return VirtualAlloc((void *)b, GRAN, type, PAGE_READWRITE) ==
+	       (void *)b &&
+	       VirtualAlloc((void *)(b + GRAN), GRAN, type, PAGE_READWRITE) ==
+	       (void *)(b + GRAN);
+}
+
 static inline NTSTATUS nt_alloc(uintptr_t *base, SIZE_T *size, ULONG type,
 				ULONG protect)
 {
