@@ -6,6 +6,7 @@
 #   make check           lint + the selftest suite on the distro and debug kernels
 #   make demo            boot the VM and run the libntvm example
 #   make install         DESTDIR=... PREFIX=... (headers, library, pkg-config)
+#   make bench           benchmarks against Linux primitives (build/bench.json)
 #   make lint            checkpatch --strict, W=1 and sparse on kmod/
 #   make debug-kernel    build (once) the 6.12 KASAN/lockdep/kmemleak kernel
 #
@@ -38,7 +39,7 @@ TEST_CFLAGS = $(CFLAGS) -Wall -D_GNU_SOURCE -I$(KSFT) -I$(TOP)/uapi \
 EXAMPLES  := $(O)/examples/demo
 
 .PHONY: all deps module lib selftests examples install check demo lint \
-	debug-kernel clean print-ko
+	debug-kernel clean print-ko bench
 
 all: module lib selftests examples
 
@@ -106,6 +107,14 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 		lib/ntvm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ntvm.pc
 	$(if $(DESTDIR),,-ldconfig)
+
+$(O)/bench/ntvm_bench: bench/ntvm_bench.c $(O)/lib/libntvm.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Wall -static -I$(TOP)/lib -o $@ $< $(O)/lib/libntvm.a \
+		-lpthread
+
+bench: all
+	@tools/bench
 
 lint:
 	@tools/lint

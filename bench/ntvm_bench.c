@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ntvm benchmarks: each ntvm operation against the same work done with
+ * Linux primitives, measured interleaved in one boot (round i runs ntvm,
+ * then the baseline), median of the rounds.  Prints a table, then one
+ * JSON document between "BENCH-JSON-BEGIN" and "BENCH-JSON-END".
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ntvm.h>
+
+#define PAGE	4096UL
+#define ROUNDS	7
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench: %s failed (error %u)\n", what, GetLastError());
+	exit(1);
+}
+
+/* One measured batch: returns ns per operation. */
+typedef double (*batch_fn)(void *ctx);
+
+struct result {
+	const char *name, *baseline, *target, *unit;
+	double ntvm, base, ratio;
+	int is_count;
+};
+
+static struct result results[16];
+static int nresults;
+
+static void pair(const char *name, const char *baseline, const char *target,
+		 batch_fn ntvm, batch_fn base, void *ctx)
+{
+	double a[ROUNDS], b[ROUNDS];
+	struct result *r = &results[nresults++];
+	int i;
+
+	ntvm(ctx);	/* warm-up */
+	base(ctx);
+	for (i = 0; i < ROUNDS; i++) {
+		a[i] = ntvm(ctx);
+		b[i] = base(ctx);
+	}
+	*r = (struct result){ .name = name, .baseline = baseline,
+			      .target = target, .unit = "ns" };
+	r->ntvm = median(a, ROUNDS);
+	r->base = median(b, ROUNDS);
+	r->ratio = r->ntvm / r->base;
+}
+
+/* alloc_release_64k */
+#define N_ALLOC 2000
+static double alloc_ntvm(void *ctx)
+{
+	double t = now_ns();
+	int i;
+
+	for (i = 0; i < N_ALLOC; i++) {
+		void *p = VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT,
+				       PAGE_READWRITE);
+		if (!p || !VirtualFree(p, 0, MEM_RELEASE))
+			die("alloc/release");
+	}
+	return (now_ns() - t) / N_ALLOC;
+}
+
+static double alloc_linux(void *ctx)
+{
+	double t = now_ns();
+	int i;
+
+	for (i = 0; i < N_ALLOC; i++) {
+		void *p = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED || munmap(p, 0x10000))
+			die("mmap/munmap");
+	}
+	return (now_ns() - t) / N_ALLOC;
+}
+
+/* protect_1page: RW->RO then RO->RW of one resident page in 1 MiB. */
+#define N_PROT 2000
+struct prot_ctx {
+	char *ntvm, *anon;
+};
+
+static double prot_ntvm(void *ctx)
+{
+	struct prot_ctx *c = ctx;
+	char *page = c->ntvm + 0x80000;
+	double t = now_ns();
+	DWORD old;
+	int i;
+
+	for (i = 0; i < N_PROT; i++) {
+		if (!VirtualProtect(page, PAGE, PAGE_READONLY, &old) ||
+		    !VirtualProtect(page, PAGE, PAGE_READWRITE, &old))
+			die("VirtualProtect");
+	}
+	return (now_ns() - t) / N_PROT;
+}
+
+static double prot_linux(void *ctx)
+{
+	struct prot_ctx *c = ctx;
+	char *page = c->anon + 0x80000;
+	double t = now_ns();
+	int i;
+
+	for (i = 0; i < N_PROT; i++) {
+		if (mprotect(page, PAGE, PROT_READ) ||
+		    mprotect(page, PAGE, PROT_READ | PROT_WRITE))
+			die("mprotect");
+	}
+	return (now_ns() - t) / N_PROT;
+}
+
+/* first_touch_4k: first write to each page of a fresh 64 MiB region. */
+#define TOUCH_SIZE (64UL << 20)
+static double touch(char *p, size_t size)
+{
+	double t = now_ns();
+	size_t off;
+
+	for (off = 0; off < size; off += PAGE)
+		p[off] = 1;
+	return (now_ns() - t) / (size / PAGE);
+}
+
+static double touch_ntvm(void *ctx)
+{
+	char *p = VirtualAlloc(NULL, TOUCH_SIZE, MEM_COMMIT, PAGE_READWRITE);
+	double ns;
+
+	if (!p)
+		die("commit 64 MiB");
+	ns = touch(p, TOUCH_SIZE);
+	VirtualFree(p, 0, MEM_RELEASE);
+	return ns;
+}
+
+static char *anon_nothp(size_t size)
+{
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	madvise(p, size, MADV_NOHUGEPAGE);
+	return p;
+}
+
+static double touch_linux(void *ctx)
+{
+	char *p = anon_nothp(TOUCH_SIZE);
+	double ns = touch(p, TOUCH_SIZE);
+
+	munmap(p, TOUCH_SIZE);
+	return ns;
+}
+
+/* decommit_256: 256 resident pages. */
+#define N_DECOMMIT 100
+static double decommit_ntvm(void *ctx)
+{
+	char *p = VirtualAlloc(NULL, 256 * PAGE, MEM_COMMIT, PAGE_READWRITE);
+	double total = 0, t;
+	int i;
+
+	if (!p)
+		die("commit");
+	for (i = 0; i < N_DECOMMIT; i++) {
+		VirtualAlloc(p, 256 * PAGE, MEM_COMMIT, PAGE_READWRITE);
+		memset(p, 1, 256 * PAGE);
+		t = now_ns();
+		if (!VirtualFree(p, 256 * PAGE, MEM_DECOMMIT))
+			die("decommit");
+		total += now_ns() - t;
+	}
+	VirtualFree(p, 0, MEM_RELEASE);
+	return total / N_DECOMMIT;
+}
+
+static double decommit_linux(void *ctx)
+{
+	char *p = anon_nothp(256 * PAGE);
+	double total = 0, t;
+	int i;
+
+	for (i = 0; i < N_DECOMMIT; i++) {
+		mprotect(p, 256 * PAGE, PROT_READ | PROT_WRITE);
+		memset(p, 1, 256 * PAGE);
+		t = now_ns();
+		if (madvise(p, 256 * PAGE, MADV_DONTNEED) ||
+		    mprotect(p, 256 * PAGE, PROT_NONE))
+			die("madvise/mprotect");
+		total += now_ns() - t;
+	}
+	munmap(p, 256 * PAGE);
+	return total / N_DECOMMIT;
+}
+
+/* query_1 / query_100k */
+#define N_QUERY 20000
+static double query_ntvm(void *ctx)
+{
+	char *addr = ctx;
+	MEMORY_BASIC_INFORMATION mbi;
+	double t = now_ns();
+	int i;
+
+	for (i = 0; i < N_QUERY; i++)
+		if (!VirtualQuery(addr, &mbi, sizeof(mbi)))
+			die("VirtualQuery");
+	return (now_ns() - t) / N_QUERY;
+}
+
+static double getppid_linux(void *ctx)
+{
+	double t = now_ns();
+	int i;
+
+	for (i = 0; i < N_QUERY; i++)
+		getppid();
+	return (now_ns() - t) / N_QUERY;
+}
+
+static char **reserve_many(int n)
+{
+	char **v = malloc(n * sizeof(*v));
+	int i;
+
+	for (i = 0; i < n; i++) {
+		v[i] = VirtualAlloc(NULL, 0x10000, MEM_RESERVE, PAGE_READWRITE);
+		if (!v[i])
+			die("reserve");
+	}
+	return v;
+}
+
+static void release_many(char **v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		VirtualFree(v[i], 0, MEM_RELEASE);
+	free(v);
+}
+
+/* vma_alternating: a count, not a time. */
+static int count_vmas(uintptr_t start, uintptr_t end)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long s, e;
+	char line[512];
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s < end &&
+		    e > start)
+			n++;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void vma_alternating(void)
+{
+	size_t size = 256UL << 20, i;
+	char *p = VirtualAlloc(NULL, size, MEM_COMMIT, PAGE_READWRITE);
+	char *a = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct result *r = &results[nresults++];
+	DWORD old;
+
+	if (!p || a == MAP_FAILED)
+		die("256 MiB");
+	for (i = 0; i < size / PAGE; i += 2) {
+		VirtualProtect(p + i * PAGE, PAGE, PAGE_READONLY, &old);
+		mprotect(a + i * PAGE, PAGE, PROT_READ);
+	}
+	*r = (struct result){ .name = "vma_alternating",
+			      .baseline = "mprotect on anonymous memory",
+			      .target = "<= 4 VMAs", .unit = "VMAs",
+			      .is_count = 1 };
+	r->ntvm = count_vmas((uintptr_t)p, (uintptr_t)p + size);
+	r->base = count_vmas((uintptr_t)a, (uintptr_t)a + size);
+	r->ratio = r->ntvm / r->base;
+	VirtualFree(p, 0, MEM_RELEASE);
+	munmap(a, size);
+}
+
+/* fault_scaling_2t: first-touch throughput, 2 threads vs 1. */
+#define SCALE_SIZE (32UL << 20)
+struct toucher {
+	char *p;
+	pthread_barrier_t *start;
+};
+
+static void *toucher(void *arg)
+{
+	struct toucher *t = arg;
+
+	pthread_barrier_wait(t->start);
+	touch(t->p, SCALE_SIZE);
+	return NULL;
+}
+
+static double touch_threads(int n)
+{
+	struct toucher t[2];
+	pthread_barrier_t start;
+	pthread_t th[2];
+	double t0, t1;
+	int i;
+
+	pthread_barrier_init(&start, NULL, n + 1);
+	for (i = 0; i < n; i++) {
+		t[i].p = VirtualAlloc(NULL, SCALE_SIZE, MEM_COMMIT,
+				      PAGE_READWRITE);
+		if (!t[i].p)
+			die("commit");
+		t[i].start = &start;
+		pthread_create(&th[i], NULL, toucher, &t[i]);
+	}
+	pthread_barrier_wait(&start);
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	t1 = now_ns();
+	for (i = 0; i < n; i++)
+		VirtualFree(t[i].p, 0, MEM_RELEASE);
+	pthread_barrier_destroy(&start);
+	/* pages per second */
+	return n * (SCALE_SIZE / PAGE) / ((t1 - t0) / 1e9);
+}
+
+static void fault_scaling(void)
+{
+	double one[ROUNDS], two[ROUNDS];
+	struct result *r = &results[nresults++];
+	int i;
+
+	touch_threads(1);
+	for (i = 0; i < ROUNDS; i++) {
+		one[i] = touch_threads(1);
+		two[i] = touch_threads(2);
+	}
+	*r = (struct result){ .name = "fault_scaling_2t",
+			      .baseline = "1 thread (ideal 2.0)",
+			      .target = ">= 1.6", .unit = "pages/s" };
+	r->ntvm = median(two, ROUNDS);
+	r->base = median(one, ROUNDS);
+	r->ratio = r->ntvm / r->base;
+}
+
+int main(void)
+{
+	struct prot_ctx pc;
+	struct utsname u;
+	char **many;
+	int i;
+
+	/* protect_1page */
+	pc.ntvm = VirtualAlloc(NULL, 1 << 20, MEM_COMMIT, PAGE_READWRITE);
+	pc.anon = anon_nothp(1 << 20);
+	if (!pc.ntvm)
+		die("commit 1 MiB");
+	memset(pc.ntvm, 1, 1 << 20);
+	memset(pc.anon, 1, 1 << 20);
+
+	pair("alloc_release_64k", "mmap + munmap", "<= 1.5",
+	     alloc_ntvm, alloc_linux, NULL);
+	pair("protect_1page", "mprotect RW->RO->RW", "<= 1.0",
+	     prot_ntvm, prot_linux, &pc);
+	pair("first_touch_4k", "first write to anonymous memory, no THP",
+	     "<= 1.3", touch_ntvm, touch_linux, NULL);
+	pair("decommit_256", "madvise(DONTNEED) + mprotect(PROT_NONE)",
+	     "<= 1.5", decommit_ntvm, decommit_linux, NULL);
+
+	many = reserve_many(10);
+	pair("query_1", "getppid()", "<= 2.0", query_ntvm, getppid_linux,
+	     many[5] + 0x100);
+	release_many(many, 10);
+	{
+		double q1[ROUNDS], q100k[ROUNDS];
+		struct result *r = &results[nresults++];
+		char **small = reserve_many(10);
+
+		many = reserve_many(100000);
+		query_ntvm(many[50000]);
+		for (i = 0; i < ROUNDS; i++) {
+			q100k[i] = query_ntvm(many[50000] + 0x100);
+			q1[i] = query_ntvm(small[5] + 0x100);
+		}
+		*r = (struct result){ .name = "query_100k",
+				      .baseline = "query_1",
+				      .target = "<= 1.2", .unit = "ns" };
+		r->ntvm = median(q100k, ROUNDS);
+		r->base = median(q1, ROUNDS);
+		r->ratio = r->ntvm / r->base;
+		release_many(many, 100000);
+		release_many(small, 10);
+	}
+	vma_alternating();
+	fault_scaling();
+
+	uname(&u);
+	printf("\n%-20s %14s %14s %8s  %-10s %s\n", "name", "ntvm", "baseline",
+	       "ratio", "target", "baseline is");
+	for (i = 0; i < nresults; i++) {
+		struct result *r = &results[i];
+
+		printf("%-20s %11.0f %-2s %11.0f %-2s %8.2f  %-10s %s\n",
+		       r->name, r->ntvm, r->is_count ? "" : r->unit[0] == 'n' ?
+		       "ns" : "/s", r->base, r->is_count ? "" :
+		       r->unit[0] == 'n' ? "ns" : "/s", r->ratio, r->target,
+		       r->baseline);
+	}
+	printf("BENCH-JSON-BEGIN\n{\"kernel\": \"%s\", \"results\": [", u.release);
+	for (i = 0; i < nresults; i++) {
+		struct result *r = &results[i];
+
+		printf("%s\n  {\"name\": \"%s\", \"ntvm_%s\": %.1f, \"baseline\": \"%s\", \"baseline_%s\": %.1f, \"ratio\": %.3f, \"target\": \"%s\"}",
+		       i ? "," : "", r->name,
+		       r->is_count ? "count" : r->unit[0] == 'n' ? "ns" : "pages_per_s",
+		       r->ntvm, r->baseline,
+		       r->is_count ? "count" : r->unit[0] == 'n' ? "ns" : "pages_per_s",
+		       r->base, r->ratio, r->target);
+	}
+	printf("\n]}\nBENCH-JSON-END\n");
+	return 0;
+}
