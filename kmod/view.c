@@ -264,6 +264,12 @@ void ntvm_view_discard(struct ntvm_ctx *ctx, unsigned long start,
 {
 	/* Publish the state before truncating; as in ntvm_view_revoke(). */
 	smp_mb();
+	/*
+	 * One pass over the page tables first, so that truncation does not
+	 * unmap folio by folio; faults that set a PTE after it hold the
+	 * folio lock, which truncation waits for before unmapping again.
+	 */
+	unmap_mapping_range(ctx->backing->f_mapping, start, end - start, 1);
 	shmem_truncate_range(file_inode(ctx->backing), start, end - 1);
 }
 
