@@ -102,6 +102,7 @@ static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 	a->base = base;
 	a->size = len;
 	a->alloc_protect = args->protect;
+	a->broken = false;
 	ntvm_alloc_insert(ctx, a);
 	if (commit) {
 		status = ntvm_commit(ctx, base, end, state);

@@ -19,14 +19,19 @@ MODULE_PARM_DESC(commit_limit_pages,
 		 "Pages all contexts may commit (0: RAM + swap)");
 
 static atomic_long_t ntvm_committed = ATOMIC_LONG_INIT(0);
+static unsigned long ntvm_default_limit;
+
+/* RAM + swap, taken once when the module loads. */
+void ntvm_charge_init(void)
+{
+	ntvm_default_limit = totalram_pages() + get_nr_swap_pages();
+}
 
 unsigned long ntvm_commit_limit(void)
 {
 	unsigned long limit = READ_ONCE(commit_limit_pages);
 
-	if (!limit)
-		limit = totalram_pages() + get_nr_swap_pages();
-	return limit;
+	return limit ? limit : ntvm_default_limit;
 }
 
 unsigned long ntvm_committed_global(void)

@@ -21,6 +21,16 @@ static inline void ntvm_vm_flags_set(struct vm_area_struct *vma,
 #endif
 }
 
+static inline void ntvm_vm_flags_clear(struct vm_area_struct *vma,
+				       unsigned long flags)
+{
+#ifdef NTVM_HAVE_VM_FLAGS_SET
+	vm_flags_clear(vma, flags);
+#else
+	vma->vm_flags &= ~flags;
+#endif
+}
+
 /* A free range of @len bytes in current->mm; mmap_lock held (6.10 API). */
 static inline unsigned long ntvm_get_unmapped_area(unsigned long len)
 {

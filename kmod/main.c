@@ -184,6 +184,7 @@ static int __init ntvm_init(void)
 	int err;
 
 	BUILD_BUG_ON(sizeof(struct ntvm_chunk) > PAGE_SIZE);
+	ntvm_charge_init();
 	err = ntvm_backing_init();
 	if (err)
 		return err;

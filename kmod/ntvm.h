@@ -71,6 +71,7 @@ struct ntvm_alloc {
 	unsigned long base;
 	unsigned long size;
 	u32 alloc_protect;	/* AllocationProtect, as given */
+	bool broken;		/* a view change failed half-way */
 };
 
 struct ntvm_ctx {
@@ -78,6 +79,7 @@ struct ntvm_ctx {
 	struct file *backing;		/* shmem, offset == address */
 	struct mutex op_lock;
 	struct task_struct *op_task;	/* current inside our own vm_mmap */
+	bool op_exec;			/* ...mapping an exec view */
 	struct rb_root allocs;		/* of struct ntvm_alloc; op_lock */
 	struct xarray chunks;		/* of struct ntvm_chunk */
 	unsigned long committed;	/* pages; op_lock */
@@ -114,6 +116,7 @@ bool ntvm_page_fault_check(struct ntvm_ctx *ctx, unsigned long addr,
 			   bool write, bool *guard_hit);
 
 /* charge.c */
+void ntvm_charge_init(void);
 bool ntvm_charge(struct ntvm_ctx *ctx, unsigned long pages);
 void ntvm_uncharge(struct ntvm_ctx *ctx, unsigned long pages);
 unsigned long ntvm_commit_limit(void);

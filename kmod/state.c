@@ -35,6 +35,7 @@ static int ntvm_move_views(struct ntvm_ctx *ctx, unsigned long start,
 			   unsigned long end, bool exec)
 {
 	unsigned long addr = start, run_end = start, done;
+	bool undone = true;
 	int err = 0;
 	u8 st;
 
@@ -68,8 +69,17 @@ static int ntvm_move_views(struct ntvm_ctx *ctx, unsigned long start,
 		run_end = ntvm_pages_run(ctx, addr, done, &st);
 		if (ntvm_prot_is_exec(st) == exec)
 			continue;
-		/* If this fails too, ntvm_alloc_intact() sees the hole. */
-		ntvm_view_map(ctx, addr, run_end, ntvm_prot_is_exec(st), true);
+		if (ntvm_view_map(ctx, addr, run_end, ntvm_prot_is_exec(st),
+				  true))
+			undone = false;
+	}
+	if (!undone) {
+		/*
+		 * Pages may sit in a view of the wrong kind (the fault path
+		 * refuses them); the allocation is forgotten when next used.
+		 */
+		ntvm_alloc_find(ctx, start)->broken = true;
+		ntvm_view_revoke(ctx, start, done);
 	}
 	return err;
 }
@@ -107,6 +117,24 @@ u32 ntvm_apply_state(struct ntvm_ctx *ctx, unsigned long start,
 	return NTVM_STATUS_SUCCESS;
 }
 
+/*
+ * A fault that lost a race with a decommit may have left a zero page in
+ * the backing of an uncommitted page; drop such pages before committing,
+ * while no fault can map them.
+ */
+static void ntvm_discard_uncommitted(struct ntvm_ctx *ctx,
+				     unsigned long start, unsigned long end)
+{
+	unsigned long addr, run_end;
+	u8 st;
+
+	for (addr = start; addr < end; addr = run_end) {
+		run_end = ntvm_pages_run(ctx, addr, end, &st);
+		if (!st)
+			ntvm_view_discard(ctx, addr, run_end);
+	}
+}
+
 /**
  * ntvm_commit - commit [start, end) of one allocation with @state
  * @ctx:   the context
@@ -130,6 +158,7 @@ u32 ntvm_commit(struct ntvm_ctx *ctx, unsigned long start,
 		status = NTVM_STATUS_NO_MEMORY;
 		goto fail;
 	}
+	ntvm_discard_uncommitted(ctx, start, end);
 	status = ntvm_apply_state(ctx, start, end, state);
 	if (status == NTVM_STATUS_SUCCESS)
 		return status;
@@ -218,6 +247,7 @@ u32 ntvm_release(struct ntvm_ctx *ctx, struct ntvm_alloc *a,
 		tail->base = end;
 		tail->size = a_end - end;
 		tail->alloc_protect = a->alloc_protect;
+		tail->broken = a->broken;
 		ntvm_alloc_insert(ctx, tail);
 		atomic_long_inc(&ntvm_nr_allocs);
 	}
@@ -236,10 +266,10 @@ bool ntvm_alloc_intact(struct ntvm_ctx *ctx, struct ntvm_alloc *a)
 {
 	unsigned long addr = a->base, end = ntvm_alloc_end(a);
 	struct vm_area_struct *vma;
-	bool intact = true;
+	bool intact = !a->broken;
 
 	mmap_read_lock(ctx->mm);
-	while (addr < end) {
+	while (intact && addr < end) {
 		vma = find_vma(ctx->mm, addr);
 		if (!vma || vma->vm_start > addr ||
 		    !ntvm_vma_is_ours(ctx, vma)) {

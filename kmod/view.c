@@ -3,7 +3,8 @@
  * Views: the VMAs through which a context's pages are reached.
  *
  * Every page of a context lives in one shmem file (the backing), at file
- * offset == virtual address.  The module maps it MAP_SHARED with vm_mmap()
+ * offset == virtual address + one page (see ntvm_file_pos()).  The module
+ * maps it MAP_SHARED with vm_mmap()
  * from its ioctls only; the backing's mmap hook refuses anyone else and
  * installs vm_ops that decide every fault from the page state:
  *
@@ -41,6 +42,18 @@
 static int (*ntvm_shmem_mmap)(struct file *file, struct vm_area_struct *vma);
 static const struct vm_operations_struct ntvm_vm_ops;
 
+/*
+ * The backing's file position of address @addr.  The one-page shift keeps
+ * (vm_start >> PAGE_SHIFT) - vm_pgoff odd, so no view is ever suitable for
+ * a huge page: neither a PMD mapping at fault time nor a khugepaged or
+ * MADV_COLLAPSE collapse (which would map pages without asking us), even
+ * after userspace clears VM_NOHUGEPAGE with MADV_HUGEPAGE.
+ */
+static loff_t ntvm_file_pos(unsigned long addr)
+{
+	return (loff_t)addr + PAGE_SIZE;
+}
+
 static bool ntvm_own_op(struct ntvm_ctx *ctx)
 {
 	return READ_ONCE(ctx->op_task) == current;
@@ -63,6 +76,10 @@ static vm_fault_t ntvm_fault(struct vm_fault *vmf)
 	if (vma->vm_mm != ctx->mm)
 		return VM_FAULT_SIGSEGV;
 	if (!ntvm_page_fault_check(ctx, vmf->address, write, &guard))
+		return VM_FAULT_SIGSEGV;
+	/* Only after a failed view change: never execute a data page. */
+	if (unlikely(!!(vma->vm_flags & VM_EXEC) !=
+		     ntvm_prot_is_exec(ntvm_page_state(ctx, vmf->address))))
 		return VM_FAULT_SIGSEGV;
 
 	ret = ctx->shmem_vm_ops->fault(vmf);
@@ -145,6 +162,9 @@ static int ntvm_backing_mmap(struct file *file, struct vm_area_struct *vma)
 	 * backing file, and the backing file holds the context.
 	 */
 	ntvm_vm_flags_set(vma, VM_DONTCOPY | VM_NOHUGEPAGE);
+	/* A data view never executes, READ_IMPLIES_EXEC or not. */
+	if (!ctx->op_exec)
+		ntvm_vm_flags_clear(vma, VM_EXEC | VM_MAYEXEC);
 	return 0;
 }
 
@@ -162,6 +182,7 @@ static int ntvm_backing_release(struct inode *inode, struct file *file)
 static const struct file_operations ntvm_backing_fops = {
 	.owner		= THIS_MODULE,
 	.mmap		= ntvm_backing_mmap,
+	.fsync		= noop_fsync,	/* msync() of a view */
 	.release	= ntvm_backing_release,
 };
 
@@ -180,9 +201,10 @@ int ntvm_backing_init(void)
 /* The shmem file that backs every page of @ctx. */
 int ntvm_backing_create(struct ntvm_ctx *ctx)
 {
+	loff_t size = ntvm_file_pos(NTVM_MAX_ADDRESS + 1);
 	struct file *file;
 
-	file = shmem_file_setup("ntvm", NTVM_MAX_ADDRESS + 1, VM_NORESERVE);
+	file = shmem_file_setup("ntvm", size, VM_NORESERVE);
 	if (IS_ERR(file))
 		return PTR_ERR(file);
 	file->private_data = ctx;
@@ -214,7 +236,9 @@ int ntvm_view_map(struct ntvm_ctx *ctx, unsigned long start,
 
 	lockdep_assert_held(&ctx->op_lock);
 	WRITE_ONCE(ctx->op_task, current);
-	addr = vm_mmap(ctx->backing, start, end - start, prot, flags, start);
+	ctx->op_exec = exec;
+	addr = vm_mmap(ctx->backing, start, end - start, prot, flags,
+		       ntvm_file_pos(start));
 	WRITE_ONCE(ctx->op_task, NULL);
 	if (IS_ERR_VALUE(addr))
 		return (int)addr;
@@ -238,8 +262,8 @@ void ntvm_view_revoke(struct ntvm_ctx *ctx, unsigned long start,
 		      unsigned long end)
 {
 	struct address_space *mapping = ctx->backing->f_mapping;
-	pgoff_t index = start >> PAGE_SHIFT;
-	pgoff_t last = (end >> PAGE_SHIFT) - 1;
+	pgoff_t index = ntvm_file_pos(start) >> PAGE_SHIFT;
+	pgoff_t last = (ntvm_file_pos(end) >> PAGE_SHIFT) - 1;
 	struct folio_batch fbatch;
 	unsigned int i;
 
@@ -255,7 +279,7 @@ void ntvm_view_revoke(struct ntvm_ctx *ctx, unsigned long start,
 		folio_batch_release(&fbatch);
 		cond_resched();
 	}
-	unmap_mapping_range(mapping, start, end - start, 1);
+	unmap_mapping_range(mapping, ntvm_file_pos(start), end - start, 1);
 }
 
 /* Free the pages of [start, end): they read zero when committed again. */
@@ -269,8 +293,10 @@ void ntvm_view_discard(struct ntvm_ctx *ctx, unsigned long start,
 	 * unmap folio by folio; faults that set a PTE after it hold the
 	 * folio lock, which truncation waits for before unmapping again.
 	 */
-	unmap_mapping_range(ctx->backing->f_mapping, start, end - start, 1);
-	shmem_truncate_range(file_inode(ctx->backing), start, end - 1);
+	unmap_mapping_range(ctx->backing->f_mapping, ntvm_file_pos(start),
+			    end - start, 1);
+	shmem_truncate_range(file_inode(ctx->backing), ntvm_file_pos(start),
+			     ntvm_file_pos(end) - 1);
 }
 
 /*

@@ -10,7 +10,9 @@
  *   MADV_DONTNEED     drops PTEs only; contents stay
  *   MADV_REMOVE       refused (the backing has no fallocate)
  *   MADV_DOFORK       the child's copy of a view gives it nothing
+ *   MADV_HUGEPAGE, MADV_COLLAPSE   no huge page ever maps a view
  */
+#include <sys/personality.h>
 #include <sys/wait.h>
 
 #include "ntvm_test.h"
@@ -137,6 +139,65 @@ TEST(dofork_copy_gives_the_child_nothing)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_EQ(42, p[0]);
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+TEST(huge_pages_cannot_bypass_page_state)
+{
+	const size_t size = 8UL << 20, huge = 2UL << 20;
+	char *p = VirtualAlloc(NULL, size, MEM_COMMIT, PAGE_READWRITE);
+	uintptr_t h = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	DWORD old;
+	size_t i;
+
+	ASSERT_NE(NULL, p);
+	memset(p, 0x33, size);
+	ASSERT_TRUE(VirtualProtect(ptr(h), PAGE, PAGE_NOACCESS, &old));
+	ASSERT_TRUE(VirtualProtect(ptr(h + PAGE), PAGE, PAGE_READONLY, &old));
+	ASSERT_TRUE(VirtualFree(ptr(h + 2 * PAGE), PAGE, MEM_DECOMMIT));
+	/* Clear VM_NOHUGEPAGE, then ask for a collapse: both may "work". */
+	madvise(p, size, MADV_HUGEPAGE);
+	madvise(ptr(h), huge, MADV_COLLAPSE);
+	for (i = 3; i < huge / PAGE; i++)
+		ptr(h)[i * PAGE] = 1;
+	EXPECT_EQ(0, can_read(h, NULL));
+	EXPECT_EQ(0, can_write(h + PAGE, 1));
+	EXPECT_EQ(1, can_read(h + PAGE, NULL));
+	EXPECT_EQ(0, can_read(h + 2 * PAGE, NULL));
+	EXPECT_EQ(0x33, ptr(h)[PAGE + 5]);
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+TEST(read_implies_exec_does_not_make_data_executable)
+{
+	pid_t pid = fork();
+	int status;
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char *data, *code;
+
+		if (personality(READ_IMPLIES_EXEC) == -1)
+			_exit(10);
+		data = VirtualAlloc(NULL, PAGE, MEM_COMMIT, PAGE_READWRITE);
+		code = VirtualAlloc(NULL, PAGE, MEM_COMMIT,
+				    PAGE_EXECUTE_READWRITE);
+		if (!data || !code)
+			_exit(1);
+		memcpy(data, ret42, sizeof(ret42));
+		memcpy(code, ret42, sizeof(ret42));
+		if (can_exec((uintptr_t)data))
+			_exit(2);
+		if (!can_exec((uintptr_t)code))
+			_exit(3);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN
