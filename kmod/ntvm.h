@@ -113,7 +113,7 @@ void ntvm_pages_trim(struct ntvm_ctx *ctx, unsigned long start,
 		     unsigned long end);
 void ntvm_pages_destroy(struct ntvm_ctx *ctx);
 bool ntvm_page_fault_check(struct ntvm_ctx *ctx, unsigned long addr,
-			   bool write, bool *guard_hit);
+			   bool write);
 
 /* charge.c */
 void ntvm_charge_init(void);

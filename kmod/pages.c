@@ -192,38 +192,37 @@ void ntvm_pages_destroy(struct ntvm_ctx *ctx)
 
 /**
  * ntvm_page_fault_check - may this access to @addr proceed?
- * @ctx:       the context
- * @addr:      the faulting address
- * @write:     the access is a write
- * @guard_hit: out: the page was a guard page (its guard bit is now clear)
+ * @ctx:   the context
+ * @addr:  the faulting address
+ * @write: the access is a write
  *
- * Called from the fault path, with the folio locked when the page is
- * resident, so that a protection change that took the folio lock after
- * publishing its new state cannot be overtaken.
+ * A guard page refuses the access and loses its guard bit (one shot).
+ * Callers that must not be overtaken by a protection change call this with
+ * the folio locked (see ntvm_view_revoke()).
  */
 bool ntvm_page_fault_check(struct ntvm_ctx *ctx, unsigned long addr,
-			   bool write, bool *guard_hit)
+			   bool write)
 {
 	struct ntvm_chunk *c;
 	bool ok = false;
-	u8 *p;
+	u8 *p, st;
 
-	*guard_hit = false;
-	/* Pairs with the smp_mb() in ntvm_view_revoke(). */
-	smp_mb();
 	rcu_read_lock();
 	c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
 	if (!c)
 		goto out;
 	p = &c->state[ntvm_chunk_slot(addr)];
-	spin_lock(&c->lock);
-	if (*p & NTVM_PS_GUARD) {
-		WRITE_ONCE(*p, *p & ~NTVM_PS_GUARD);
-		*guard_hit = true;
-	} else {
-		ok = write ? ntvm_prot_writable(*p) : ntvm_prot_readable(*p);
+	st = READ_ONCE(*p);
+	if (unlikely(st & NTVM_PS_GUARD)) {
+		spin_lock(&c->lock);
+		st = *p;
+		if (st & NTVM_PS_GUARD)
+			WRITE_ONCE(*p, st & ~NTVM_PS_GUARD);
+		spin_unlock(&c->lock);
+		if (st & NTVM_PS_GUARD)
+			goto out;
 	}
-	spin_unlock(&c->lock);
+	ok = write ? ntvm_prot_writable(st) : ntvm_prot_readable(st);
 out:
 	rcu_read_unlock();
 	return ok;

@@ -69,13 +69,12 @@ static vm_fault_t ntvm_fault(struct vm_fault *vmf)
 	struct vm_area_struct *vma = vmf->vma;
 	struct ntvm_ctx *ctx = vma->vm_private_data;
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
-	bool guard;
 	vm_fault_t ret;
 
 	/* A view copied into a child (MADV_DOFORK) gives it nothing. */
 	if (vma->vm_mm != ctx->mm)
 		return VM_FAULT_SIGSEGV;
-	if (!ntvm_page_fault_check(ctx, vmf->address, write, &guard))
+	if (!ntvm_page_fault_check(ctx, vmf->address, write))
 		return VM_FAULT_SIGSEGV;
 	/* Only after a failed view change: never execute a data page. */
 	if (unlikely(!!(vma->vm_flags & VM_EXEC) !=
@@ -86,8 +85,14 @@ static vm_fault_t ntvm_fault(struct vm_fault *vmf)
 	if ((ret & VM_FAULT_ERROR) || !(ret & VM_FAULT_LOCKED))
 		return ret;
 
-	/* The folio is locked: a protection change cannot overtake us now. */
-	if (!ntvm_page_fault_check(ctx, vmf->address, write, &guard)) {
+	/*
+	 * The folio is locked: a protection change cannot overtake us now.
+	 * It may be new in the page cache, unseen by a protection change
+	 * that published its state just before: the barrier pairs with the
+	 * one in ntvm_view_revoke(), so one of us sees the other.
+	 */
+	smp_mb();
+	if (!ntvm_page_fault_check(ctx, vmf->address, write)) {
 		unlock_page(vmf->page);
 		put_page(vmf->page);
 		vmf->page = NULL;
@@ -101,7 +106,6 @@ static vm_fault_t ntvm_page_mkwrite(struct vm_fault *vmf)
 	struct vm_area_struct *vma = vmf->vma;
 	struct ntvm_ctx *ctx = vma->vm_private_data;
 	struct folio *folio = page_folio(vmf->page);
-	bool guard;
 
 	if (vma->vm_mm != ctx->mm)
 		return VM_FAULT_SIGSEGV;
@@ -110,7 +114,8 @@ static vm_fault_t ntvm_page_mkwrite(struct vm_fault *vmf)
 		folio_unlock(folio);
 		return VM_FAULT_NOPAGE;
 	}
-	if (!ntvm_page_fault_check(ctx, vmf->address, true, &guard)) {
+	/* In the page cache already: the folio lock orders us. */
+	if (!ntvm_page_fault_check(ctx, vmf->address, true)) {
 		folio_unlock(folio);
 		return VM_FAULT_SIGSEGV;
 	}
