@@ -133,6 +133,8 @@ void ntvm_view_revoke(struct ntvm_ctx *ctx, unsigned long start,
 		      unsigned long end);
 void ntvm_view_discard(struct ntvm_ctx *ctx, unsigned long start,
 		       unsigned long end);
+bool ntvm_view_has_pages(struct ntvm_ctx *ctx, unsigned long start,
+			 unsigned long end);
 unsigned long ntvm_view_find_free(struct ntvm_ctx *ctx, unsigned long len);
 bool ntvm_vma_is_ours(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
 

@@ -130,7 +130,7 @@ static void ntvm_discard_uncommitted(struct ntvm_ctx *ctx,
 
 	for (addr = start; addr < end; addr = run_end) {
 		run_end = ntvm_pages_run(ctx, addr, end, &st);
-		if (!st)
+		if (!st && ntvm_view_has_pages(ctx, addr, run_end))
 			ntvm_view_discard(ctx, addr, run_end);
 	}
 }

@@ -287,6 +287,15 @@ void ntvm_view_revoke(struct ntvm_ctx *ctx, unsigned long start,
 	unmap_mapping_range(mapping, ntvm_file_pos(start), end - start, 1);
 }
 
+/* Does the backing hold a page of [start, end)? */
+bool ntvm_view_has_pages(struct ntvm_ctx *ctx, unsigned long start,
+			 unsigned long end)
+{
+	return filemap_range_has_page(ctx->backing->f_mapping,
+				      ntvm_file_pos(start),
+				      ntvm_file_pos(end) - 1);
+}
+
 /* Free the pages of [start, end): they read zero when committed again. */
 void ntvm_view_discard(struct ntvm_ctx *ctx, unsigned long start,
 		       unsigned long end)
