@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ioctl fuzzer: random request numbers and sizes, random field values
+ * (NULL, unaligned, kernel addresses, near and past the limits, huge
+ * sizes, every flag bit, reserved fields set) and random sequences of
+ * valid calls.  Every call must come back with a defined result: 0 and a
+ * known NTSTATUS, or -1 and EFAULT/ENOTTY/EPERM.  The kernel's log is
+ * judged by tools/vm-run.
+ *
+ *   ntvm_fuzz [CALLS] [SEED]
+ *
+ * CALLS defaults to $NTVM_FUZZ_CALLS, else 100000; SEED to 1.
+ *
+ * Prints "ok 1 ..." / "not ok 1 ..." (TAP) with the count.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/ntvm.h>
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64*: reproducible from the seed */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545F4914F6CDD1DULL;
+}
+
+static uint64_t live[64];	/* bases handed out, to aim at */
+
+static uint64_t addr(void)
+{
+	static const uint64_t special[] = {
+		0, 1, 0xfff, 0x1000, 0xffff, 0x10000, 0x10001,
+		0x7FFFFFFEFFFFULL, 0x7FFFFFFF0000ULL, 0x7FFFFFFFF000ULL,
+		0x800000000000ULL, 0xffff800000000000ULL,
+		0xffffffffff600000ULL, ~0ULL, ~0ULL - 0xfff,
+	};
+
+	switch (rnd() % 6) {
+	case 0:
+		return special[rnd() % (sizeof(special) / sizeof(special[0]))];
+	case 1:
+		return rnd();
+	case 2:
+		return rnd() & 0x7FFFFFFFFFFFULL;
+	default:
+		return live[rnd() % 64] + (rnd() % 0x40000) -
+		       (rnd() % 3 ? 0 : 0x20000);
+	}
+}
+
+static uint64_t size(void)
+{
+	switch (rnd() % 6) {
+	case 0:
+		return 0;
+	case 1:
+		return rnd();
+	case 2:
+		return ~0ULL - (rnd() % 0x10000);
+	default:
+		return rnd() % 0x80000;
+	}
+}
+
+static uint32_t type(void)
+{
+	static const uint32_t t[] = {
+		NTVM_MEM_COMMIT, NTVM_MEM_RESERVE,
+		NTVM_MEM_COMMIT | NTVM_MEM_RESERVE, NTVM_MEM_DECOMMIT,
+		NTVM_MEM_RELEASE, NTVM_MEM_RESET, NTVM_MEM_TOP_DOWN,
+		NTVM_MEM_WRITE_WATCH, NTVM_MEM_LARGE_PAGES, NTVM_MEM_PHYSICAL,
+	};
+
+	if (rnd() % 4 == 0)
+		return (uint32_t)rnd();
+	return t[rnd() % 10] | (rnd() % 5 ? 0 : t[rnd() % 10]);
+}
+
+static uint32_t prot(void)
+{
+	if (rnd() % 4 == 0)
+		return (uint32_t)rnd() & (rnd() % 2 ? 0xfff : ~0U);
+	return (1U << (rnd() % 8)) | (rnd() % 6 ? 0 : 0x100U << (rnd() % 3));
+}
+
+static int known_status(uint32_t s)
+{
+	switch (s) {
+	case NTVM_STATUS_SUCCESS:
+	case NTVM_STATUS_INVALID_PARAMETER:
+	case NTVM_STATUS_NO_MEMORY:
+	case NTVM_STATUS_CONFLICTING_ADDRESSES:
+	case NTVM_STATUS_UNABLE_TO_FREE_VM:
+	case NTVM_STATUS_NOT_COMMITTED:
+	case NTVM_STATUS_INVALID_PAGE_PROTECTION:
+	case NTVM_STATUS_PRIVILEGE_NOT_HELD:
+	case NTVM_STATUS_FREE_VM_NOT_AT_BASE:
+	case NTVM_STATUS_MEMORY_NOT_ALLOCATED:
+	case NTVM_STATUS_NOT_SUPPORTED:
+	case NTVM_STATUS_INVALID_PARAMETER_2:
+	case NTVM_STATUS_INVALID_PARAMETER_3:
+	case NTVM_STATUS_INVALID_PARAMETER_4:
+	case NTVM_STATUS_INVALID_PARAMETER_5:
+	case NTVM_STATUS_COMMITMENT_LIMIT:
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *env = getenv("NTVM_FUZZ_CALLS");
+	unsigned long calls = argc > 1 ? strtoul(argv[1], NULL, 0) :
+			      env ? strtoul(env, NULL, 0) : 100000;
+	unsigned long i, bad = 0, ok = 0;
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	union {
+		struct ntvm_alloc_args a;
+		struct ntvm_free_args f;
+		struct ntvm_protect_args p;
+		struct ntvm_query_args q;
+		struct ntvm_sysinfo_args s;
+		unsigned char raw[256];
+	} u;
+
+	rng_state = (argc > 2 ? strtoull(argv[2], NULL, 0) : 1) * 2654435761ULL + 1;
+	if (fd < 0) {
+		perror("open /dev/ntvm");
+		return 1;
+	}
+	printf("TAP version 13\n1..1\n");
+	for (i = 0; i < calls; i++) {
+		unsigned long req;
+		uint32_t *status = NULL;
+		void *arg = &u;
+		int ret, what = rnd() % 16;
+
+		memset(&u, (int)rnd(), sizeof(u));
+		switch (what) {
+		case 0:	/* any request at all */
+			req = (unsigned long)(uint32_t)rnd();
+			break;
+		case 1:	/* ours, with a random number, size and direction */
+			req = _IOC(rnd() % 4, NTVM_IOC_MAGIC, rnd() % 256,
+				   rnd() % 256);
+			break;
+		case 2:	/* a bad argument pointer */
+			req = (unsigned long[]){ NTVM_IOC_ALLOC, NTVM_IOC_FREE,
+				NTVM_IOC_PROTECT, NTVM_IOC_QUERY,
+				NTVM_IOC_SYSINFO, NTVM_IOC_VERSION }[rnd() % 6];
+			arg = (void *)(uintptr_t)addr();
+			break;
+		case 3: case 4: case 5: case 6:
+			req = NTVM_IOC_ALLOC;
+			u.a.base = addr();
+			u.a.size = size();
+			u.a.type = type();
+			u.a.protect = prot();
+			u.a.zero_bits = rnd() % 8 ? 0 : (uint32_t)rnd() % 40;
+			status = &u.a.status;
+			break;
+		case 7: case 8: case 9:
+			req = NTVM_IOC_FREE;
+			u.f.base = addr();
+			u.f.size = rnd() % 3 ? 0 : size();
+			u.f.type = rnd() % 8 ? (rnd() % 2 ? NTVM_MEM_RELEASE :
+					NTVM_MEM_DECOMMIT) : type();
+			status = &u.f.status;
+			break;
+		case 10: case 11: case 12:
+			req = NTVM_IOC_PROTECT;
+			u.p.base = addr();
+			u.p.size = size();
+			u.p.protect = prot();
+			u.p.pad = rnd() % 8 ? 0 : (uint32_t)rnd();
+			status = &u.p.status;
+			break;
+		default:
+			req = NTVM_IOC_QUERY;
+			u.q.address = addr();
+			status = &u.q.status;
+			break;
+		}
+		ret = ioctl(fd, req, arg);
+		if (what == 0)
+			;	/* any request: the VFS answers some itself */
+		else if (ret == 0 && status && arg == &u) {
+			if (!known_status(*status)) {
+				printf("# call %lu: request 0x%lx gave status 0x%x\n",
+				       i, req, *status);
+				bad++;
+			} else if (*status == 0 && req == NTVM_IOC_ALLOC) {
+				live[rnd() % 64] = u.a.base;
+			}
+		} else if (ret != 0 && errno != EFAULT && errno != ENOTTY) {
+			printf("# call %lu: request 0x%lx failed with errno %d\n",
+			       i, req, errno);
+			bad++;
+		}
+		ok++;
+	}
+	printf("%s 1 fuzz: %lu calls, %lu undefined results\n",
+	       bad ? "not ok" : "ok", ok, bad);
+	close(fd);
+	return bad ? 1 : 0;
+}
