@@ -7,6 +7,7 @@
 #   make demo            boot the VM and run the libntvm example
 #   make install         DESTDIR=... PREFIX=... (headers, library, pkg-config)
 #   make bench           benchmarks against Linux primitives (build/bench.json)
+#   make fuzz            ioctl fuzzing: 1 000 000 calls (distro), 100 000 (debug)
 #   make lint            checkpatch --strict, W=1 and sparse on kmod/
 #   make debug-kernel    build (once) the 6.12 KASAN/lockdep/kmemleak kernel
 #
@@ -39,7 +40,7 @@ TEST_CFLAGS = $(CFLAGS) -Wall -D_GNU_SOURCE -I$(KSFT) -I$(TOP)/uapi \
 EXAMPLES  := $(O)/examples/demo
 
 .PHONY: all deps module lib selftests examples install check demo lint \
-	debug-kernel clean print-ko bench
+	debug-kernel clean print-ko bench fuzz
 
 all: module lib selftests examples
 
@@ -115,6 +116,13 @@ $(O)/bench/ntvm_bench: bench/ntvm_bench.c $(O)/lib/libntvm.a
 
 bench: all
 	@tools/bench
+
+FUZZ_SEED ?= $(shell date +%s)
+fuzz: all
+	tools/vm-run --quiet --kernel distro --smp 2 -- \
+		/selftests/ntvm_fuzz 1000000 $(FUZZ_SEED)
+	tools/vm-run --quiet --kernel debug --smp 2 --mem 2048 -- \
+		/selftests/ntvm_fuzz 100000 $(FUZZ_SEED)
 
 lint:
 	@tools/lint
