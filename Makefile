@@ -8,6 +8,7 @@
 #   make install         DESTDIR=... PREFIX=... (headers, library, pkg-config)
 #   make bench           benchmarks against Linux primitives (build/bench.json)
 #   make fuzz            ioctl fuzzing: 1 000 000 calls (distro), 100 000 (debug)
+#   make stress          processes x threads of random operations, checked
 #   make lint            checkpatch --strict, W=1 and sparse on kmod/
 #   make debug-kernel    build (once) the 6.12 KASAN/lockdep/kmemleak kernel
 #
@@ -40,7 +41,7 @@ TEST_CFLAGS = $(CFLAGS) -Wall -D_GNU_SOURCE -I$(KSFT) -I$(TOP)/uapi \
 EXAMPLES  := $(O)/examples/demo
 
 .PHONY: all deps module lib selftests examples install check demo lint \
-	debug-kernel clean print-ko bench fuzz
+	debug-kernel clean print-ko bench fuzz stress
 
 all: module lib selftests examples
 
@@ -123,6 +124,13 @@ fuzz: all
 		/selftests/ntvm_fuzz 1000000 $(FUZZ_SEED)
 	tools/vm-run --quiet --kernel debug --smp 2 --mem 2048 -- \
 		/selftests/ntvm_fuzz 100000 $(FUZZ_SEED)
+
+STRESS_SEED ?= 1
+stress: all
+	tools/vm-run --quiet --kernel distro --smp 2 -- \
+		/selftests/ntvm_stress 4 4 30 $(STRESS_SEED)
+	tools/vm-run --quiet --kernel debug --smp 2 --mem 2048 -- \
+		/selftests/ntvm_stress 2 2 20 $(STRESS_SEED)
 
 lint:
 	@tools/lint
