@@ -28,6 +28,22 @@ static bool ntvm_state_raises(u8 old, u8 new)
 }
 
 /*
+ * Put [start, end) back into a view of its kind.  An undo that fails
+ * leaves a view of the wrong kind or a hole: try again a few times, as a
+ * passing failure (memory) is the likely cause.
+ */
+static int ntvm_view_remap(struct ntvm_ctx *ctx, unsigned long start,
+			   unsigned long end, bool exec)
+{
+	int tries = 8, err;
+
+	do {
+		err = ntvm_view_map(ctx, start, end, exec, true);
+	} while (err && --tries);
+	return err;
+}
+
+/*
  * Move the pages of [start, end) whose view (exec or data) is not the one
  * @exec asks for.  On failure, put back what was moved.
  */
@@ -69,8 +85,7 @@ static int ntvm_move_views(struct ntvm_ctx *ctx, unsigned long start,
 		run_end = ntvm_pages_run(ctx, addr, done, &st);
 		if (ntvm_prot_is_exec(st) == exec)
 			continue;
-		if (ntvm_view_map(ctx, addr, run_end, ntvm_prot_is_exec(st),
-				  true))
+		if (ntvm_view_remap(ctx, addr, run_end, ntvm_prot_is_exec(st)))
 			undone = false;
 	}
 	if (!undone) {

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fault injection: with failslab and fail_page_alloc failing about 10% of
+ * this task's allocations, every operation either succeeds or fails with
+ * STATUS_NO_MEMORY / STATUS_INSUFFICIENT_RESOURCES / STATUS_COMMITMENT_LIMIT
+ * and leaves the state and the contents exactly as they were.  Needs the
+ * debug kernel (debugfs fault-injection knobs); skipped elsewhere.
+ */
+#include "ntvm_test.h"
+#include "kselftest_harness.h"
+
+#define FI "/sys/kernel/debug/"
+#define PAGES 32
+
+static int put(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, value, strlen(value));
+	close(fd);
+	return n == (ssize_t)strlen(value) ? 0 : -1;
+}
+
+static int setup(void)
+{
+	static const char *const knobs[][2] = {
+		{ FI "failslab/probability", "10" },
+		{ FI "failslab/interval", "1" },
+		{ FI "failslab/times", "-1" },
+		{ FI "failslab/verbose", "0" },
+		{ FI "failslab/task-filter", "Y" },
+		{ FI "failslab/ignore-gfp-wait", "N" },
+		{ FI "fail_page_alloc/probability", "10" },
+		{ FI "fail_page_alloc/interval", "1" },
+		{ FI "fail_page_alloc/times", "-1" },
+		{ FI "fail_page_alloc/verbose", "0" },
+		{ FI "fail_page_alloc/task-filter", "Y" },
+		{ FI "fail_page_alloc/ignore-gfp-wait", "N" },
+		{ FI "fail_page_alloc/ignore-gfp-highmem", "N" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++)
+		if (put(knobs[i][0], knobs[i][1]))
+			return -1;
+	return 0;
+}
+
+/* Opened beforehand: opening it with injection on could fail. */
+static int make_it_fail = -1;
+
+static void failing(int on)
+{
+	if (pwrite(make_it_fail, on ? "1" : "0", 1, 0) != 1)
+		abort();
+}
+
+struct snap {
+	DWORD state[PAGES], protect[PAGES];
+	PVOID alloc[PAGES];
+	char data[PAGES];
+};
+
+static void take(char *base, struct snap *s)
+{
+	int i;
+
+	for (i = 0; i < PAGES; i++) {
+		MEMORY_BASIC_INFORMATION mbi = query((uintptr_t)base + i * PAGE);
+
+		s->state[i] = mbi.State;
+		s->protect[i] = mbi.Protect;
+		s->alloc[i] = mbi.AllocationBase;
+		s->data[i] = 0;
+		if (mbi.State == MEM_COMMIT)
+			can_read((uintptr_t)base + i * PAGE + 9, &s->data[i]);
+	}
+}
+
+TEST(every_failure_leaves_state_as_it_was)
+{
+	static const DWORD prots[] = {
+		PAGE_NOACCESS, PAGE_READONLY, PAGE_READWRITE,
+		PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE,
+	};
+	struct ntvm_sysinfo_args before = sysinfo_now();
+	unsigned int seed = 5, failures = 0, i;
+	char *base = NULL;
+
+	if (access(FI "failslab", F_OK) || setup())
+		SKIP(return, "no fault injection here (debug kernel only)");
+	make_it_fail = open("/proc/thread-self/make-it-fail",
+			    O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, make_it_fail);
+	/* Open the context with injection off. */
+	base = VirtualAlloc(NULL, PAGES * PAGE, MEM_RESERVE, PAGE_NOACCESS);
+	ASSERT_NE(NULL, base);
+	for (i = 0; i < 1500; i++) {
+		int r = rand_r(&seed), first = (r >> 4) % PAGES;
+		int n = 1 + (r >> 12) % (PAGES - first);
+		uintptr_t a = (uintptr_t)base + first * PAGE, b = a;
+		SIZE_T size = n * PAGE;
+		struct snap s1, s2;
+		NTSTATUS st = 0;
+		ULONG old;
+
+		take(base, &s1);
+		failing(1);
+		switch (r % 5) {
+		case 0:
+			st = nt_alloc(&b, &size, MEM_COMMIT, prots[(r >> 20) % 5]);
+			break;
+		case 1:
+			st = nt_protect(&b, &size, prots[(r >> 20) % 5], &old);
+			break;
+		case 2:
+			st = nt_free(&b, &size, MEM_DECOMMIT);
+			break;
+		case 3:
+			size = 0;
+			b = (uintptr_t)base;
+			st = nt_free(&b, &size, MEM_RELEASE);
+			break;
+		case 4:
+			b = 0;
+			st = nt_alloc(&b, &size, MEM_COMMIT, PAGE_READWRITE);
+			break;
+		}
+		failing(0);
+		if (st == STATUS_NOT_COMMITTED)
+			continue;
+		if (st) {
+			ASSERT_TRUE(st == STATUS_NO_MEMORY ||
+				    st == STATUS_INSUFFICIENT_RESOURCES ||
+				    st == STATUS_COMMITMENT_LIMIT) {
+				TH_LOG("op %d gave 0x%x", r % 5, st);
+			}
+			failures++;
+			take(base, &s2);
+			EXPECT_EQ(0, memcmp(&s1, &s2, sizeof(s1))) {
+				TH_LOG("op %d (%d pages at %d) changed the state",
+				       r % 5, n, first);
+			}
+			continue;
+		}
+		switch (r % 5) {
+		case 0: case 1:
+			/* Mark what is now writable, with injection off. */
+			for (; size && a < b + size; a += PAGE)
+				can_write(a + 9, (char)i);
+			break;
+		case 3:
+			base = VirtualAlloc(NULL, PAGES * PAGE, MEM_RESERVE,
+					    PAGE_NOACCESS);
+			ASSERT_NE(NULL, base);
+			break;
+		case 4:
+			VirtualFree(ptr(b), 0, MEM_RELEASE);
+			break;
+		}
+	}
+	TH_LOG("%u of 1500 operations failed", failures);
+	EXPECT_LT(0, failures);
+	EXPECT_TRUE(VirtualFree(base, 0, MEM_RELEASE));
+	EXPECT_EQ(before.allocations, sysinfo_now().allocations);
+	EXPECT_EQ(before.committed, sysinfo_now().committed);
+}
+
+TEST_HARNESS_MAIN
