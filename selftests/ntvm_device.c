@@ -158,6 +158,58 @@ TEST(unreadable_arguments)
 	close(fd);
 }
 
+/* Every output field is written: nothing of a 0xAA fill survives. */
+TEST(outputs_fully_written)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	struct ntvm_alloc_args a;
+	struct ntvm_protect_args p;
+	struct ntvm_free_args f;
+
+	ASSERT_LE(0, fd);
+	memset(&a, 0xaa, sizeof(a));
+	a.base = 0;
+	a.size = 0x3000;
+	a.type = NTVM_MEM_COMMIT;
+	a.protect = NTVM_PAGE_READWRITE;
+	a.zero_bits = 0;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, a.status);
+	EXPECT_EQ(0x3000, a.size);
+	EXPECT_EQ(0, a.base & 0xffff);
+
+	memset(&p, 0xaa, sizeof(p));
+	p.base = a.base + 0x1001;
+	p.size = 1;
+	p.protect = NTVM_PAGE_READONLY;
+	p.pad = 0;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_PROTECT, &p));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, p.status);
+	EXPECT_EQ(a.base + 0x1000, p.base);
+	EXPECT_EQ(0x1000, p.size);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, p.old_protect);
+
+	memset(&f, 0xaa, sizeof(f));
+	f.base = a.base;
+	f.size = 0;
+	f.type = NTVM_MEM_RELEASE;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, f.status);
+	EXPECT_EQ(a.base, f.base);
+	EXPECT_EQ(0x3000, f.size);
+
+	/* A failure writes the status (and protect's old protection). */
+	memset(&p, 0xaa, sizeof(p));
+	p.base = a.base;
+	p.size = 0x1000;
+	p.protect = NTVM_PAGE_READONLY;
+	p.pad = 0;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_PROTECT, &p));
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, p.status);
+	EXPECT_EQ(NTVM_PAGE_NOACCESS, p.old_protect);
+	close(fd);
+}
+
 TEST(fd_refused_in_other_process)
 {
 	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);

@@ -5,6 +5,7 @@
  */
 #include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -189,6 +190,84 @@ static int load_ntvm(void)
 	return ret;
 }
 
+/* Send @fd over a unix socket; receive it in the child. */
+static int send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, x;
+	struct iovec iov = { .iov_base = &x, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	int fd = -1;
+
+	if (recvmsg(sock, &msg, 0) != 1 || !CMSG_FIRSTHDR(&msg))
+		return -1;
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+	return fd;
+}
+
+TEST(fd_passed_to_another_process_is_refused)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC), sv[2];
+	__u64 base;
+	pid_t pid;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	base = raw_commit(fd, 0x10000);
+	ASSERT_NE(0, base);
+	ptr(base)[0] = 11;
+	/* The receiver is a fresh process (exec'd or not, another mm). */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct ntvm_free_args f = { .base = base,
+					    .type = NTVM_MEM_RELEASE };
+		struct ntvm_protect_args p = { .base = base, .size = 0x1000,
+					       .protect = NTVM_PAGE_NOACCESS };
+		struct ntvm_query_args q = { .address = base };
+		int got;
+
+		close(fd);
+		got = recv_fd(sv[1]);
+		if (got < 0)
+			_exit(1);
+		if (ioctl(got, NTVM_IOC_FREE, &f) != -1 || errno != EPERM)
+			_exit(2);
+		if (ioctl(got, NTVM_IOC_PROTECT, &p) != -1 || errno != EPERM)
+			_exit(3);
+		if (ioctl(got, NTVM_IOC_QUERY, &q) != -1 || errno != EPERM)
+			_exit(4);
+		if (can_read(base, NULL))
+			_exit(5);
+		_exit(0);
+	}
+	ASSERT_EQ(0, send_fd(sv[0], fd));
+	EXPECT_EQ(0, wait_exit(pid));
+	EXPECT_EQ(11, ptr(base)[0]);
+	EXPECT_EQ(1, can_write(base + 0x1000, 1));
+	close(sv[0]);
+	close(sv[1]);
+	close(fd);
+	ASSERT_EQ(0, munmap(ptr(base), 0x10000));
+}
+
 TEST(rmmod_refused_while_state_is_held)
 {
 	int fd, i;
@@ -210,7 +289,7 @@ TEST(rmmod_refused_while_state_is_held)
 	ASSERT_EQ(0, munmap(ptr(base), 0x10000));
 
 	/* Unload and load again, with use in between. */
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 100; i++) {
 		ASSERT_EQ(0, delete_ntvm());
 		EXPECT_EQ(-1, access("/dev/ntvm", F_OK));
 		ASSERT_EQ(0, load_ntvm());
