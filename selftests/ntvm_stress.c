@@ -206,6 +206,21 @@ static int run_process(int id, int threads, int seconds, unsigned int seed)
 	return errors ? 1 : 0;
 }
 
+static long meminfo_kb(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)) &&
+		    sscanf(line + strlen(key), " %ld", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
 int main(int argc, char **argv)
 {
 	int procs = argc > 1 ? atoi(argv[1]) : 3;
@@ -213,10 +228,11 @@ int main(int argc, char **argv)
 	int seconds = argc > 3 ? atoi(argv[3]) : 5;
 	unsigned int seed = argc > 4 ? atoi(argv[4]) : 1;
 	struct ntvm_sysinfo_args before = sysinfo_now(), after;
+	long shmem = meminfo_kb("Shmem:"), memfree = meminfo_kb("MemFree:");
 	pid_t victim, pid[64];
 	int i, status, failed = 0;
 
-	printf("TAP version 13\n1..2\n");
+	printf("TAP version 13\n1..3\n");
 	fflush(stdout);
 	/* A victim, killed mid-operation. */
 	victim = fork();
@@ -248,5 +264,11 @@ int main(int argc, char **argv)
 	    after.committed == before.committed;
 	printf("%s 2 stress: counters back to their baseline\n",
 	       i ? "ok" : "not ok");
+	failed += !i;
+	/* All pages went back: shmem use as before (within 1 MiB). */
+	printf("# Shmem %ld -> %ld kB, MemFree %ld -> %ld kB\n", shmem,
+	       meminfo_kb("Shmem:"), memfree, meminfo_kb("MemFree:"));
+	i = meminfo_kb("Shmem:") <= shmem + 1024;
+	printf("%s 3 stress: shmem back to its baseline\n", i ? "ok" : "not ok");
 	return failed || !i;
 }
