@@ -13,20 +13,6 @@
 #include "ntvm_test.h"
 #include "kselftest_harness.h"
 
-static long shmem_kb(void)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[128];
-	long kb = -1;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "Shmem: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb;
-}
-
 static int wait_exit(pid_t pid)
 {
 	int status;
@@ -75,7 +61,7 @@ TEST(forked_child_sees_nothing)
 TEST(exit_frees_everything)
 {
 	struct ntvm_sysinfo_args before = sysinfo_now(), after;
-	long shmem = shmem_kb();
+	long shmem = meminfo_kb("Shmem:");
 	pid_t pid = fork();
 
 	ASSERT_LE(0, pid);
@@ -100,7 +86,7 @@ TEST(exit_frees_everything)
 	EXPECT_EQ(before.allocations, after.allocations);
 	EXPECT_EQ(before.committed, after.committed);
 	/* 16 MiB were resident in shmem; all of it is gone. */
-	EXPECT_GE(shmem + 256, shmem_kb());
+	EXPECT_GE(shmem + 256, meminfo_kb("Shmem:"));
 }
 
 TEST(killed_mid_operation)

@@ -188,4 +188,20 @@ static inline struct ntvm_sysinfo_args sysinfo_now(void)
 	return info;
 }
 
+/* A /proc/meminfo figure in kB ("Shmem:", "MemFree:"), or -1. */
+static inline long meminfo_kb(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)) &&
+		    sscanf(line + strlen(key), " %ld", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
 #endif
