@@ -57,7 +57,7 @@ struct result {
 	int is_count;
 };
 
-static struct result results[16];
+static struct result results[24];
 static int nresults;
 
 static void pair(const char *name, const char *baseline, const char *target,
@@ -191,6 +191,49 @@ static double touch_linux(void *ctx)
 	return ns;
 }
 
+/*
+ * Shared-memory references: the same work on a memfd mapped MAP_SHARED,
+ * i.e. shmem without ntvm, to tell shmem's cost from ntvm's own.
+ */
+static int memfd;
+
+static char *shm_map(size_t size)
+{
+	char *p;
+
+	if (ftruncate(memfd, 0) || ftruncate(memfd, size))
+		die("ftruncate");
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (p == MAP_FAILED)
+		die("mmap memfd");
+	return p;
+}
+
+static double touch_shm(void *ctx)
+{
+	char *p = shm_map(TOUCH_SIZE);
+	double ns = touch(p, TOUCH_SIZE);
+
+	munmap(p, TOUCH_SIZE);
+	return ns;
+}
+
+static double alloc_shm(void *ctx)
+{
+	double t = now_ns();
+	int i;
+
+	if (ftruncate(memfd, 0x10000))
+		die("ftruncate");
+	for (i = 0; i < N_ALLOC; i++) {
+		void *p = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE,
+			       MAP_SHARED, memfd, 0);
+		if (p == MAP_FAILED || munmap(p, 0x10000))
+			die("mmap/munmap memfd");
+	}
+	return (now_ns() - t) / N_ALLOC;
+}
+
 /* decommit_256: 256 resident pages. */
 #define N_DECOMMIT 100
 static double decommit_ntvm(void *ctx)
@@ -226,6 +269,25 @@ static double decommit_linux(void *ctx)
 		if (madvise(p, 256 * PAGE, MADV_DONTNEED) ||
 		    mprotect(p, 256 * PAGE, PROT_NONE))
 			die("madvise/mprotect");
+		total += now_ns() - t;
+	}
+	munmap(p, 256 * PAGE);
+	return total / N_DECOMMIT;
+}
+
+static double decommit_shm(void *ctx)
+{
+	char *p = shm_map(256 * PAGE);
+	double total = 0, t;
+	int i;
+
+	for (i = 0; i < N_DECOMMIT; i++) {
+		mprotect(p, 256 * PAGE, PROT_READ | PROT_WRITE);
+		memset(p, 1, 256 * PAGE);
+		t = now_ns();
+		if (madvise(p, 256 * PAGE, MADV_REMOVE) ||
+		    mprotect(p, 256 * PAGE, PROT_NONE))
+			die("madvise/mprotect memfd");
 		total += now_ns() - t;
 	}
 	munmap(p, 256 * PAGE);
@@ -411,6 +473,17 @@ int main(void)
 	     "<= 1.5", decommit_ntvm, decommit_linux, NULL);
 
 	many = reserve_many(10);
+	/* References: ntvm against plain shmem (not targets). */
+	memfd = memfd_create("bench", MFD_CLOEXEC);
+	if (memfd < 0)
+		die("memfd_create");
+	pair("ref_alloc_release_64k", "memfd mmap(MAP_SHARED) + munmap",
+	     "reference", alloc_ntvm, alloc_shm, NULL);
+	pair("ref_first_touch_4k", "first write to memfd MAP_SHARED",
+	     "reference", touch_ntvm, touch_shm, NULL);
+	pair("ref_decommit_256", "memfd madvise(REMOVE) + mprotect(NONE)",
+	     "reference", decommit_ntvm, decommit_shm, NULL);
+
 	pair("query_1", "getppid()", "<= 2.0", query_ntvm, getppid_linux,
 	     many[5] + 0x100);
 	release_many(many, 10);
