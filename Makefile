@@ -41,7 +41,7 @@ TEST_CFLAGS = $(CFLAGS) -Wall -D_GNU_SOURCE -I$(KSFT) -I$(TOP)/uapi \
 EXAMPLES  := $(O)/examples/demo
 
 .PHONY: all deps module lib selftests examples install check demo lint \
-	debug-kernel clean print-ko bench fuzz stress
+	debug-kernel clean print-ko bench fuzz stress selftests32
 
 all: module lib selftests examples
 
@@ -88,6 +88,16 @@ $(O)/selftests/%: selftests/%.c $(wildcard selftests/*.h) $(KSFT)/kselftest_harn
 		$(O)/lib/libntvm.a
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -static -o $@ $< $(O)/lib/libntvm.a -lpthread
+
+# The ABI seen from a 32-bit process (needs gcc-multilib).
+selftests32: $(O)/selftests32/ntvm_compat32
+
+$(O)/selftests32/%: selftests32/%.c $(KSFT)/kselftest_harness.h \
+		uapi/linux/ntvm.h
+	@tools/install-deps compat32
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Wall -m32 -static -D_GNU_SOURCE -I$(KSFT) \
+		-I$(TOP)/uapi -o $@ $<
 
 $(O)/selftests/run-all: selftests/run-all
 	@mkdir -p $(@D)

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ABI from a 32-bit process (compat_ptr_ioctl): the same structures,
+ * the same results.  Built with -m32; run on a kernel with IA32 emulation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/ntvm.h>
+
+#include "kselftest_harness.h"
+
+static sigjmp_buf jmp;
+
+static void on_segv(int sig)
+{
+	siglongjmp(jmp, 1);
+}
+
+static int can_write(volatile char *p)
+{
+	signal(SIGSEGV, on_segv);
+	if (sigsetjmp(jmp, 1))
+		return 0;
+	*p = 1;
+	return 1;
+}
+
+TEST(layouts_match_64bit)
+{
+	EXPECT_EQ(32, sizeof(struct ntvm_alloc_args));
+	EXPECT_EQ(24, sizeof(struct ntvm_free_args));
+	EXPECT_EQ(32, sizeof(struct ntvm_protect_args));
+	EXPECT_EQ(56, sizeof(struct ntvm_query_args));
+	EXPECT_EQ(56, sizeof(struct ntvm_sysinfo_args));
+}
+
+TEST(services_from_a_32bit_process)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	struct ntvm_alloc_args a = { .size = 0x3000, .type = NTVM_MEM_COMMIT,
+				     .protect = NTVM_PAGE_READWRITE };
+	struct ntvm_protect_args p = { 0 };
+	struct ntvm_query_args q = { 0 };
+	struct ntvm_free_args f = { 0 };
+	struct ntvm_sysinfo_args s;
+	__u32 version = 0;
+	char *mem;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_VERSION, &version));
+	EXPECT_EQ(NTVM_ABI_VERSION, version);
+	memset(&s, 0xaa, sizeof(s));
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_SYSINFO, &s));
+	EXPECT_EQ(4096, s.page_size);
+	EXPECT_EQ(0x10000, s.allocation_granularity);
+
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, a.status);
+	EXPECT_EQ(0, a.base & 0xffff);
+	EXPECT_GT(0x100000000ULL, a.base);
+	EXPECT_EQ(0x3000, a.size);
+	mem = (char *)(uintptr_t)a.base;
+	mem[0x2fff] = 7;
+
+	p.base = a.base + 0x1000;
+	p.size = 0x1000;
+	p.protect = NTVM_PAGE_READONLY;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_PROTECT, &p));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, p.status);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, p.old_protect);
+	EXPECT_EQ(0, can_write(mem + 0x1000));
+	EXPECT_EQ(1, can_write(mem));
+
+	q.address = a.base + 0x1234;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_QUERY, &q));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, q.status);
+	EXPECT_EQ(a.base + 0x1000, q.base_address);
+	EXPECT_EQ(a.base, q.allocation_base);
+	EXPECT_EQ(0x1000, q.region_size);
+	EXPECT_EQ(NTVM_MEM_COMMIT, q.state);
+	EXPECT_EQ(NTVM_PAGE_READONLY, q.protect);
+	EXPECT_EQ(NTVM_MEM_PRIVATE, q.type);
+	EXPECT_EQ(7, mem[0x2fff]);
+
+	f.base = a.base;
+	f.type = NTVM_MEM_RELEASE;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, f.status);
+	EXPECT_EQ(0x3000, f.size);
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(NTVM_STATUS_MEMORY_NOT_ALLOCATED, f.status);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
