@@ -209,7 +209,8 @@ static void ntvm_release_pages(struct ntvm_ctx *ctx, unsigned long start,
 	unsigned long pages = ntvm_pages_count_committed(ctx, start, end);
 
 	ntvm_pages_set(ctx, start, end, 0);
-	ntvm_view_discard(ctx, start, end);
+	if (ntvm_view_has_pages(ctx, start, end))
+		ntvm_view_discard(ctx, start, end);
 	ntvm_uncharge(ctx, pages);
 	ntvm_pages_trim(ctx, start, end);
 }
