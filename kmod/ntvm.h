@@ -80,6 +80,7 @@ struct ntvm_ctx {
 	struct mutex op_lock;
 	struct task_struct *op_task;	/* current inside our own vm_mmap */
 	bool op_exec;			/* ...mapping an exec view */
+	bool moving;			/* views moved, states not yet set */
 	struct rb_root allocs;		/* of struct ntvm_alloc; op_lock */
 	struct xarray chunks;		/* of struct ntvm_chunk */
 	unsigned long committed;	/* pages; op_lock */

@@ -90,9 +90,15 @@ static int ntvm_move_views(struct ntvm_ctx *ctx, unsigned long start,
 	}
 	if (!undone) {
 		/*
-		 * Pages may sit in a view of the wrong kind (the fault path
-		 * refuses them); the allocation is forgotten when next used.
+		 * Pages may sit in a view of the wrong kind: make them
+		 * inaccessible; the allocation is forgotten when next used.
 		 */
+		for (addr = start; addr < done; addr = run_end) {
+			run_end = ntvm_pages_run(ctx, addr, done, &st);
+			if (st)
+				ntvm_pages_set(ctx, addr, run_end,
+					       NTVM_PROT_NOACCESS);
+		}
 		ntvm_alloc_find(ctx, start)->broken = true;
 		ntvm_view_revoke(ctx, start, done);
 	}
@@ -119,14 +125,20 @@ u32 ntvm_apply_state(struct ntvm_ctx *ctx, unsigned long start,
 	u8 st;
 
 	lockdep_assert_held(&ctx->op_lock);
-	if (ntvm_move_views(ctx, start, end, ntvm_prot_is_exec(state)))
+	/* From the move of the views to the new states, faults retry. */
+	WRITE_ONCE(ctx->moving, true);
+	if (ntvm_move_views(ctx, start, end, ntvm_prot_is_exec(state))) {
+		WRITE_ONCE(ctx->moving, false);
 		return NTVM_STATUS_NO_MEMORY;
+	}
 
 	for (addr = start; addr < end && !revoke;) {
 		addr = ntvm_pages_run(ctx, addr, end, &st);
 		revoke = !ntvm_state_raises(st, state);
 	}
 	ntvm_pages_set(ctx, start, end, state);
+	/* A fault that sees moving cleared sees the new states. */
+	smp_store_release(&ctx->moving, false);
 	if (revoke)
 		ntvm_view_revoke(ctx, start, end);
 	return NTVM_STATUS_SUCCESS;

@@ -76,10 +76,19 @@ static vm_fault_t ntvm_fault(struct vm_fault *vmf)
 		return VM_FAULT_SIGSEGV;
 	if (!ntvm_page_fault_check(ctx, vmf->address, write))
 		return VM_FAULT_SIGSEGV;
-	/* Only after a failed view change: never execute a data page. */
-	if (unlikely(!!(vma->vm_flags & VM_EXEC) !=
-		     ntvm_prot_is_exec(ntvm_page_state(ctx, vmf->address))))
-		return VM_FAULT_SIGSEGV;
+	/*
+	 * A page whose state is not executable in an exec view: a view
+	 * change in progress moved it there before publishing its new state
+	 * (retry until it has), or userspace grew an exec view in place.
+	 * Never map it executable.
+	 */
+	if (unlikely(vma->vm_flags & VM_EXEC)) {
+		/* Pairs with the release in ntvm_apply_state(). */
+		bool moving = smp_load_acquire(&ctx->moving);
+
+		if (!ntvm_prot_is_exec(ntvm_page_state(ctx, vmf->address)))
+			return moving ? VM_FAULT_NOPAGE : VM_FAULT_SIGSEGV;
+	}
 
 	ret = ctx->shmem_vm_ops->fault(vmf);
 	if ((ret & VM_FAULT_ERROR) || !(ret & VM_FAULT_LOCKED))

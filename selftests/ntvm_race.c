@@ -113,6 +113,55 @@ TEST(no_write_lands_after_decommit)
 		lower_under_writers(_metadata, 2);
 }
 
+/* Readers of pages whose protection flips between RW and XR. */
+struct flipper {
+	volatile char *page;
+	atomic_int stop;
+	atomic_ulong reads;
+};
+
+static void *reader(void *arg)
+{
+	struct flipper *f = arg;
+	char v;
+
+	while (!atomic_load(&f->stop)) {
+		if (!can_read((uintptr_t)f->page, &v)) {
+			atomic_store(&f->stop, 2);
+			break;
+		}
+		atomic_fetch_add(&f->reads, 1);
+	}
+	return NULL;
+}
+
+/*
+ * Both protections allow reading: moving pages between data and exec
+ * views must never make a reader fault.
+ */
+TEST(no_fault_while_pages_change_view)
+{
+	char *p = VirtualAlloc(NULL, 0x4000, MEM_COMMIT, PAGE_READWRITE);
+	struct flipper f = { .page = NULL };
+	pthread_t t[2];
+	DWORD old;
+	int i;
+
+	ASSERT_NE(NULL, p);
+	f.page = p + 0x1000;
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, reader, &f));
+	for (i = 0; i < 3000 && atomic_load(&f.stop) == 0; i++)
+		ASSERT_TRUE(VirtualProtect(p, 0x4000, i & 1 ? PAGE_READWRITE :
+					   PAGE_EXECUTE_READ, &old));
+	EXPECT_EQ(0, atomic_load(&f.stop));
+	atomic_store(&f.stop, 1);
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	EXPECT_LT(0, atomic_load(&f.reads));
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
 /* Threads hammering one shared allocation and their own ones. */
 struct mixer {
 	char *shared;
