@@ -256,9 +256,9 @@ static double decommit_ntvm(void *ctx)
 	return total / N_DECOMMIT;
 }
 
-static double decommit_linux(void *ctx)
+/* Linux's decommit of 256 resident pages of @p: madvise, then PROT_NONE. */
+static double decommit_madvise(char *p, int advice)
 {
-	char *p = anon_nothp(256 * PAGE);
 	double total = 0, t;
 	int i;
 
@@ -266,7 +266,7 @@ static double decommit_linux(void *ctx)
 		mprotect(p, 256 * PAGE, PROT_READ | PROT_WRITE);
 		memset(p, 1, 256 * PAGE);
 		t = now_ns();
-		if (madvise(p, 256 * PAGE, MADV_DONTNEED) ||
+		if (madvise(p, 256 * PAGE, advice) ||
 		    mprotect(p, 256 * PAGE, PROT_NONE))
 			die("madvise/mprotect");
 		total += now_ns() - t;
@@ -275,23 +275,14 @@ static double decommit_linux(void *ctx)
 	return total / N_DECOMMIT;
 }
 
+static double decommit_linux(void *ctx)
+{
+	return decommit_madvise(anon_nothp(256 * PAGE), MADV_DONTNEED);
+}
+
 static double decommit_shm(void *ctx)
 {
-	char *p = shm_map(256 * PAGE);
-	double total = 0, t;
-	int i;
-
-	for (i = 0; i < N_DECOMMIT; i++) {
-		mprotect(p, 256 * PAGE, PROT_READ | PROT_WRITE);
-		memset(p, 1, 256 * PAGE);
-		t = now_ns();
-		if (madvise(p, 256 * PAGE, MADV_REMOVE) ||
-		    mprotect(p, 256 * PAGE, PROT_NONE))
-			die("madvise/mprotect memfd");
-		total += now_ns() - t;
-	}
-	munmap(p, 256 * PAGE);
-	return total / N_DECOMMIT;
+	return decommit_madvise(shm_map(256 * PAGE), MADV_REMOVE);
 }
 
 /* query_1 / query_100k */
