@@ -7,11 +7,11 @@
  *  - allocations: the NT "VADs", in an rbtree keyed by base address,
  *    touched only under @op_lock (an rbtree needs no memory to insert or
  *    erase, so no failure can come after a view has changed);
- *  - page state: one byte per page, in 4096-page chunks kept in an xarray
+ *  - page state: one byte per page, in 2048-page chunks kept in an xarray
  *    indexed by (address >> PAGE_SHIFT) / NTVM_CHUNK_PAGES, so that the
  *    fault path finds it in O(1) without knowing the allocation;
- *  - one shmem file backing every page, at file offset == virtual address,
- *    mapped MAP_SHARED into views.  A view is a VMA whose vm_ops are ours.
+ *  - one shmem file backing every page, at file offset == virtual address
+ *    + one page (see ntvm_file_pos()), mapped MAP_SHARED into views.  A view is a VMA whose vm_ops are ours.
  *    Non-executable pages of an allocation share one "data" view; runs of
  *    executable pages live in "exec" views (VM_EXEC).  Protection below
  *    that (no access, read-only, read-write, guard) is enforced per page by
@@ -128,8 +128,8 @@ int ntvm_backing_init(void);
 int ntvm_backing_create(struct ntvm_ctx *ctx);
 int ntvm_view_map(struct ntvm_ctx *ctx, unsigned long start,
 		  unsigned long end, bool exec, bool replace);
-void ntvm_view_unmap(struct ntvm_ctx *ctx, unsigned long start,
-		     unsigned long end);
+int ntvm_view_unmap(struct ntvm_ctx *ctx, unsigned long start,
+		    unsigned long end);
 void ntvm_view_revoke(struct ntvm_ctx *ctx, unsigned long start,
 		      unsigned long end);
 void ntvm_view_discard(struct ntvm_ctx *ctx, unsigned long start,

@@ -251,13 +251,10 @@ u32 ntvm_release(struct ntvm_ctx *ctx, struct ntvm_alloc *a,
 		if (!tail)
 			return NTVM_STATUS_NO_MEMORY;
 	}
-	WRITE_ONCE(ctx->op_task, current);
-	if (vm_munmap(start, end - start)) {
-		WRITE_ONCE(ctx->op_task, NULL);
+	if (ntvm_view_unmap(ctx, start, end)) {
 		kfree(tail);
 		return NTVM_STATUS_NO_MEMORY;
 	}
-	WRITE_ONCE(ctx->op_task, NULL);
 	ntvm_release_pages(ctx, start, end);
 
 	if (start == a->base && end == a_end) {

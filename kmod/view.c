@@ -259,13 +259,17 @@ int ntvm_view_map(struct ntvm_ctx *ctx, unsigned long start,
 	return 0;
 }
 
-void ntvm_view_unmap(struct ntvm_ctx *ctx, unsigned long start,
-		     unsigned long end)
+/* Unmap [start, end) of our views.  Return: 0 or -ENOMEM (a split). */
+int ntvm_view_unmap(struct ntvm_ctx *ctx, unsigned long start,
+		    unsigned long end)
 {
+	int err;
+
 	lockdep_assert_held(&ctx->op_lock);
 	WRITE_ONCE(ctx->op_task, current);
-	vm_munmap(start, end - start);
+	err = vm_munmap(start, end - start);
 	WRITE_ONCE(ctx->op_task, NULL);
+	return err;
 }
 
 /*
