@@ -11,7 +11,8 @@
  *    indexed by (address >> PAGE_SHIFT) / NTVM_CHUNK_PAGES, so that the
  *    fault path finds it in O(1) without knowing the allocation;
  *  - one shmem file backing every page, at file offset == virtual address
- *    + one page (see ntvm_file_pos()), mapped MAP_SHARED into views.  A view is a VMA whose vm_ops are ours.
+ *    + one page (see ntvm_file_pos()), mapped MAP_SHARED into views.  A
+ *    view is a VMA whose vm_ops are ours.
  *    Non-executable pages of an allocation share one "data" view; runs of
  *    executable pages live in "exec" views (VM_EXEC).  Protection below
  *    that (no access, read-only, read-write, guard) is enforced per page by
