@@ -7,6 +7,7 @@
 #   make demo            boot the VM and run the libntvm example
 #   make install         DESTDIR=... PREFIX=... (headers, library, pkg-config)
 #   make bench           benchmarks against Linux primitives (build/bench.json)
+#   make profile         perf profile of each benchmark (build/profile/)
 #   make fuzz            ioctl fuzzing: 1 000 000 calls (distro), 100 000 (debug)
 #   make stress          processes x threads of random operations, checked
 #   make lint            checkpatch --strict, W=1 and sparse on kmod/
@@ -34,14 +35,14 @@ LIB_SRCS  := $(wildcard lib/*.c)
 LIB_OBJS  := $(patsubst lib/%.c,$(O)/lib/%.o,$(LIB_SRCS))
 
 KSFT      := $(O)/ksft
-TEST_SRCS := $(wildcard selftests/*.c)
+TEST_SRCS := $(filter-out selftests/inject.c,$(wildcard selftests/*.c))
 TESTS     := $(patsubst selftests/%.c,$(O)/selftests/%,$(TEST_SRCS))
 TEST_CFLAGS = $(CFLAGS) -Wall -D_GNU_SOURCE -I$(KSFT) -I$(TOP)/uapi \
 	      -I$(TOP)/lib -I$(TOP)/selftests
 EXAMPLES  := $(O)/examples/demo
 
 .PHONY: all deps module lib selftests examples install check demo lint \
-	debug-kernel clean print-ko bench fuzz stress selftests32
+	debug-kernel clean print-ko bench profile fuzz stress selftests32
 
 all: module lib selftests examples
 
@@ -84,10 +85,18 @@ $(KSFT)/kselftest_harness.h:
 
 selftests: $(TESTS) $(O)/selftests/run-all
 
-$(O)/selftests/%: selftests/%.c $(wildcard selftests/*.h) $(KSFT)/kselftest_harness.h \
-		$(O)/lib/libntvm.a
+# Every test is linked with inject.o, which runs it under fault injection
+# when NTVM_FAULTINJ=1 (see selftests/inject.c).
+$(O)/selftests/inject.o: selftests/inject.c selftests/inject.h \
+		uapi/linux/ntvm.h
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -static -o $@ $< $(O)/lib/libntvm.a -lpthread
+	$(CC) $(TEST_CFLAGS) -c -o $@ $<
+
+$(O)/selftests/%: selftests/%.c $(wildcard selftests/*.h) $(KSFT)/kselftest_harness.h \
+		$(O)/selftests/inject.o $(O)/lib/libntvm.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -static -o $@ $< $(O)/selftests/inject.o \
+		$(O)/lib/libntvm.a -lpthread
 
 # The ABI seen from a 32-bit process (needs gcc-multilib).
 selftests32: $(O)/selftests32/ntvm_compat32
@@ -122,11 +131,15 @@ install: lib
 
 $(O)/bench/ntvm_bench: bench/ntvm_bench.c $(O)/lib/libntvm.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Wall -static -I$(TOP)/lib -o $@ $< $(O)/lib/libntvm.a \
-		-lpthread
+	$(CC) $(CFLAGS) -Wall -static -I$(TOP)/lib -I$(TOP)/uapi -o $@ $< \
+		$(O)/lib/libntvm.a -lpthread
 
 bench: all
 	@tools/bench
+
+# Where each benchmark's time goes: perf in the VM (build/profile/).
+profile: all
+	@tools/bench-profile
 
 FUZZ_SEED ?= $(shell date +%s)
 fuzz: all

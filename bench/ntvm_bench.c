@@ -4,19 +4,25 @@
  * Linux primitives, measured interleaved in one boot (round i runs ntvm,
  * then the baseline), median of the rounds.  Prints a table, then one
  * JSON document between "BENCH-JSON-BEGIN" and "BENCH-JSON-END".
+ *
+ * ntvm-bench --loop NAME ntvm|base SECONDS runs one side of one benchmark
+ * instead, batch after batch, for a profiler to sample (see loop_main()).
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <ntvm.h>
+#include <linux/ntvm.h>
 
 #define PAGE	4096UL
 #define ROUNDS	7
@@ -46,6 +52,32 @@ static void die(const char *what)
 {
 	fprintf(stderr, "bench: %s failed (error %u)\n", what, GetLastError());
 	exit(1);
+}
+
+/*
+ * Under --loop with perf record's --control fifos (see loop_main()): start
+ * or stop sampling, and wait until perf has done so.  Called around the
+ * timed part of a batch, outside its clock readings; a no-op otherwise.
+ */
+static int perf_ctl_fd = -1, perf_ack_fd = -1;
+
+static void profile(int on)
+{
+	const char *cmd = on ? "enable\n" : "disable\n";
+	char c;
+
+	if (perf_ctl_fd < 0)
+		return;
+	if (write(perf_ctl_fd, cmd, strlen(cmd)) != (ssize_t)strlen(cmd)) {
+		perror("bench: perf control fifo");
+		exit(1);
+	}
+	do {
+		if (read(perf_ack_fd, &c, 1) != 1) {
+			perror("bench: perf ack fifo");
+			exit(1);
+		}
+	} while (c != '\n');
 }
 
 /* One measured batch: returns ns per operation. */
@@ -151,12 +183,16 @@ static double prot_linux(void *ctx)
 #define TOUCH_SIZE (64UL << 20)
 static double touch(char *p, size_t size)
 {
-	double t = now_ns();
+	double t, ns;
 	size_t off;
 
+	profile(1);
+	t = now_ns();
 	for (off = 0; off < size; off += PAGE)
 		p[off] = 1;
-	return (now_ns() - t) / (size / PAGE);
+	ns = (now_ns() - t) / (size / PAGE);
+	profile(0);
+	return ns;
 }
 
 static double touch_ntvm(void *ctx)
@@ -247,10 +283,12 @@ static double decommit_ntvm(void *ctx)
 	for (i = 0; i < N_DECOMMIT; i++) {
 		VirtualAlloc(p, 256 * PAGE, MEM_COMMIT, PAGE_READWRITE);
 		memset(p, 1, 256 * PAGE);
+		profile(1);
 		t = now_ns();
 		if (!VirtualFree(p, 256 * PAGE, MEM_DECOMMIT))
 			die("decommit");
 		total += now_ns() - t;
+		profile(0);
 	}
 	VirtualFree(p, 0, MEM_RELEASE);
 	return total / N_DECOMMIT;
@@ -265,11 +303,13 @@ static double decommit_madvise(char *p, int advice)
 	for (i = 0; i < N_DECOMMIT; i++) {
 		mprotect(p, 256 * PAGE, PROT_READ | PROT_WRITE);
 		memset(p, 1, 256 * PAGE);
+		profile(1);
 		t = now_ns();
 		if (madvise(p, 256 * PAGE, advice) ||
 		    mprotect(p, 256 * PAGE, PROT_NONE))
 			die("madvise/mprotect");
 		total += now_ns() - t;
+		profile(0);
 	}
 	munmap(p, 256 * PAGE);
 	return total / N_DECOMMIT;
@@ -307,6 +347,23 @@ static double getppid_linux(void *ctx)
 
 	for (i = 0; i < N_QUERY; i++)
 		getppid();
+	return (now_ns() - t) / N_QUERY;
+}
+
+/* ioctl_version (--loop only): the cheapest ioctl of /dev/ntvm, bare. */
+static double version_ntvm(void *ctx)
+{
+	int fd = *(int *)ctx;
+	double t = now_ns();
+	__u32 version;
+	int i;
+
+	for (i = 0; i < N_QUERY; i++) {
+		if (ioctl(fd, NTVM_IOC_VERSION, &version)) {
+			perror("bench: NTVM_IOC_VERSION");
+			exit(1);
+		}
+	}
 	return (now_ns() - t) / N_QUERY;
 }
 
@@ -439,12 +496,147 @@ static void fault_scaling(void)
 	r->ratio = r->ntvm / r->base;
 }
 
-int main(void)
+/*
+ * --loop NAME ntvm|base SECONDS: one side of one benchmark, the batch main()
+ * measures with the same setup, run over and over for SECONDS (after one
+ * warm-up batch) so that a profiler can sample it; prints the median ns per
+ * operation of the batches.  When NTVM_BENCH_PERF_CTL and
+ * NTVM_BENCH_PERF_ACK name the fifos of "perf record --control
+ * fifo:CTL,ACK -D -1", sampling runs only while a batch's operations are
+ * timed (see profile()).  ioctl_version is a bare NTVM_IOC_VERSION against
+ * getppid(): the floor of every ntvm call.
+ */
+struct loop_bench {
+	const char *name;
+	batch_fn ntvm, base;
+	void *(*setup)(void);
+	int self_profiled;	/* the batch calls profile() itself */
+};
+
+static void *loop_setup_prot(void)
+{
+	static struct prot_ctx pc;
+
+	pc.ntvm = VirtualAlloc(NULL, 1 << 20, MEM_COMMIT, PAGE_READWRITE);
+	pc.anon = anon_nothp(1 << 20);
+	if (!pc.ntvm)
+		die("commit 1 MiB");
+	memset(pc.ntvm, 1, 1 << 20);
+	memset(pc.anon, 1, 1 << 20);
+	return &pc;
+}
+
+static void *loop_setup_memfd(void)
+{
+	memfd = memfd_create("bench", MFD_CLOEXEC);
+	if (memfd < 0)
+		die("memfd_create");
+	return NULL;
+}
+
+static void *loop_setup_query(void)
+{
+	return reserve_many(10)[5] + 0x100;
+}
+
+static void *loop_setup_version(void)
+{
+	static int fd;
+
+	fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		perror("bench: /dev/ntvm");
+		exit(1);
+	}
+	return &fd;
+}
+
+static const struct loop_bench loops[] = {
+	{ "alloc_release_64k", alloc_ntvm, alloc_linux, NULL, 0 },
+	{ "protect_1page", prot_ntvm, prot_linux, loop_setup_prot, 0 },
+	{ "first_touch_4k", touch_ntvm, touch_linux, NULL, 1 },
+	{ "decommit_256", decommit_ntvm, decommit_linux, NULL, 1 },
+	{ "ref_alloc_release_64k", alloc_ntvm, alloc_shm, loop_setup_memfd, 0 },
+	{ "ref_first_touch_4k", touch_ntvm, touch_shm, loop_setup_memfd, 1 },
+	{ "ref_decommit_256", decommit_ntvm, decommit_shm, loop_setup_memfd, 1 },
+	{ "query_1", query_ntvm, getppid_linux, loop_setup_query, 0 },
+	{ "ioctl_version", version_ntvm, getppid_linux, loop_setup_version, 0 },
+};
+
+#define LOOP_MAX_BATCHES 65536
+
+static int loop_main(int argc, char **argv)
+{
+	const struct loop_bench *b = NULL;
+	const char *ctl, *ack;
+	double *ns, start, seconds = 0;
+	size_t i, n = 0, batches = 0;
+	batch_fn fn;
+	void *ctx;
+
+	if (argc == 5 && !strcmp(argv[1], "--loop")) {
+		for (i = 0; i < sizeof(loops) / sizeof(loops[0]); i++)
+			if (!strcmp(argv[2], loops[i].name))
+				b = &loops[i];
+		seconds = atof(argv[4]);
+	}
+	if (!b || seconds <= 0 ||
+	    (strcmp(argv[3], "ntvm") && strcmp(argv[3], "base"))) {
+		fprintf(stderr, "usage: %s [--loop NAME ntvm|base SECONDS]\nNAME:",
+			argv[0]);
+		for (i = 0; i < sizeof(loops) / sizeof(loops[0]); i++)
+			fprintf(stderr, " %s", loops[i].name);
+		fprintf(stderr, "\n");
+		return 2;
+	}
+	fn = strcmp(argv[3], "ntvm") ? b->base : b->ntvm;
+	ns = malloc(LOOP_MAX_BATCHES * sizeof(*ns));
+	if (!ns)
+		die("malloc");
+	ctx = b->setup ? b->setup() : NULL;
+	fn(ctx);	/* warm-up, never sampled */
+
+	ctl = getenv("NTVM_BENCH_PERF_CTL");
+	ack = getenv("NTVM_BENCH_PERF_ACK");
+	if (ctl && ack) {
+		perf_ctl_fd = open(ctl, O_WRONLY | O_CLOEXEC);
+		perf_ack_fd = open(ack, O_RDONLY | O_CLOEXEC);
+		if (perf_ctl_fd < 0 || perf_ack_fd < 0) {
+			perror("bench: perf control fifos");
+			return 1;
+		}
+	}
+
+	start = now_ns();
+	do {
+		double v;
+
+		if (!b->self_profiled)
+			profile(1);
+		v = fn(ctx);
+		if (!b->self_profiled)
+			profile(0);
+		if (n < LOOP_MAX_BATCHES)
+			ns[n++] = v;
+		batches++;
+	} while (now_ns() - start < seconds * 1e9);
+
+	printf("loop %s %s: %zu batches in %.1f s, median %.0f ns/op\n",
+	       b->name, argv[3], batches, (now_ns() - start) / 1e9,
+	       median(ns, n));
+	free(ns);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	struct prot_ctx pc;
 	struct utsname u;
 	char **many;
 	int i;
+
+	if (argc > 1)
+		return loop_main(argc, argv);
 
 	/* protect_1page */
 	pc.ntvm = VirtualAlloc(NULL, 1 << 20, MEM_COMMIT, PAGE_READWRITE);

@@ -108,7 +108,10 @@ static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 		status = ntvm_commit(ctx, base, end, state);
 		if (status) {
 			ntvm_alloc_erase(ctx, a);
-			ntvm_view_unmap(ctx, base, end);
+			/* Splitting a merged view needs memory: try again. */
+			for (tries = 0; tries < NTVM_UNDO_TRIES; tries++)
+				if (!ntvm_view_unmap(ctx, base, end))
+					break;
 			goto free;
 		}
 	}

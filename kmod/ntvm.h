@@ -41,6 +41,13 @@
 /* Windows x64's highest user address; also below Linux's TASK_SIZE. */
 #define NTVM_MAX_ADDRESS	0x7FFFFFFEFFFFUL
 
+/*
+ * How often an undo (mapping a view back, unmapping a new one) is tried
+ * before giving up: each try makes several small allocations, any of which
+ * can fail for an OOM victim or under fault injection.
+ */
+#define NTVM_UNDO_TRIES		32
+
 /* Page-state byte. */
 #define NTVM_PS_PROT_MASK	0x07	/* enum ntvm_prot, 0: not committed */
 #define NTVM_PS_GUARD		0x08
@@ -59,9 +66,13 @@ enum ntvm_prot {
 #define NTVM_CHUNK_SHIFT	11
 #define NTVM_CHUNK_PAGES	BIT(NTVM_CHUNK_SHIFT)
 
+/* Chunks kept, with no committed page, for the next commit nearby. */
+#define NTVM_IDLE_CHUNKS	16
+
 struct ntvm_chunk {
 	spinlock_t lock;	/* writers of state[] */
 	unsigned int committed;	/* pages with a non-zero state; op_lock */
+	bool idle;		/* kept empty, counted in idle_chunks; op_lock */
 	struct rcu_head rcu;
 	u8 state[NTVM_CHUNK_PAGES];
 };
@@ -84,6 +95,7 @@ struct ntvm_ctx {
 	bool moving;			/* views moved, states not yet set */
 	struct rb_root allocs;		/* of struct ntvm_alloc; op_lock */
 	struct xarray chunks;		/* of struct ntvm_chunk */
+	unsigned int idle_chunks;	/* op_lock */
 	unsigned long committed;	/* pages; op_lock */
 	const struct vm_operations_struct *shmem_vm_ops;
 };

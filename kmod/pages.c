@@ -5,7 +5,9 @@
  * Writers hold the context's op_lock and the chunk's spinlock; the fault
  * path reads under RCU and writes (clearing a guard bit) under the chunk's
  * spinlock.  A chunk with no committed page is freed (after a grace
- * period) by ntvm_pages_trim().
+ * period) by ntvm_pages_trim(), except for the first NTVM_IDLE_CHUNKS of
+ * them, kept for the next commit there: a process that allocates and
+ * frees in the same place does not allocate a chunk each time.
  */
 
 #include <linux/rcupdate.h>
@@ -102,10 +104,14 @@ void ntvm_pages_set(struct ntvm_ctx *ctx, unsigned long start,
 			WRITE_ONCE(*p, state);
 		}
 		spin_unlock(&c->lock);
+		if (c->idle && c->committed) {
+			c->idle = false;
+			ctx->idle_chunks--;
+		}
 	}
 }
 
-/* Free the chunks of [start, end) that hold no committed page. */
+/* Free (or keep idle) the chunks of [start, end) with no committed page. */
 void ntvm_pages_trim(struct ntvm_ctx *ctx, unsigned long start,
 		     unsigned long end)
 {
@@ -116,10 +122,15 @@ void ntvm_pages_trim(struct ntvm_ctx *ctx, unsigned long start,
 		unsigned long idx = ntvm_chunk_index(addr);
 		struct ntvm_chunk *c = xa_load(&ctx->chunks, idx);
 
-		if (c && !c->committed) {
-			xa_erase(&ctx->chunks, idx);
-			kfree_rcu(c, rcu);
+		if (!c || c->committed || c->idle)
+			continue;
+		if (ctx->idle_chunks < NTVM_IDLE_CHUNKS) {
+			c->idle = true;
+			ctx->idle_chunks++;
+			continue;
 		}
+		xa_erase(&ctx->chunks, idx);
+		kfree_rcu(c, rcu);
 	}
 }
 
@@ -156,9 +167,9 @@ unsigned long ntvm_pages_run(struct ntvm_ctx *ctx, unsigned long start,
 			     unsigned long end, u8 *state)
 {
 	unsigned long addr = start;
-	u8 first = ntvm_page_state(ctx, start);
+	bool seen = false;
+	u8 first = 0, st;
 
-	*state = first;
 	rcu_read_lock();
 	while (addr < end) {
 		unsigned long stop = min(end, ntvm_chunk_end(addr));
@@ -166,17 +177,26 @@ unsigned long ntvm_pages_run(struct ntvm_ctx *ctx, unsigned long start,
 
 		c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
 		if (!c) {
-			if (first)
+			/* No chunk: every page there is uncommitted. */
+			if (seen && first)
 				break;
+			seen = true;
 			addr = stop;
 			continue;
 		}
-		for (; addr < stop; addr += PAGE_SIZE)
-			if (READ_ONCE(c->state[ntvm_chunk_slot(addr)]) != first)
+		for (; addr < stop; addr += PAGE_SIZE) {
+			st = READ_ONCE(c->state[ntvm_chunk_slot(addr)]);
+			if (!seen) {
+				first = st;
+				seen = true;
+			} else if (st != first) {
 				goto out;
+			}
+		}
 	}
 out:
 	rcu_read_unlock();
+	*state = first;
 	return min(addr, end);
 }
 

@@ -28,18 +28,53 @@ static bool ntvm_state_raises(u8 old, u8 new)
 }
 
 /*
- * Put [start, end) back into a view of its kind.  An undo that fails
- * leaves a view of the wrong kind or a hole: try again a few times, as a
- * passing failure (memory) is the likely cause.
+ * Map [start, end) as a view of kind @exec again, after a failed move.
+ * What is still ours there is replaced.  A hole that a failed MAP_FIXED
+ * left is filled only if it is still a hole: between the failure and now
+ * another thread's mmap() may have taken it, and that is never replaced.
+ *
+ * Return: 0, -EEXIST when something else now sits in the range, -ENOMEM.
  */
-static int ntvm_view_remap(struct ntvm_ctx *ctx, unsigned long start,
-			   unsigned long end, bool exec)
+static int ntvm_view_restore_one(struct ntvm_ctx *ctx, unsigned long start,
+				 unsigned long end, bool exec)
 {
-	int tries = 8, err;
+	unsigned long addr = start, next;
+	struct vm_area_struct *vma;
+	bool ours, hole;
+	int err;
+
+	while (addr < end) {
+		mmap_read_lock(ctx->mm);
+		vma = find_vma(ctx->mm, addr);
+		hole = !vma || vma->vm_start > addr;
+		if (hole)
+			next = vma ? min(vma->vm_start, end) : end;
+		else
+			next = min(vma->vm_end, end);
+		ours = !hole && ntvm_vma_is_ours(ctx, vma);
+		mmap_read_unlock(ctx->mm);
+		if (!hole && !ours)
+			return -EEXIST;
+		err = ntvm_view_map(ctx, addr, next, exec, ours);
+		if (err)
+			return err;
+		addr = next;
+	}
+	return 0;
+}
+
+/*
+ * The undo of a failed move must not fail for a passing lack of memory:
+ * try again.
+ */
+static int ntvm_view_restore(struct ntvm_ctx *ctx, unsigned long start,
+			     unsigned long end, bool exec)
+{
+	int tries = NTVM_UNDO_TRIES, err;
 
 	do {
-		err = ntvm_view_map(ctx, start, end, exec, true);
-	} while (err && --tries);
+		err = ntvm_view_restore_one(ctx, start, end, exec);
+	} while (err == -ENOMEM && --tries);
 	return err;
 }
 
@@ -85,7 +120,8 @@ static int ntvm_move_views(struct ntvm_ctx *ctx, unsigned long start,
 		run_end = ntvm_pages_run(ctx, addr, done, &st);
 		if (ntvm_prot_is_exec(st) == exec)
 			continue;
-		if (ntvm_view_remap(ctx, addr, run_end, ntvm_prot_is_exec(st)))
+		if (ntvm_view_restore(ctx, addr, run_end,
+				      ntvm_prot_is_exec(st)))
 			undone = false;
 	}
 	if (!undone) {

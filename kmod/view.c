@@ -32,6 +32,7 @@
 #include <linux/module.h>
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
+#include <linux/sched/signal.h>
 #include <linux/shmem_fs.h>
 #include <linux/slab.h>
 
@@ -238,7 +239,8 @@ int ntvm_backing_create(struct ntvm_ctx *ctx)
  * @exec:    an exec view (VM_EXEC) rather than a data view
  * @replace: replace what is there (our own views) rather than fail
  *
- * Return: 0, -EEXIST when something else is mapped there, -ENOMEM.
+ * Return: 0, -EEXIST when something else is mapped there, -ENOMEM, -EINTR
+ * (a fatal signal is pending).
  */
 int ntvm_view_map(struct ntvm_ctx *ctx, unsigned long start,
 		  unsigned long end, bool exec, bool replace)
@@ -249,6 +251,13 @@ int ntvm_view_map(struct ntvm_ctx *ctx, unsigned long start,
 	unsigned long addr;
 
 	lockdep_assert_held(&ctx->op_lock);
+	/*
+	 * Linux 6.12 corrupts the VMA tree when a merge it retries after our
+	 * ->mmap() fails for memory, which is how a dying OOM victim's
+	 * allocations fail: a task being killed maps nothing more.
+	 */
+	if (fatal_signal_pending(current))
+		return -EINTR;
 	WRITE_ONCE(ctx->op_task, current);
 	ctx->op_exec = exec;
 	addr = vm_mmap(ctx->backing, start, end - start, prot, flags,

@@ -6,57 +6,11 @@
  * and leaves the state and the contents exactly as they were.  Needs the
  * debug kernel (debugfs fault-injection knobs); skipped elsewhere.
  */
+#include "inject.h"
 #include "ntvm_test.h"
 #include "kselftest_harness.h"
 
-#define FI "/sys/kernel/debug/"
 #define PAGES 32
-
-static int put(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, value, strlen(value));
-	close(fd);
-	return n == (ssize_t)strlen(value) ? 0 : -1;
-}
-
-static int setup(void)
-{
-	static const char *const knobs[][2] = {
-		{ FI "failslab/probability", "10" },
-		{ FI "failslab/interval", "1" },
-		{ FI "failslab/times", "-1" },
-		{ FI "failslab/verbose", "0" },
-		{ FI "failslab/task-filter", "Y" },
-		{ FI "failslab/ignore-gfp-wait", "N" },
-		{ FI "fail_page_alloc/probability", "10" },
-		{ FI "fail_page_alloc/interval", "1" },
-		{ FI "fail_page_alloc/times", "-1" },
-		{ FI "fail_page_alloc/verbose", "0" },
-		{ FI "fail_page_alloc/task-filter", "Y" },
-		{ FI "fail_page_alloc/ignore-gfp-wait", "N" },
-		{ FI "fail_page_alloc/ignore-gfp-highmem", "N" },
-	};
-	unsigned int i;
-
-	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++)
-		if (put(knobs[i][0], knobs[i][1]))
-			return -1;
-	return 0;
-}
-
-/* Opened beforehand: opening it with injection on could fail. */
-static int make_it_fail = -1;
-
-static void failing(int on)
-{
-	if (pwrite(make_it_fail, on ? "1" : "0", 1, 0) != 1)
-		abort();
-}
 
 struct snap {
 	DWORD state[PAGES], protect[PAGES];
@@ -90,11 +44,8 @@ TEST(every_failure_leaves_state_as_it_was)
 	unsigned int seed = 5, failures = 0, i;
 	char *base = NULL;
 
-	if (access(FI "failslab", F_OK) || setup())
+	if (access("/sys/kernel/debug/failslab", F_OK) || inject_setup())
 		SKIP(return, "no fault injection here (debug kernel only)");
-	make_it_fail = open("/proc/thread-self/make-it-fail",
-			    O_WRONLY | O_CLOEXEC);
-	ASSERT_LE(0, make_it_fail);
 	/* Open the context with injection off. */
 	base = VirtualAlloc(NULL, PAGES * PAGE, MEM_RESERVE, PAGE_NOACCESS);
 	ASSERT_NE(NULL, base);
@@ -108,7 +59,7 @@ TEST(every_failure_leaves_state_as_it_was)
 		ULONG old;
 
 		take(base, &s1);
-		failing(1);
+		inject_arm(1);
 		switch (r % 5) {
 		case 0:
 			st = nt_alloc(&b, &size, MEM_COMMIT, prots[(r >> 20) % 5]);
@@ -129,7 +80,7 @@ TEST(every_failure_leaves_state_as_it_was)
 			st = nt_alloc(&b, &size, MEM_COMMIT, PAGE_READWRITE);
 			break;
 		}
-		failing(0);
+		inject_arm(0);
 		if (st == STATUS_NOT_COMMITTED)
 			continue;
 		if (st) {

@@ -7,8 +7,15 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "inject.h"
 #include "ntvm_test.h"
 #include "kselftest_harness.h"
+
+/* Under NTVM_FAULTINJ: the threads here change each other's ranges. */
+__attribute__((constructor)) static void racy(void)
+{
+	inject_racy = 1;
+}
 
 #define WRITERS 2
 
@@ -141,12 +148,19 @@ static void *reader(void *arg)
  */
 TEST(no_fault_while_pages_change_view)
 {
-	char *p = VirtualAlloc(NULL, 0x4000, MEM_COMMIT, PAGE_READWRITE);
 	struct flipper f = { .page = NULL };
 	pthread_t t[2];
 	DWORD old;
+	char *p;
 	int i;
 
+	/*
+	 * A MAP_FIXED that fails for memory leaves a hole until the undo
+	 * maps the view again: a reader can fault in between.
+	 */
+	if (inject_active())
+		SKIP(return, "readers can fault while a failed move is undone");
+	p = VirtualAlloc(NULL, 0x4000, MEM_COMMIT, PAGE_READWRITE);
 	ASSERT_NE(NULL, p);
 	f.page = p + 0x1000;
 	for (i = 0; i < 2; i++)
@@ -178,9 +192,9 @@ static void *mixer(void *arg)
 		PAGE_NOACCESS, PAGE_READONLY, PAGE_READWRITE,
 		PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE,
 	};
-	int i;
+	int i, n = inject_active() ? 400 : 1500;
 
-	for (i = 0; i < 1500; i++) {
+	for (i = 0; i < n; i++) {
 		unsigned int r = rand_r(&m->seed);
 		SIZE_T off = (r % (SHARED_SIZE / PAGE)) * PAGE;
 		SIZE_T len = ((r >> 8) % 4 + 1) * PAGE;
