@@ -65,6 +65,34 @@ bool ntvm_vma_is_ours(struct ntvm_ctx *ctx, struct vm_area_struct *vma)
 	return vma->vm_ops == &ntvm_vm_ops && vma->vm_file == ctx->backing;
 }
 
+/*
+ * Bring a new page into the backing at @index the way write(2) does.
+ * shmem's fault clears every page it adds, which the page allocator has
+ * cleared already when init_on_alloc is on (Debian's default); this way a
+ * page is cleared once.  A page already there (or in swap) and any error
+ * are left to shmem's fault.
+ */
+static void ntvm_backing_populate(struct file *file, pgoff_t index)
+{
+	loff_t pos = (loff_t)index << PAGE_SHIFT;
+	struct page *page;
+	void *fsdata = NULL;
+
+	if (xa_load(&file->f_mapping->i_pages, index))
+		return;
+	if (ntvm_write_begin(file, pos, &page, &fsdata))
+		return;
+	if (!PageUptodate(page) &&
+	    !want_init_on_alloc(mapping_gfp_mask(file->f_mapping)))
+		clear_highpage(page);
+	/*
+	 * As a fault would leave it: a write(2) marks the page referenced,
+	 * which makes zapping its young PTE (decommit) activate it.
+	 */
+	folio_clear_referenced(page_folio(page));
+	ntvm_write_end(file, pos, page, fsdata);
+}
+
 static vm_fault_t ntvm_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
@@ -91,6 +119,7 @@ static vm_fault_t ntvm_fault(struct vm_fault *vmf)
 			return moving ? VM_FAULT_NOPAGE : VM_FAULT_SIGSEGV;
 	}
 
+	ntvm_backing_populate(vma->vm_file, vmf->pgoff);
 	ret = ctx->shmem_vm_ops->fault(vmf);
 	if ((ret & VM_FAULT_ERROR) || !(ret & VM_FAULT_LOCKED))
 		return ret;
