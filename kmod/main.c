@@ -188,13 +188,17 @@ static int __init ntvm_init(void)
 	err = ntvm_backing_init();
 	if (err)
 		return err;
-	return misc_register(&ntvm_misc);
+	err = misc_register(&ntvm_misc);
+	if (err)
+		ntvm_backing_exit();
+	return err;
 }
 
 static void __exit ntvm_exit(void)
 {
 	misc_deregister(&ntvm_misc);
 	rcu_barrier();
+	ntvm_backing_exit();
 }
 
 module_init(ntvm_init);

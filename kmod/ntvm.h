@@ -138,6 +138,7 @@ unsigned long ntvm_committed_global(void);
 
 /* view.c */
 int ntvm_backing_init(void);
+void ntvm_backing_exit(void);
 int ntvm_backing_create(struct ntvm_ctx *ctx);
 int ntvm_view_map(struct ntvm_ctx *ctx, unsigned long start,
 		  unsigned long end, bool exec, bool replace);

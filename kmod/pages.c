@@ -170,14 +170,16 @@ unsigned long ntvm_pages_run(struct ntvm_ctx *ctx, unsigned long start,
 	bool seen = false;
 	u8 first = 0, st;
 
+	lockdep_assert_held(&ctx->op_lock);
 	rcu_read_lock();
 	while (addr < end) {
 		unsigned long stop = min(end, ntvm_chunk_end(addr));
 		struct ntvm_chunk *c;
 
 		c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
-		if (!c) {
-			/* No chunk: every page there is uncommitted. */
+		/* Callers hold op_lock, which ->committed is counted under. */
+		if (!c || !c->committed) {
+			/* Every page there is uncommitted. */
 			if (seen && first)
 				break;
 			seen = true;

@@ -30,6 +30,7 @@
 #include <linux/fs.h>
 #include <linux/mman.h>
 #include <linux/module.h>
+#include <linux/mount.h>
 #include <linux/pagemap.h>
 #include <linux/pagevec.h>
 #include <linux/sched/signal.h>
@@ -38,6 +39,9 @@
 
 #include "compat.h"
 #include "ntvm.h"
+
+/* The private tmpfs of the backing files (see ntvm_backing_init()). */
+static struct vfsmount *ntvm_mnt;
 
 /* shmem's own mmap, which the backing's file operations wrap. */
 static int (*ntvm_shmem_mmap)(struct file *file, struct vm_area_struct *vma);
@@ -70,7 +74,8 @@ bool ntvm_vma_is_ours(struct ntvm_ctx *ctx, struct vm_area_struct *vma)
  * shmem's fault clears every page it adds, which the page allocator has
  * cleared already when init_on_alloc is on (Debian's default); this way a
  * page is cleared once.  A page already there (or in swap) and any error
- * are left to shmem's fault.
+ * are left to shmem's fault.  For a write fault by the process itself
+ * only: the page is dirty (as the write makes it) and charged to current.
  */
 static void ntvm_backing_populate(struct file *file, pgoff_t index)
 {
@@ -78,7 +83,8 @@ static void ntvm_backing_populate(struct file *file, pgoff_t index)
 	struct page *page;
 	void *fsdata = NULL;
 
-	if (xa_load(&file->f_mapping->i_pages, index))
+	if (!file->f_mapping->a_ops->write_begin ||
+	    xa_load(&file->f_mapping->i_pages, index))
 		return;
 	if (ntvm_write_begin(file, pos, &page, &fsdata))
 		return;
@@ -119,7 +125,8 @@ static vm_fault_t ntvm_fault(struct vm_fault *vmf)
 			return moving ? VM_FAULT_NOPAGE : VM_FAULT_SIGSEGV;
 	}
 
-	ntvm_backing_populate(vma->vm_file, vmf->pgoff);
+	if (write && current->mm == vma->vm_mm)
+		ntvm_backing_populate(vma->vm_file, vmf->pgoff);
 	ret = ctx->shmem_vm_ops->fault(vmf);
 	if ((ret & VM_FAULT_ERROR) || !(ret & VM_FAULT_LOCKED))
 		return ret;
@@ -232,14 +239,40 @@ static const struct file_operations ntvm_backing_fops = {
 
 int ntvm_backing_init(void)
 {
+	char options[] = "huge=never";	/* parsed in place: writable */
+	struct file_system_type *tmpfs;
 	struct file *probe;
 
-	probe = shmem_file_setup("ntvm-probe", PAGE_SIZE, VM_NORESERVE);
-	if (IS_ERR(probe))
+	/*
+	 * A tmpfs of our own, never with huge pages, whatever
+	 * shmem_enabled says (only its testing value "force" overrides).
+	 */
+	tmpfs = get_fs_type("tmpfs");
+	if (!tmpfs)
+		return -ENODEV;
+	ntvm_mnt = vfs_kern_mount(tmpfs, SB_KERNMOUNT, "ntvm", options);
+	module_put(tmpfs->owner);
+	if (IS_ERR(ntvm_mnt))
+		return PTR_ERR(ntvm_mnt);
+	probe = shmem_file_setup_with_mnt(ntvm_mnt, "ntvm-probe", PAGE_SIZE,
+					  VM_NORESERVE);
+	if (IS_ERR(probe)) {
+		kern_unmount(ntvm_mnt);
 		return PTR_ERR(probe);
+	}
 	ntvm_shmem_mmap = probe->f_op->mmap;
 	fput(probe);
-	return ntvm_shmem_mmap ? 0 : -ENODEV;
+	if (!ntvm_shmem_mmap) {
+		kern_unmount(ntvm_mnt);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* After the last context: every backing file holds a module reference. */
+void ntvm_backing_exit(void)
+{
+	kern_unmount(ntvm_mnt);
 }
 
 /* The shmem file that backs every page of @ctx. */
@@ -248,7 +281,7 @@ int ntvm_backing_create(struct ntvm_ctx *ctx)
 	loff_t size = ntvm_file_pos(NTVM_MAX_ADDRESS + 1);
 	struct file *file;
 
-	file = shmem_file_setup("ntvm", size, VM_NORESERVE);
+	file = shmem_file_setup_with_mnt(ntvm_mnt, "ntvm", size, VM_NORESERVE);
 	if (IS_ERR(file))
 		return PTR_ERR(file);
 	file->private_data = ctx;
@@ -283,7 +316,8 @@ int ntvm_view_map(struct ntvm_ctx *ctx, unsigned long start,
 	/*
 	 * Linux 6.12 corrupts the VMA tree when a merge it retries after our
 	 * ->mmap() fails for memory, which is how a dying OOM victim's
-	 * allocations fail: a task being killed maps nothing more.
+	 * allocations fail: a task being killed maps nothing more.  (This
+	 * narrows the window; a kill can still come in the middle.)
 	 */
 	if (fatal_signal_pending(current))
 		return -EINTR;

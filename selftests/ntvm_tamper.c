@@ -171,6 +171,66 @@ TEST(huge_pages_cannot_bypass_page_state)
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
 }
 
+#define SHMEM_ENABLED "/sys/kernel/mm/transparent_hugepage/shmem_enabled"
+
+/* The setting in brackets of SHMEM_ENABLED into @buf, or -1. */
+static int shmem_thp_setting(char *buf, size_t len)
+{
+	char line[128], *a, *b;
+	FILE *f = fopen(SHMEM_ENABLED, "r");
+
+	if (!f)
+		return -1;
+	a = fgets(line, sizeof(line), f) ? strchr(line, '[') : NULL;
+	fclose(f);
+	b = a ? strchr(a, ']') : NULL;
+	if (!b || (size_t)(b - a) >= len)
+		return -1;
+	memcpy(buf, a + 1, b - a - 1);
+	buf[b - a - 1] = 0;
+	return 0;
+}
+
+static int shmem_thp_set(const char *value)
+{
+	FILE *f = fopen(SHMEM_ENABLED, "w");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fputs(value, f) >= 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/*
+ * The backing lives on a tmpfs of ntvm's own, mounted huge=never: with
+ * shmem_enabled "always" and MADV_HUGEPAGE on a view, still no huge folio
+ * (which would hold 511 pages nobody committed).
+ */
+TEST(no_huge_folios_even_with_shmem_thp_always)
+{
+	const size_t size = 8UL << 20;
+	char saved[32];
+	long before;
+	size_t i;
+	char *p;
+
+	if (shmem_thp_setting(saved, sizeof(saved)) ||
+	    shmem_thp_set("always"))
+		SKIP(return, "needs a writable %s", SHMEM_ENABLED);
+	before = meminfo_kb("ShmemHugePages:");
+	p = VirtualAlloc(NULL, size, MEM_COMMIT, PAGE_READWRITE);
+	ASSERT_NE(NULL, p);
+	madvise(p, size, MADV_HUGEPAGE);
+	for (i = 0; i < size; i += PAGE)
+		p[i] = 1;
+	for (i = 0; i < size; i += 3 * PAGE)
+		can_read((uintptr_t)p + i, NULL);
+	EXPECT_EQ(before, meminfo_kb("ShmemHugePages:"));
+	EXPECT_EQ(0, shmem_thp_set(saved));
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
 TEST(read_implies_exec_does_not_make_data_executable)
 {
 	pid_t pid = fork();
