@@ -121,6 +121,7 @@ int inject_setup(void)
 		{ FI "fail_page_alloc/task-filter", "Y" },
 		{ FI "fail_page_alloc/ignore-gfp-wait", "N" },
 		{ FI "fail_page_alloc/ignore-gfp-highmem", "N" },
+		{ FI "fail_page_alloc/min-order", "0" },
 	};
 	unsigned int i;
 

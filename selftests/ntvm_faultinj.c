@@ -120,4 +120,32 @@ TEST(every_failure_leaves_state_as_it_was)
 	EXPECT_EQ(before.committed, sysinfo_now().committed);
 }
 
+/*
+ * A first touch whose page (or page table) cannot be allocated fails the
+ * fault with VM_FAULT_OOM, and the kernel retries it: with injection on,
+ * every write still lands, once, and nothing else changes.
+ */
+TEST(failing_first_touches_are_retried)
+{
+	const int pages = 256;
+	char *p;
+	int i;
+
+	if (access("/sys/kernel/debug/failslab", F_OK) || inject_setup())
+		SKIP(return, "no fault injection here (debug kernel only)");
+	p = VirtualAlloc(NULL, pages * PAGE, MEM_COMMIT, PAGE_READWRITE);
+	ASSERT_NE(NULL, p);
+	inject_arm(1);
+	for (i = 0; i < pages; i++)
+		p[i * PAGE + 7] = (char)(i + 1);
+	inject_arm(0);
+	for (i = 0; i < pages; i++) {
+		EXPECT_EQ((char)(i + 1), p[i * PAGE + 7]);
+		EXPECT_EQ(0, p[i * PAGE + 8]);
+	}
+	EXPECT_EQ(MEM_COMMIT, query((uintptr_t)p).State);
+	EXPECT_EQ(pages * PAGE, query((uintptr_t)p).RegionSize);
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
 TEST_HARNESS_MAIN
