@@ -289,6 +289,21 @@ static int usable(void *arg, size_t size)
 	return ok;
 }
 
+/* One call with injection armed. */
+static long armed_once(int fd, unsigned long req, void *arg)
+{
+	long ret;
+	int err;
+
+	set_armed(1);
+	ret = raw_ioctl(fd, req, arg);
+	err = errno;
+	set_armed(0);
+	__atomic_fetch_add(&stats->calls, 1, __ATOMIC_RELAXED);
+	errno = err;
+	return ret;
+}
+
 static long armed_call(int fd, unsigned long req, void *arg)
 {
 	union {
@@ -302,8 +317,8 @@ static long armed_call(int fd, unsigned long req, void *arg)
 	uint64_t start = 0, end = 0;
 	const char *op = NULL;
 	__u32 *status = NULL;
-	long ret = 0;
-	int tries, err = 0;
+	long ret;
+	int tries;
 
 	switch (req) {
 	case NTVM_IOC_ALLOC:
@@ -319,39 +334,30 @@ static long armed_call(int fd, unsigned long req, void *arg)
 		op = "NtQueryVirtualMemory";
 		break;
 	}
-	if (!op || !usable(arg, size)) {
-		/* Anything else (the fuzzer's garbage): armed, once. */
-		set_armed(1);
-		ret = raw_ioctl(fd, req, arg);
-		err = errno;
-		set_armed(0);
-		__atomic_fetch_add(&stats->calls, 1, __ATOMIC_RELAXED);
-		errno = err;
-		return ret;
-	}
+	/* Anything else (the fuzzer's garbage): armed, once. */
+	if (!op || !usable(arg, size))
+		return armed_once(fd, req, arg);
 	memcpy(&in, arg, size);
 	switch (req) {
 	case NTVM_IOC_ALLOC:
-		status = &in.alloc.status;
+		status = &((struct ntvm_alloc_args *)arg)->status;
 		start = in.alloc.base;
 		end = start + in.alloc.size;
 		break;
 	case NTVM_IOC_FREE:
-		status = &in.free.status;
+		status = &((struct ntvm_free_args *)arg)->status;
 		start = in.free.base;
 		end = start + in.free.size;
 		break;
 	case NTVM_IOC_PROTECT:
-		status = &in.protect.status;
+		status = &((struct ntvm_protect_args *)arg)->status;
 		start = in.protect.base;
 		end = start + in.protect.size;
 		break;
 	case NTVM_IOC_QUERY:
-		status = &in.query.status;
+		status = &((struct ntvm_query_args *)arg)->status;
 		break;
 	}
-	/* The status, where the kernel writes it in the caller's copy. */
-	status = (__u32 *)((char *)arg + ((char *)status - (char *)&in));
 	/* Threads that race on one range would see each other's changes. */
 	if (inject_racy)
 		start = 0;
@@ -365,11 +371,7 @@ static long armed_call(int fd, unsigned long req, void *arg)
 	for (tries = 1; ; tries++) {
 		if (start)
 			take(fd, start, end, before);
-		set_armed(1);
-		ret = raw_ioctl(fd, req, arg);
-		err = errno;
-		set_armed(0);
-		__atomic_fetch_add(&stats->calls, 1, __ATOMIC_RELAXED);
+		ret = armed_once(fd, req, arg);
 		if (ret || *status != NTVM_STATUS_NO_MEMORY)
 			break;
 		if (tries == MAX_TRIES) {
@@ -386,7 +388,6 @@ static long armed_call(int fd, unsigned long req, void *arg)
 		memcpy(arg, &in, size);
 	}
 	free(before);
-	errno = err;
 	return ret;
 }
 
