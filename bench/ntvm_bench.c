@@ -355,12 +355,12 @@ static double version_ntvm(void *ctx)
 {
 	int fd = *(int *)ctx;
 	double t = now_ns();
-	__u32 version;
+	__u64 features;
 	int i;
 
 	for (i = 0; i < N_QUERY; i++) {
-		if (ioctl(fd, NTVM_IOC_VERSION, &version)) {
-			perror("bench: NTVM_IOC_VERSION");
+		if (ioctl(fd, NTVM_IOC_FEATURES, &features)) {
+			perror("bench: NTVM_IOC_FEATURES");
 			exit(1);
 		}
 	}
@@ -503,7 +503,7 @@ static void fault_scaling(void)
  * operation of the batches.  When NTVM_BENCH_PERF_CTL and
  * NTVM_BENCH_PERF_ACK name the fifos of "perf record --control
  * fifo:CTL,ACK -D -1", sampling runs only while a batch's operations are
- * timed (see profile()).  ioctl_version is a bare NTVM_IOC_VERSION against
+ * timed (see profile()).  ioctl_version is a bare NTVM_IOC_FEATURES against
  * getppid(): the floor of every ntvm call.
  */
 struct loop_bench {

@@ -92,16 +92,40 @@ union ntvm_nt_args {
 	struct ntvm_query_args query;
 };
 
-/* The NT services: copy in, run under op_lock, copy out. */
+/* The fields of this ABI (not NT arguments): -EINVAL when set wrong. */
+static int ntvm_check_abi_fields(unsigned int cmd, union ntvm_nt_args *args)
+{
+	switch (cmd) {
+	case NTVM_IOC_FREE:
+		return args->free.flags || args->free.pad ? -EINVAL : 0;
+	case NTVM_IOC_PROTECT:
+		return args->protect.pad ? -EINVAL : 0;
+	case NTVM_IOC_QUERY:
+		return args->query.flags || args->query.pad ? -EINVAL : 0;
+	}
+	return 0;
+}
+
+/*
+ * The NT services: copy in, run under op_lock, copy out.  The argument is
+ * written back unchanged before the service runs, so that a result (a new
+ * allocation's base) is never lost to an argument that cannot be written.
+ */
 static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 			  void __user *argp)
 {
 	union ntvm_nt_args args;
 	size_t size = _IOC_SIZE(cmd);
+	int err;
 
 	if (current->mm != ctx->mm)
 		return -EPERM;
 	if (copy_from_user(&args, argp, size))
+		return -EFAULT;
+	err = ntvm_check_abi_fields(cmd, &args);
+	if (err)
+		return err;
+	if (copy_to_user(argp, &args, size))
 		return -EFAULT;
 	if (mutex_lock_killable(&ctx->op_lock))
 		return -EINTR;
@@ -150,8 +174,8 @@ static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 	void __user *argp = (void __user *)parm;
 
 	switch (cmd) {
-	case NTVM_IOC_VERSION:
-		return put_user((__u32)NTVM_ABI_VERSION, (__u32 __user *)argp);
+	case NTVM_IOC_FEATURES:
+		return put_user((__u64)NTVM_FEATURES_KNOWN, (__u64 __user *)argp);
 	case NTVM_IOC_SYSINFO:
 		return ntvm_ioctl_sysinfo(argp);
 	case NTVM_IOC_ALLOC:

@@ -28,8 +28,6 @@ u32 ntvm_nt_protect(struct ntvm_ctx *ctx, struct ntvm_protect_args *args)
 	u8 first;
 
 	args->old_protect = NTVM_PAGE_NOACCESS;
-	if (args->pad)
-		return NTVM_STATUS_INVALID_PARAMETER;
 	status = ntvm_prot_from_win(args->protect, &prot, &guard);
 	if (status)
 		return status;

@@ -25,7 +25,7 @@ static void ntvm_query_managed(struct ntvm_ctx *ctx, struct ntvm_alloc *a,
 	q->state = st ? NTVM_MEM_COMMIT : NTVM_MEM_RESERVE;
 	q->protect = st ? ntvm_page_protect(a, st) : 0;
 	q->type = NTVM_MEM_PRIVATE;
-	q->flags = NTVM_QUERY_MANAGED;
+	q->region_flags = NTVM_REGION_MANAGED;
 }
 
 static u32 ntvm_vma_protect(const struct vm_area_struct *vma)
@@ -73,7 +73,7 @@ static int ntvm_query_foreign(struct ntvm_ctx *ctx, unsigned long page,
 	}
 	mmap_read_unlock(ctx->mm);
 	q->region_size = min(end, limit) - page;
-	q->flags = 0;
+	q->region_flags = 0;
 	return 0;
 }
 

@@ -130,7 +130,7 @@ TEST(process_memory_is_reported_sanely)
 	/* Never reported as ntvm's. */
 	q.address = (uintptr_t)&local;
 	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_QUERY, &q));
-	EXPECT_EQ(0, q.flags);
+	EXPECT_EQ(0, q.region_flags);
 	close(fd);
 	munmap(anon, 0x3000);
 }
@@ -159,7 +159,7 @@ TEST(query_output_fully_written)
 		EXPECT_NE(0xaaaaaaaa, q.state);
 		EXPECT_NE(0xaaaaaaaa, q.protect);
 		EXPECT_NE(0xaaaaaaaa, q.type);
-		EXPECT_NE(0xaaaaaaaa, q.flags);
+		EXPECT_NE(0xaaaaaaaa, q.region_flags);
 	}
 	close(fd);
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));

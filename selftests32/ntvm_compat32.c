@@ -50,12 +50,12 @@ TEST(services_from_a_32bit_process)
 	struct ntvm_query_args q = { 0 };
 	struct ntvm_free_args f = { 0 };
 	struct ntvm_sysinfo_args s;
-	__u32 version = 0;
+	__u64 features = 1;
 	char *mem;
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_VERSION, &version));
-	EXPECT_EQ(NTVM_ABI_VERSION, version);
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FEATURES, &features));
+	EXPECT_EQ(NTVM_FEATURES_KNOWN, features);
 	memset(&s, 0xaa, sizeof(s));
 	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_SYSINFO, &s));
 	EXPECT_EQ(4096, s.page_size);

@@ -12,14 +12,23 @@
  * argument (an NTSTATUS value, 0 meaning STATUS_SUCCESS).  The ioctl itself
  * fails only when the request could not be carried out at all:
  *
- *  - EFAULT: the argument could not be read or written;
+ *  - EFAULT: the argument could not be read or written (nothing was done:
+ *            the argument is checked to be writable before the request
+ *            runs);
+ *  - EINVAL: a field of this ABI (not an NT argument) is invalid: a
+ *            non-zero ``pad`` or an unknown bit in ``flags``;
  *  - EPERM:  the file was opened by another process (another mm);
  *  - EINTR:  a fatal signal arrived while waiting for the context;
  *  - ENOTTY: unknown request.
  *
  * All fields are fixed-size and every structure is a multiple of 8 bytes,
  * so the ABI is the same for 32-bit and 64-bit callers.  Fields named
- * ``pad`` must be zero (else STATUS_INVALID_PARAMETER).
+ * ``pad`` must be zero, and so must bits of ``flags`` this header does not
+ * define.
+ *
+ * The ABI is frozen: requests and fields are never changed or removed.
+ * Additions (new requests, new ``flags`` bits) are announced by a bit in
+ * the mask NTVM_IOC_FEATURES returns.
  *
  * Copyright (C) 2026 The ntvm authors
  */
@@ -30,8 +39,11 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-/* Bumped on any incompatible change of this header. */
-#define NTVM_ABI_VERSION	1
+/*
+ * Bits of the NTVM_IOC_FEATURES mask, one for each addition to the ABI
+ * described here.  None yet: a module with just this ABI returns 0.
+ */
+#define NTVM_FEATURES_KNOWN	0x0ULL
 
 /**
  * struct ntvm_alloc_args - NtAllocateVirtualMemory
@@ -60,6 +72,8 @@ struct ntvm_alloc_args {
  * @size:   in/out: size (0 = whole allocation); out: size freed.
  * @type:   in: MEM_DECOMMIT or MEM_RELEASE.
  * @status: out: NTSTATUS.
+ * @flags:  in: none defined yet, must be zero.
+ * @pad:    must be zero.
  *
  * Unlike VirtualFree, MEM_RELEASE with a non-zero size releases just that
  * range and splits the allocation (the part after it gets its own
@@ -70,6 +84,8 @@ struct ntvm_free_args {
 	__u64 size;
 	__u32 type;
 	__u32 status;
+	__u32 flags;
+	__u32 pad;
 };
 
 /**
@@ -102,8 +118,10 @@ struct ntvm_protect_args {
  * @state:              out: MEM_COMMIT, MEM_RESERVE or MEM_FREE.
  * @protect:            out: current PAGE_* protection (0 when reserved).
  * @type:               out: MEM_PRIVATE, MEM_MAPPED, MEM_IMAGE or 0.
- * @flags:              out: NTVM_QUERY_* flags.
+ * @region_flags:       out: NTVM_REGION_* flags.
  * @status:             out: NTSTATUS.
+ * @flags:              in: none defined yet, must be zero.
+ * @pad:                must be zero.
  */
 struct ntvm_query_args {
 	__u64 address;
@@ -114,19 +132,23 @@ struct ntvm_query_args {
 	__u32 state;
 	__u32 protect;
 	__u32 type;
-	__u32 flags;
+	__u32 region_flags;
 	__u32 status;
+	__u32 flags;
+	__u32 pad;
 };
 
 /* The region is memory ntvm manages (else: free, or the process's own). */
-#define NTVM_QUERY_MANAGED	0x1
+#define NTVM_REGION_MANAGED	0x1
 
 /**
  * struct ntvm_sysinfo_args - system parameters and module counters
  * @minimum_address:        lowest address an allocation may use.
  * @maximum_address:        highest address an allocation may use.
- * @commit_limit:           pages that may be committed, all contexts.
- * @committed:              pages committed now, all contexts.
+ * @commit_limit:           pages each user may commit (the charge is per
+ *                          user: see Documentation/ntvm.rst).
+ * @committed:              pages committed now, all users.
+ * @user_committed:         pages committed now by the calling user.
  * @contexts:               open contexts.
  * @allocations:            live allocations, all contexts.
  * @page_size:              page size (4096).
@@ -137,6 +159,7 @@ struct ntvm_sysinfo_args {
 	__u64 maximum_address;
 	__u64 commit_limit;
 	__u64 committed;
+	__u64 user_committed;
 	__u64 contexts;
 	__u64 allocations;
 	__u32 page_size;
@@ -193,7 +216,7 @@ struct ntvm_sysinfo_args {
 
 #define NTVM_IOC_MAGIC		0xB9
 
-#define NTVM_IOC_VERSION	_IOR(NTVM_IOC_MAGIC, 0x80, __u32)
+#define NTVM_IOC_FEATURES	_IOR(NTVM_IOC_MAGIC, 0x80, __u64)
 #define NTVM_IOC_ALLOC		_IOWR(NTVM_IOC_MAGIC, 0x81, struct ntvm_alloc_args)
 #define NTVM_IOC_FREE		_IOWR(NTVM_IOC_MAGIC, 0x82, struct ntvm_free_args)
 #define NTVM_IOC_PROTECT	_IOWR(NTVM_IOC_MAGIC, 0x83, struct ntvm_protect_args)
