@@ -1,23 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Commit charge: Windows never over-commits.  Committing pages charges
- * them against a global limit (RAM + swap when the module was loaded, or
- * the commit_limit_pages parameter), so an over-commit fails at commit time
- * with STATUS_COMMITMENT_LIMIT instead of an OOM kill later.
+ * them, so that an over-commit fails at commit time with
+ * STATUS_COMMITMENT_LIMIT instead of an OOM kill later.
+ *
+ * The charge is kept per user (the real uid of the process that opened the
+ * context), each user against a limit of its own: RAM + swap when the
+ * module was loaded, or the commit_limit_pages parameter.  A commit costs
+ * nothing until it is touched, so with one counter for the whole machine
+ * any user could take every other user's charge; per user, no
+ * unprivileged user can make another's commits fail.  The user is the
+ * unit because it is Linux's unit of trust between processes (one user's
+ * processes may signal and ptrace each other anyway) and the one Linux
+ * accounts similar memory by (locked_vm, pipe buffers, message queues).
  */
 
 #include <linux/atomic.h>
+#include <linux/cred.h>
+#include <linux/hashtable.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 #include <linux/swap.h>
+#include <linux/uidgid.h>
 
 #include "ntvm.h"
 
 static unsigned long commit_limit_pages;
 module_param(commit_limit_pages, ulong, 0644);
 MODULE_PARM_DESC(commit_limit_pages,
-		 "Pages all contexts may commit (0: RAM + swap)");
+		 "Pages each user may commit (0: RAM + swap)");
 
+struct ntvm_user_charge {
+	struct hlist_node node;	/* in ntvm_users; ntvm_users_lock */
+	kuid_t uid;
+	unsigned int refs;	/* contexts; ntvm_users_lock */
+	atomic_long_t committed;
+};
+
+static DEFINE_HASHTABLE(ntvm_users, 6);
+static DEFINE_SPINLOCK(ntvm_users_lock);
 static atomic_long_t ntvm_committed = ATOMIC_LONG_INIT(0);
 static unsigned long ntvm_default_limit;
 
@@ -34,26 +56,77 @@ unsigned long ntvm_commit_limit(void)
 	return limit ? limit : ntvm_default_limit;
 }
 
-unsigned long ntvm_committed_global(void)
+unsigned long ntvm_committed_all(void)
 {
 	return atomic_long_read(&ntvm_committed);
 }
 
-/* Charge @pages to @ctx; false when that would pass the limit. */
+unsigned long ntvm_committed_user(struct ntvm_ctx *ctx)
+{
+	return atomic_long_read(&ctx->charge->committed);
+}
+
+/* The charge of the current task's real user, or NULL (no memory). */
+struct ntvm_user_charge *ntvm_charge_get_user(void)
+{
+	kuid_t uid = current_uid();
+	u32 key = __kuid_val(uid);
+	struct ntvm_user_charge *uc, *new;
+
+	new = kzalloc(sizeof(*new), GFP_KERNEL_ACCOUNT);
+	if (!new)
+		return NULL;
+	spin_lock(&ntvm_users_lock);
+	hash_for_each_possible(ntvm_users, uc, node, key) {
+		if (uid_eq(uc->uid, uid)) {
+			uc->refs++;
+			spin_unlock(&ntvm_users_lock);
+			kfree(new);
+			return uc;
+		}
+	}
+	new->uid = uid;
+	new->refs = 1;
+	atomic_long_set(&new->committed, 0);
+	hash_add(ntvm_users, &new->node, key);
+	spin_unlock(&ntvm_users_lock);
+	return new;
+}
+
+/* When a context goes, with nothing charged to it any more. */
+void ntvm_charge_put_user(struct ntvm_user_charge *uc)
+{
+	bool last;
+
+	spin_lock(&ntvm_users_lock);
+	last = !--uc->refs;
+	if (last)
+		hash_del(&uc->node);
+	spin_unlock(&ntvm_users_lock);
+	if (!last)
+		return;
+	WARN_ON_ONCE(atomic_long_read(&uc->committed));
+	kfree(uc);
+}
+
+/* Charge @pages to @ctx and its user; false when that would pass the limit. */
 bool ntvm_charge(struct ntvm_ctx *ctx, unsigned long pages)
 {
+	unsigned long limit = ntvm_commit_limit();
+	atomic_long_t *user = &ctx->charge->committed;
 	long now;
 
 	lockdep_assert_held(&ctx->op_lock);
 	if (!pages)
 		return true;
-	if (pages > ntvm_commit_limit())
+	if (pages > limit)
 		return false;
-	now = atomic_long_add_return(pages, &ntvm_committed);
-	if (now < 0 || now > ntvm_commit_limit()) {
-		atomic_long_sub(pages, &ntvm_committed);
+	now = atomic_long_add_return(pages, user);
+	if (now < 0 || now > limit) {
+		atomic_long_sub(pages, user);
 		return false;
 	}
+	atomic_long_add(pages, &ntvm_committed);
 	ctx->committed += pages;
 	return true;
 }
@@ -61,5 +134,6 @@ bool ntvm_charge(struct ntvm_ctx *ctx, unsigned long pages)
 void ntvm_uncharge(struct ntvm_ctx *ctx, unsigned long pages)
 {
 	ctx->committed -= pages;
+	atomic_long_sub(pages, &ctx->charge->committed);
 	atomic_long_sub(pages, &ntvm_committed);
 }

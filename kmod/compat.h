@@ -10,6 +10,12 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
+/* struct folio_batch moved out of pagevec.h. */
+#ifdef NTVM_HAVE_FOLIO_BATCH_H
+#include <linux/folio_batch.h>
+#else
+#include <linux/pagevec.h>
+#endif
 
 /* vm_flags_set() and a read-only vma->vm_flags arrived in 6.3. */
 static inline void ntvm_vm_flags_set(struct vm_area_struct *vma,
@@ -39,39 +45,6 @@ static inline unsigned long ntvm_get_unmapped_area(unsigned long len)
 	return mm_get_unmapped_area(current->mm, NULL, 0, len, 0, 0);
 #else
 	return get_unmapped_area(NULL, 0, len, 0, 0);
-#endif
-}
-
-/* ->write_begin() and ->write_end() of one page; folios since 6.12. */
-static inline int ntvm_write_begin(struct file *file, loff_t pos,
-				   struct page **page, void **fsdata)
-{
-	struct address_space *mapping = file->f_mapping;
-#ifdef NTVM_HAVE_WRITE_BEGIN_FOLIO
-	struct folio *folio;
-	int err;
-
-	err = mapping->a_ops->write_begin(file, mapping, pos, PAGE_SIZE,
-					  &folio, fsdata);
-	if (!err)
-		*page = folio_file_page(folio, pos >> PAGE_SHIFT);
-	return err;
-#else
-	return mapping->a_ops->write_begin(file, mapping, pos, PAGE_SIZE,
-					   page, fsdata);
-#endif
-}
-
-static inline void ntvm_write_end(struct file *file, loff_t pos,
-				  struct page *page, void *fsdata)
-{
-	struct address_space *mapping = file->f_mapping;
-#ifdef NTVM_HAVE_WRITE_BEGIN_FOLIO
-	mapping->a_ops->write_end(file, mapping, pos, PAGE_SIZE, PAGE_SIZE,
-				  page_folio(page), fsdata);
-#else
-	mapping->a_ops->write_end(file, mapping, pos, PAGE_SIZE, PAGE_SIZE,
-				  page, fsdata);
 #endif
 }
 

@@ -9,79 +9,26 @@
  */
 
 #include <linux/compat.h>
-#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
-#include <linux/rcupdate.h>
-#include <linux/sched/mm.h>
-#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "ntvm.h"
 
-atomic_long_t ntvm_nr_contexts = ATOMIC_LONG_INIT(0);
-atomic_long_t ntvm_nr_allocs = ATOMIC_LONG_INIT(0);
-
-/* Called when the backing file goes: no fd and no view is left. */
-void ntvm_ctx_free(struct ntvm_ctx *ctx)
-{
-	struct ntvm_alloc *a, *n;
-
-	rbtree_postorder_for_each_entry_safe(a, n, &ctx->allocs, node) {
-		kfree(a);
-		atomic_long_dec(&ntvm_nr_allocs);
-	}
-	ntvm_uncharge(ctx, ctx->committed);
-	ntvm_pages_destroy(ctx);
-	mmdrop(ctx->mm);
-	atomic_long_dec(&ntvm_nr_contexts);
-	kfree(ctx);
-}
-
-/* Teach lockdep the order op_lock -> mmap_lock before it is first used. */
-static void ntvm_prime_lockdep(struct ntvm_ctx *ctx)
-{
-	if (!IS_ENABLED(CONFIG_PROVE_LOCKING))
-		return;
-	mutex_lock(&ctx->op_lock);
-	mmap_read_lock(ctx->mm);
-	mmap_read_unlock(ctx->mm);
-	mutex_unlock(&ctx->op_lock);
-}
-
 static int ntvm_char_open(struct inode *inode, struct file *file)
 {
-	struct ntvm_ctx *ctx;
-	int err;
+	struct ntvm_ctx *ctx = ntvm_ctx_create();
 
-	if (!current->mm)
-		return -EINVAL;
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
-	if (!ctx)
-		return -ENOMEM;
-	mutex_init(&ctx->op_lock);
-	xa_init(&ctx->chunks);
-	ctx->allocs = RB_ROOT;
-	ctx->mm = current->mm;
-	mmgrab(ctx->mm);
-	err = ntvm_backing_create(ctx);
-	if (err) {
-		mmdrop(ctx->mm);
-		kfree(ctx);
-		return err;
-	}
-	ntvm_prime_lockdep(ctx);
-	atomic_long_inc(&ntvm_nr_contexts);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
 	file->private_data = ctx;
 	return nonseekable_open(inode, file);
 }
 
 static int ntvm_char_release(struct inode *inode, struct file *file)
 {
-	struct ntvm_ctx *ctx = file->private_data;
-
-	fput(ctx->backing);
+	ntvm_ctx_put(file->private_data);
 	return 0;
 }
 
@@ -149,15 +96,16 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 	return 0;
 }
 
-static long ntvm_ioctl_sysinfo(void __user *argp)
+static long ntvm_ioctl_sysinfo(struct ntvm_ctx *ctx, void __user *argp)
 {
 	struct ntvm_sysinfo_args info = {
 		.minimum_address = NTVM_MIN_ADDRESS,
 		.maximum_address = NTVM_MAX_ADDRESS,
 		.commit_limit = ntvm_commit_limit(),
-		.committed = ntvm_committed_global(),
+		.committed = ntvm_committed_all(),
+		.user_committed = ntvm_committed_user(ctx),
 		.contexts = atomic_long_read(&ntvm_nr_contexts),
-		.allocations = atomic_long_read(&ntvm_nr_allocs),
+		.allocations = atomic_long_read(&ntvm_nr_vads),
 		.page_size = PAGE_SIZE,
 		.allocation_granularity = NTVM_GRANULARITY,
 	};
@@ -177,7 +125,7 @@ static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 	case NTVM_IOC_FEATURES:
 		return put_user((__u64)NTVM_FEATURES_KNOWN, (__u64 __user *)argp);
 	case NTVM_IOC_SYSINFO:
-		return ntvm_ioctl_sysinfo(argp);
+		return ntvm_ioctl_sysinfo(ctx, argp);
 	case NTVM_IOC_ALLOC:
 	case NTVM_IOC_FREE:
 	case NTVM_IOC_PROTECT:
@@ -209,20 +157,19 @@ static int __init ntvm_init(void)
 
 	BUILD_BUG_ON(sizeof(struct ntvm_chunk) > PAGE_SIZE);
 	ntvm_charge_init();
-	err = ntvm_backing_init();
+	err = ntvm_context_init();
 	if (err)
 		return err;
 	err = misc_register(&ntvm_misc);
 	if (err)
-		ntvm_backing_exit();
+		ntvm_context_exit();
 	return err;
 }
 
 static void __exit ntvm_exit(void)
 {
 	misc_deregister(&ntvm_misc);
-	rcu_barrier();
-	ntvm_backing_exit();
+	ntvm_context_exit();
 }
 
 module_init(ntvm_init);

@@ -2,6 +2,33 @@
 /*
  * ntvm internals.
  *
+ * DOC: Map of kmod/
+ *
+ * Each layer calls only the layers below it:
+ *
+ *   main.c        the misc device /dev/ntvm: open, release, ioctl dispatch
+ *   context.c     a context's whole life: creation with its backing file
+ *                 on ntvm's private tmpfs, the backing's file operations,
+ *                 and freeing it when the last view and fd are gone
+ *   nt_allocate.c NtAllocateVirtualMemory: reserve, commit, reset
+ *   nt_free.c     NtFreeVirtualMemory: decommit, release
+ *   nt_protect.c  NtProtectVirtualMemory
+ *   nt_query.c    NtQueryVirtualMemory(MemoryBasicInformation)
+ *   --- the services above validate and round, then call:
+ *   vad.c         allocations (NT's VADs) by address: lookup, insert,
+ *                 split, and liveness (an allocation whose views userspace
+ *                 unmapped is forgotten when next changed)
+ *   change.c      state changes of page ranges, keeping page states,
+ *                 views, commit charge and PTEs in step
+ *   --- which call:
+ *   pagestate.c   one state byte a page, in chunks found by address
+ *   view.c        the VMAs (views) of the backing: map, unmap, revoke,
+ *                 discard, and the one walker over the VMAs of a range
+ *   charge.c      the commit charge, per user
+ *   fault.c       the views' vm_operations: every fault decided from the
+ *                 page state
+ *   protection.c  Windows protections <-> the page-state encoding
+ *
  * A context (one open of /dev/ntvm) owns:
  *
  *  - allocations: the NT "VADs", in an rbtree keyed by base address,
@@ -78,7 +105,7 @@ struct ntvm_chunk {
 };
 
 /* An allocation (NT VAD): [base, base + size). */
-struct ntvm_alloc {
+struct ntvm_vad {
 	struct rb_node node;
 	unsigned long base;
 	unsigned long size;
@@ -86,33 +113,64 @@ struct ntvm_alloc {
 	bool broken;		/* a view change failed half-way */
 };
 
+static inline unsigned long ntvm_vad_end(const struct ntvm_vad *vad)
+{
+	return vad->base + vad->size;
+}
+
+struct ntvm_user_charge;
+
 struct ntvm_ctx {
 	struct mm_struct *mm;		/* mmgrab()ed owner */
 	struct file *backing;		/* shmem, offset == address */
+	struct ntvm_user_charge *charge;	/* the opener's user's */
 	struct mutex op_lock;
 	struct task_struct *op_task;	/* current inside our own vm_mmap */
 	bool op_exec;			/* ...mapping an exec view */
 	bool moving;			/* views moved, states not yet set */
-	struct rb_root allocs;		/* of struct ntvm_alloc; op_lock */
+	struct rb_root vads;		/* of struct ntvm_vad; op_lock */
 	struct xarray chunks;		/* of struct ntvm_chunk */
 	unsigned int idle_chunks;	/* op_lock */
 	unsigned long committed;	/* pages; op_lock */
-	const struct vm_operations_struct *shmem_vm_ops;
 };
 
-/* main.c */
-void ntvm_ctx_free(struct ntvm_ctx *ctx);
-extern atomic_long_t ntvm_nr_contexts;
-extern atomic_long_t ntvm_nr_allocs;
+/*
+ * The backing's file position of address @addr.  The one-page shift keeps
+ * (vm_start >> PAGE_SHIFT) - vm_pgoff odd, so no view is ever suitable for
+ * a huge page: neither a PMD mapping at fault time nor a khugepaged or
+ * MADV_COLLAPSE collapse (which would map pages without asking us), even
+ * after userspace clears VM_NOHUGEPAGE with MADV_HUGEPAGE.
+ */
+static inline loff_t ntvm_file_pos(unsigned long addr)
+{
+	return (loff_t)addr + PAGE_SIZE;
+}
 
-/* prot.c */
-int ntvm_prot_from_win(u32 protect, enum ntvm_prot *prot, bool *guard);
-u32 ntvm_prot_to_win(u8 state);
+/* The pages an NT range [@base, @base + @size) touches. */
+static inline void ntvm_page_range(u64 base, u64 size, unsigned long *start,
+				   unsigned long *end)
+{
+	*start = base & PAGE_MASK;
+	*end = PAGE_ALIGN(base + size);
+}
+
+/* context.c */
+int ntvm_context_init(void);
+void ntvm_context_exit(void);
+struct ntvm_ctx *ntvm_ctx_create(void);
+void ntvm_ctx_put(struct ntvm_ctx *ctx);
+extern atomic_long_t ntvm_nr_contexts;
+extern atomic_long_t ntvm_nr_vads;
+
+/* protection.c */
+u32 ntvm_prot_from_win(u32 protect, u8 *state);
+u32 ntvm_prot_to_win(u8 state, u32 alloc_protect);
 bool ntvm_prot_is_exec(u8 state);
 bool ntvm_prot_readable(u8 state);
 bool ntvm_prot_writable(u8 state);
+bool ntvm_state_raises(u8 old, u8 new);
 
-/* pages.c */
+/* pagestate.c */
 u8 ntvm_page_state(struct ntvm_ctx *ctx, unsigned long addr);
 int ntvm_pages_prepare(struct ntvm_ctx *ctx, unsigned long start,
 		       unsigned long end);
@@ -131,19 +189,48 @@ bool ntvm_page_fault_check(struct ntvm_ctx *ctx, unsigned long addr,
 
 /* charge.c */
 void ntvm_charge_init(void);
+struct ntvm_user_charge *ntvm_charge_get_user(void);
+void ntvm_charge_put_user(struct ntvm_user_charge *uc);
 bool ntvm_charge(struct ntvm_ctx *ctx, unsigned long pages);
 void ntvm_uncharge(struct ntvm_ctx *ctx, unsigned long pages);
 unsigned long ntvm_commit_limit(void);
-unsigned long ntvm_committed_global(void);
+unsigned long ntvm_committed_all(void);
+unsigned long ntvm_committed_user(struct ntvm_ctx *ctx);
+
+/* fault.c */
+void ntvm_fault_setup_vma(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
+bool ntvm_vma_is_ours(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
+bool ntvm_own_op(struct ntvm_ctx *ctx);
 
 /* view.c */
-int ntvm_backing_init(void);
-void ntvm_backing_exit(void);
-int ntvm_backing_create(struct ntvm_ctx *ctx);
+enum ntvm_span_kind {
+	NTVM_SPAN_HOLE,		/* nothing mapped */
+	NTVM_SPAN_VIEW,		/* one of this context's views */
+	NTVM_SPAN_FOREIGN,	/* another mapping of the process */
+};
+
+/* What the VMA walker found at an address. */
+struct ntvm_span {
+	enum ntvm_span_kind kind;
+	unsigned long end;	/* of the span, at most the end asked for */
+	/* NTVM_SPAN_FOREIGN only: */
+	unsigned long vm_start;
+	unsigned long vm_flags;
+	bool vm_file;
+};
+
 int ntvm_view_map(struct ntvm_ctx *ctx, unsigned long start,
 		  unsigned long end, bool exec, bool replace);
 int ntvm_view_unmap(struct ntvm_ctx *ctx, unsigned long start,
 		    unsigned long end);
+int ntvm_view_unmap_ours(struct ntvm_ctx *ctx, unsigned long start,
+			 unsigned long end);
+int ntvm_view_restore(struct ntvm_ctx *ctx, unsigned long start,
+		      unsigned long end, bool exec);
+bool ntvm_view_covers(struct ntvm_ctx *ctx, unsigned long start,
+		      unsigned long end);
+void ntvm_view_span(struct ntvm_ctx *ctx, unsigned long addr,
+		    unsigned long end, struct ntvm_span *span);
 void ntvm_view_revoke(struct ntvm_ctx *ctx, unsigned long start,
 		      unsigned long end);
 void ntvm_view_discard(struct ntvm_ctx *ctx, unsigned long start,
@@ -151,35 +238,37 @@ void ntvm_view_discard(struct ntvm_ctx *ctx, unsigned long start,
 bool ntvm_view_has_pages(struct ntvm_ctx *ctx, unsigned long start,
 			 unsigned long end);
 unsigned long ntvm_view_find_free(struct ntvm_ctx *ctx, unsigned long len);
-bool ntvm_vma_is_ours(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
 
-/* alloc.c, free.c, protect.c, query.c: the NT services */
-/* tree.c */
-struct ntvm_alloc *ntvm_alloc_find(struct ntvm_ctx *ctx, unsigned long addr);
-struct ntvm_alloc *ntvm_alloc_next(struct ntvm_ctx *ctx, unsigned long addr);
-void ntvm_alloc_insert(struct ntvm_ctx *ctx, struct ntvm_alloc *a);
-void ntvm_alloc_erase(struct ntvm_ctx *ctx, struct ntvm_alloc *a);
-static inline unsigned long ntvm_alloc_end(const struct ntvm_alloc *a)
-{
-	return a->base + a->size;
-}
+/* change.c: page-state changes with their views, charge and revocation */
+u32 ntvm_change_commit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+		       unsigned long start, unsigned long end, u8 state);
+u32 ntvm_change_protect(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+			unsigned long start, unsigned long end, u8 state);
+u32 ntvm_change_decommit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+			 unsigned long start, unsigned long end);
+u32 ntvm_change_release(struct ntvm_ctx *ctx, unsigned long start,
+			unsigned long end);
+void ntvm_change_drop_pages(struct ntvm_ctx *ctx, unsigned long start,
+			    unsigned long end);
 
-/* state.c: page-state changes with their views, charge and revocation */
-u32 ntvm_apply_state(struct ntvm_ctx *ctx, unsigned long start,
-		     unsigned long end, u8 state);
-u32 ntvm_commit(struct ntvm_ctx *ctx, unsigned long start,
-		unsigned long end, u8 state);
-u32 ntvm_decommit(struct ntvm_ctx *ctx, unsigned long start,
-		  unsigned long end);
-u32 ntvm_release(struct ntvm_ctx *ctx, struct ntvm_alloc *a,
-		 unsigned long start, unsigned long end);
-bool ntvm_alloc_intact(struct ntvm_ctx *ctx, struct ntvm_alloc *a);
-struct ntvm_alloc *ntvm_alloc_live(struct ntvm_ctx *ctx, unsigned long addr);
-bool ntvm_range_taken(struct ntvm_ctx *ctx, unsigned long start,
-		      unsigned long end);
+/* vad.c */
+struct ntvm_vad *ntvm_vad_find(struct ntvm_ctx *ctx, unsigned long addr);
+struct ntvm_vad *ntvm_vad_next(struct ntvm_ctx *ctx, unsigned long addr);
+struct ntvm_vad *ntvm_vad_after(struct ntvm_vad *vad);
+struct ntvm_vad *ntvm_vad_alloc(void);
+void ntvm_vad_free(struct ntvm_vad *vad);
+void ntvm_vad_insert(struct ntvm_ctx *ctx, struct ntvm_vad *vad);
+void ntvm_vad_erase(struct ntvm_ctx *ctx, struct ntvm_vad *vad);
+void ntvm_vad_cut(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+		  unsigned long start, unsigned long end,
+		  struct ntvm_vad *tail);
+void ntvm_vad_destroy_all(struct ntvm_ctx *ctx);
+bool ntvm_vad_intact(struct ntvm_ctx *ctx, struct ntvm_vad *vad);
+struct ntvm_vad *ntvm_vad_live(struct ntvm_ctx *ctx, unsigned long addr);
+bool ntvm_vad_range_taken(struct ntvm_ctx *ctx, unsigned long start,
+			  unsigned long end);
 
-/* the NT services: alloc.c, free.c, protect.c, query.c */
-u32 ntvm_page_protect(const struct ntvm_alloc *a, u8 state);
+/* the NT services: nt_allocate.c, nt_free.c, nt_protect.c, nt_query.c */
 u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args);
 u32 ntvm_nt_free(struct ntvm_ctx *ctx, struct ntvm_free_args *args);
 u32 ntvm_nt_protect(struct ntvm_ctx *ctx, struct ntvm_protect_args *args);

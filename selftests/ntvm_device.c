@@ -194,6 +194,8 @@ TEST(outputs_fully_written)
 	f.base = a.base;
 	f.size = 0;
 	f.type = NTVM_MEM_RELEASE;
+	f.flags = 0;
+	f.pad = 0;
 	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
 	EXPECT_EQ(NTVM_STATUS_SUCCESS, f.status);
 	EXPECT_EQ(a.base, f.base);

@@ -150,6 +150,8 @@ TEST(query_output_fully_written)
 	for (i = 0; i < 2; i++) {
 		memset(&q, 0xaa, sizeof(q));
 		q.address = addrs[i];
+		q.flags = 0;
+		q.pad = 0;
 		ASSERT_EQ(0, ioctl(fd, NTVM_IOC_QUERY, &q));
 		EXPECT_EQ(NTVM_STATUS_SUCCESS, q.status);
 		EXPECT_NE(0xaaaaaaaaaaaaaaaaULL, q.base_address);

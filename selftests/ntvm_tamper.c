@@ -55,12 +55,15 @@ TEST(whole_munmap_forgets_the_allocation)
 	memset(p, 1, 0x10000);
 	EXPECT_EQ(before.committed + 16, sysinfo_now().committed);
 	ASSERT_EQ(0, munmap(p, 0x10000));
-	/* The module notices when the allocation is next used. */
+	/* A query describes it as it will be, changing nothing... */
 	EXPECT_EQ(MEM_FREE, query((uintptr_t)p).State);
-	EXPECT_EQ(before.committed, sysinfo_now().committed);
-	EXPECT_EQ(before.allocations, sysinfo_now().allocations);
+	EXPECT_EQ(before.committed + 16, sysinfo_now().committed);
+	EXPECT_EQ(before.allocations + 1, sysinfo_now().allocations);
+	/* ...and the module forgets it when it is next changed. */
 	EXPECT_FALSE(VirtualFree(p, 0, MEM_RELEASE));
 	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_EQ(before.committed, sysinfo_now().committed);
+	EXPECT_EQ(before.allocations, sysinfo_now().allocations);
 
 	/* Memory the process mapped there since is never touched. */
 	p = VirtualAlloc(NULL, 0x10000, MEM_COMMIT, PAGE_READWRITE);

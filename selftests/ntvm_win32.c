@@ -68,10 +68,10 @@ TEST(structure_layouts)
 	EXPECT_EQ(sizeof(void *), sizeof(SIZE_T));
 	/* The ABI is the same for 32-bit callers. */
 	EXPECT_EQ(32, sizeof(struct ntvm_alloc_args));
-	EXPECT_EQ(24, sizeof(struct ntvm_free_args));
+	EXPECT_EQ(32, sizeof(struct ntvm_free_args));
 	EXPECT_EQ(32, sizeof(struct ntvm_protect_args));
-	EXPECT_EQ(56, sizeof(struct ntvm_query_args));
-	EXPECT_EQ(56, sizeof(struct ntvm_sysinfo_args));
+	EXPECT_EQ(64, sizeof(struct ntvm_query_args));
+	EXPECT_EQ(64, sizeof(struct ntvm_sysinfo_args));
 }
 
 TEST(status_to_error_mapping)

@@ -35,10 +35,10 @@ static int can_write(volatile char *p)
 TEST(layouts_match_64bit)
 {
 	EXPECT_EQ(32, sizeof(struct ntvm_alloc_args));
-	EXPECT_EQ(24, sizeof(struct ntvm_free_args));
+	EXPECT_EQ(32, sizeof(struct ntvm_free_args));
 	EXPECT_EQ(32, sizeof(struct ntvm_protect_args));
-	EXPECT_EQ(56, sizeof(struct ntvm_query_args));
-	EXPECT_EQ(56, sizeof(struct ntvm_sysinfo_args));
+	EXPECT_EQ(64, sizeof(struct ntvm_query_args));
+	EXPECT_EQ(64, sizeof(struct ntvm_sysinfo_args));
 }
 
 TEST(services_from_a_32bit_process)

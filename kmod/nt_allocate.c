@@ -8,9 +8,6 @@
  * covers every page its range touches.
  */
 
-#include <linux/overflow.h>
-#include <linux/slab.h>
-
 #include "ntvm.h"
 
 #define NTVM_MEM_ALLOC_TYPES (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE | \
@@ -41,17 +38,11 @@ static u32 ntvm_check_type(u32 type, u32 protect)
 	return NTVM_STATUS_SUCCESS;
 }
 
-/* The committed-page state a protection gives. */
-static u8 ntvm_state_of(enum ntvm_prot prot, bool guard)
-{
-	return prot | (guard ? NTVM_PS_GUARD : 0);
-}
-
 static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 			bool commit, u8 state)
 {
 	unsigned long addr = args->base, base, end, len;
-	struct ntvm_alloc *a;
+	struct ntvm_vad *vad;
 	int tries = 0, err;
 	u32 status;
 
@@ -62,7 +53,7 @@ static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 		end = PAGE_ALIGN(addr + args->size);
 		if (end > NTVM_MAX_ADDRESS + 1)
 			return NTVM_STATUS_INVALID_PARAMETER_4;
-		if (ntvm_range_taken(ctx, base, end))
+		if (ntvm_vad_range_taken(ctx, base, end))
 			return NTVM_STATUS_CONFLICTING_ADDRESSES;
 		len = end - base;
 	} else {
@@ -71,8 +62,8 @@ static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 		end = 0;
 	}
 
-	a = kmalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
-	if (!a)
+	vad = ntvm_vad_alloc();
+	if (!vad)
 		return NTVM_STATUS_NO_MEMORY;
 
 	for (;;) {
@@ -84,7 +75,7 @@ static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 			}
 			end = base + len;
 			/* Free for Linux, so only a forgotten view was here. */
-			if (ntvm_range_taken(ctx, base, end)) {
+			if (ntvm_vad_range_taken(ctx, base, end)) {
 				status = NTVM_STATUS_NO_MEMORY;
 				goto free;
 			}
@@ -99,28 +90,32 @@ static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 		goto free;
 	}
 
-	a->base = base;
-	a->size = len;
-	a->alloc_protect = args->protect;
-	a->broken = false;
-	ntvm_alloc_insert(ctx, a);
+	vad->base = base;
+	vad->size = len;
+	vad->alloc_protect = args->protect;
+	ntvm_vad_insert(ctx, vad);
 	if (commit) {
-		status = ntvm_commit(ctx, base, end, state);
+		status = ntvm_change_commit(ctx, vad, base, end, state);
 		if (status) {
-			ntvm_alloc_erase(ctx, a);
-			/* Splitting a merged view needs memory: try again. */
-			for (tries = 0; tries < NTVM_UNDO_TRIES; tries++)
-				if (!ntvm_view_unmap(ctx, base, end))
-					break;
+			/*
+			 * Unmap the new view, and only it: another thread may
+			 * have unmapped it whole and mapped something of its
+			 * own there.  A view that cannot be unmapped stays,
+			 * broken, to be forgotten when next met.
+			 */
+			if (ntvm_view_unmap_ours(ctx, base, end)) {
+				vad->broken = true;
+				return status;
+			}
+			ntvm_vad_erase(ctx, vad);
 			goto free;
 		}
 	}
-	atomic_long_inc(&ntvm_nr_allocs);
 	args->base = base;
 	args->size = len;
 	return NTVM_STATUS_SUCCESS;
 free:
-	kfree(a);
+	ntvm_vad_free(vad);
 	return status;
 }
 
@@ -128,14 +123,15 @@ free:
 static u32 ntvm_commit_existing(struct ntvm_ctx *ctx,
 				struct ntvm_alloc_args *args, u8 state)
 {
-	unsigned long start = args->base & PAGE_MASK;
-	unsigned long end = PAGE_ALIGN(args->base + args->size);
-	struct ntvm_alloc *a = ntvm_alloc_live(ctx, start);
+	unsigned long start, end;
+	struct ntvm_vad *vad;
 	u32 status;
 
-	if (!a || end > ntvm_alloc_end(a))
+	ntvm_page_range(args->base, args->size, &start, &end);
+	vad = ntvm_vad_live(ctx, start);
+	if (!vad || end > ntvm_vad_end(vad))
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
-	status = ntvm_commit(ctx, start, end, state);
+	status = ntvm_change_commit(ctx, vad, start, end, state);
 	if (status)
 		return status;
 	args->base = start;
@@ -146,11 +142,12 @@ static u32 ntvm_commit_existing(struct ntvm_ctx *ctx,
 /* MEM_RESET: the contents of [addr, addr + size) are of no interest. */
 static u32 ntvm_reset(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
 {
-	unsigned long start = args->base & PAGE_MASK;
-	unsigned long end = PAGE_ALIGN(args->base + args->size);
-	struct ntvm_alloc *a = ntvm_alloc_live(ctx, start);
+	unsigned long start, end;
+	struct ntvm_vad *vad;
 
-	if (!args->base || !a || end > ntvm_alloc_end(a))
+	ntvm_page_range(args->base, args->size, &start, &end);
+	vad = ntvm_vad_live(ctx, start);
+	if (!args->base || !vad || end > ntvm_vad_end(vad))
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
 	/* Committed pages may read zero afterwards: Windows allows both. */
 	ntvm_view_discard(ctx, start, end);
@@ -162,16 +159,15 @@ static u32 ntvm_reset(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
 u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
 {
 	unsigned long limit;
-	enum ntvm_prot prot;
-	bool guard;
 	u32 status;
+	u8 state;
 
 	if (args->zero_bits > 21 && args->zero_bits < 32)
 		return NTVM_STATUS_INVALID_PARAMETER_3;
 	status = ntvm_check_type(args->type, args->protect);
 	if (status)
 		return status;
-	status = ntvm_prot_from_win(args->protect, &prot, &guard);
+	status = ntvm_prot_from_win(args->protect, &state);
 	if (status)
 		return status;
 	if (args->base > NTVM_MAX_ADDRESS)
@@ -190,6 +186,6 @@ u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
 		return ntvm_reset(ctx, args);
 	if ((args->type & NTVM_MEM_RESERVE) || !args->base)
 		return ntvm_reserve(ctx, args, args->type & NTVM_MEM_COMMIT,
-				    ntvm_state_of(prot, guard));
-	return ntvm_commit_existing(ctx, args, ntvm_state_of(prot, guard));
+				    state);
+	return ntvm_commit_existing(ctx, args, state);
 }

@@ -31,6 +31,36 @@ static unsigned long ntvm_chunk_end(unsigned long addr)
 	return (ntvm_chunk_index(addr) + 1) << (PAGE_SHIFT + NTVM_CHUNK_SHIFT);
 }
 
+/*
+ * The part of a range that lies in one chunk: [start, stop), with the
+ * chunk (NULL when it does not exist).  Callers hold op_lock or RCU.
+ */
+struct ntvm_chunk_span {
+	unsigned long start;
+	unsigned long stop;
+	unsigned long end;
+	struct ntvm_chunk *chunk;
+};
+
+static void ntvm_chunk_span_init(struct ntvm_chunk_span *cs,
+				 unsigned long start, unsigned long end)
+{
+	cs->stop = start;
+	cs->end = end;
+}
+
+/* Step @cs to the next chunk of its range; false after the last. */
+static bool ntvm_chunk_span_next(struct ntvm_ctx *ctx,
+				 struct ntvm_chunk_span *cs)
+{
+	cs->start = cs->stop;
+	if (cs->start >= cs->end)
+		return false;
+	cs->stop = min(cs->end, ntvm_chunk_end(cs->start));
+	cs->chunk = xa_load(&ctx->chunks, ntvm_chunk_index(cs->start));
+	return true;
+}
+
 u8 ntvm_page_state(struct ntvm_ctx *ctx, unsigned long addr)
 {
 	struct ntvm_chunk *c;
@@ -56,20 +86,22 @@ u8 ntvm_page_state(struct ntvm_ctx *ctx, unsigned long addr)
 int ntvm_pages_prepare(struct ntvm_ctx *ctx, unsigned long start,
 		       unsigned long end)
 {
-	unsigned long addr;
+	struct ntvm_chunk_span cs;
 
-	for (addr = start; addr < end; addr = ntvm_chunk_end(addr)) {
-		unsigned long idx = ntvm_chunk_index(addr);
+	lockdep_assert_held(&ctx->op_lock);
+	ntvm_chunk_span_init(&cs, start, end);
+	while (ntvm_chunk_span_next(ctx, &cs)) {
 		struct ntvm_chunk *c;
 		int err;
 
-		if (xa_load(&ctx->chunks, idx))
+		if (cs.chunk)
 			continue;
 		c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
 		if (!c)
 			return -ENOMEM;
 		spin_lock_init(&c->lock);
-		err = xa_insert(&ctx->chunks, idx, c, GFP_KERNEL_ACCOUNT);
+		err = xa_insert(&ctx->chunks, ntvm_chunk_index(cs.start), c,
+				GFP_KERNEL_ACCOUNT);
 		if (err) {
 			kfree(c);
 			return err;
@@ -82,22 +114,21 @@ int ntvm_pages_prepare(struct ntvm_ctx *ctx, unsigned long start,
 void ntvm_pages_set(struct ntvm_ctx *ctx, unsigned long start,
 		    unsigned long end, u8 state)
 {
-	unsigned long addr = start;
+	struct ntvm_chunk_span cs;
+	unsigned long addr;
 
 	lockdep_assert_held(&ctx->op_lock);
-	while (addr < end) {
-		unsigned long stop = min(end, ntvm_chunk_end(addr));
-		struct ntvm_chunk *c;
+	ntvm_chunk_span_init(&cs, start, end);
+	while (ntvm_chunk_span_next(ctx, &cs)) {
+		struct ntvm_chunk *c = cs.chunk;
 
-		c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
 		if (!c) {
 			/* Only possible when clearing: nothing to clear. */
 			WARN_ON_ONCE(state);
-			addr = stop;
 			continue;
 		}
 		spin_lock(&c->lock);
-		for (; addr < stop; addr += PAGE_SIZE) {
+		for (addr = cs.start; addr < cs.stop; addr += PAGE_SIZE) {
 			u8 *p = &c->state[ntvm_chunk_slot(addr)];
 
 			c->committed += !!state - !!*p;
@@ -115,12 +146,12 @@ void ntvm_pages_set(struct ntvm_ctx *ctx, unsigned long start,
 void ntvm_pages_trim(struct ntvm_ctx *ctx, unsigned long start,
 		     unsigned long end)
 {
-	unsigned long addr;
+	struct ntvm_chunk_span cs;
 
 	lockdep_assert_held(&ctx->op_lock);
-	for (addr = start; addr < end; addr = ntvm_chunk_end(addr)) {
-		unsigned long idx = ntvm_chunk_index(addr);
-		struct ntvm_chunk *c = xa_load(&ctx->chunks, idx);
+	ntvm_chunk_span_init(&cs, start, end);
+	while (ntvm_chunk_span_next(ctx, &cs)) {
+		struct ntvm_chunk *c = cs.chunk;
 
 		if (!c || c->committed || c->idle)
 			continue;
@@ -129,7 +160,7 @@ void ntvm_pages_trim(struct ntvm_ctx *ctx, unsigned long start,
 			ctx->idle_chunks++;
 			continue;
 		}
-		xa_erase(&ctx->chunks, idx);
+		xa_erase(&ctx->chunks, ntvm_chunk_index(cs.start));
 		kfree_rcu(c, rcu);
 	}
 }
@@ -138,18 +169,17 @@ unsigned long ntvm_pages_count_committed(struct ntvm_ctx *ctx,
 					 unsigned long start,
 					 unsigned long end)
 {
-	unsigned long addr = start, n = 0;
+	struct ntvm_chunk_span cs;
+	unsigned long addr, n = 0;
 
-	while (addr < end) {
-		unsigned long stop = min(end, ntvm_chunk_end(addr));
-		struct ntvm_chunk *c;
-
-		c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
-		if (c) {
-			for (; addr < stop; addr += PAGE_SIZE)
-				n += !!READ_ONCE(c->state[ntvm_chunk_slot(addr)]);
-		}
-		addr = stop;
+	lockdep_assert_held(&ctx->op_lock);
+	ntvm_chunk_span_init(&cs, start, end);
+	while (ntvm_chunk_span_next(ctx, &cs)) {
+		/* ->committed is counted under op_lock. */
+		if (!cs.chunk || !cs.chunk->committed)
+			continue;
+		for (addr = cs.start; addr < cs.stop; addr += PAGE_SIZE)
+			n += !!READ_ONCE(cs.chunk->state[ntvm_chunk_slot(addr)]);
 	}
 	return n;
 }
@@ -166,28 +196,26 @@ unsigned long ntvm_pages_count_committed(struct ntvm_ctx *ctx,
 unsigned long ntvm_pages_run(struct ntvm_ctx *ctx, unsigned long start,
 			     unsigned long end, u8 *state)
 {
+	struct ntvm_chunk_span cs;
 	unsigned long addr = start;
 	bool seen = false;
 	u8 first = 0, st;
 
 	lockdep_assert_held(&ctx->op_lock);
 	rcu_read_lock();
-	while (addr < end) {
-		unsigned long stop = min(end, ntvm_chunk_end(addr));
-		struct ntvm_chunk *c;
-
-		c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
+	ntvm_chunk_span_init(&cs, start, end);
+	while (ntvm_chunk_span_next(ctx, &cs)) {
 		/* Callers hold op_lock, which ->committed is counted under. */
-		if (!c || !c->committed) {
+		if (!cs.chunk || !cs.chunk->committed) {
 			/* Every page there is uncommitted. */
 			if (seen && first)
 				break;
 			seen = true;
-			addr = stop;
+			addr = cs.stop;
 			continue;
 		}
-		for (; addr < stop; addr += PAGE_SIZE) {
-			st = READ_ONCE(c->state[ntvm_chunk_slot(addr)]);
+		for (addr = cs.start; addr < cs.stop; addr += PAGE_SIZE) {
+			st = READ_ONCE(cs.chunk->state[ntvm_chunk_slot(addr)]);
 			if (!seen) {
 				first = st;
 				seen = true;

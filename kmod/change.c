@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * State changes of page ranges, each keeping four things in step: the
+ * page states, the views (exec runs in exec views, the rest in the data
+ * view), the commit charge and the PTEs.  All under the context's op_lock;
+ * every range lies in one allocation.
+ *
+ * Order: everything that can fail (memory, charge, views) comes first and
+ * is undone on failure; the new state is then published, and only then
+ * are PTEs revoked or pages freed.
+ */
+
+#include "ntvm.h"
+
+/*
+ * Put the views of [start, done) back as the (unchanged) page states want
+ * them, after a move failed there.  If that fails too, pages may sit in a
+ * view of the wrong kind: they are made inaccessible, and the allocation
+ * is marked broken, to be forgotten when next changed.
+ */
+static void ntvm_change_undo_move(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+				  unsigned long start, unsigned long done,
+				  bool exec)
+{
+	unsigned long addr, run_end;
+	bool undone = true;
+	u8 st;
+
+	for (addr = start; addr < done; addr = run_end) {
+		run_end = ntvm_pages_run(ctx, addr, done, &st);
+		if (ntvm_prot_is_exec(st) == exec)
+			continue;
+		if (ntvm_view_restore(ctx, addr, run_end,
+				      ntvm_prot_is_exec(st)))
+			undone = false;
+	}
+	if (undone)
+		return;
+	for (addr = start; addr < done; addr = run_end) {
+		run_end = ntvm_pages_run(ctx, addr, done, &st);
+		if (st)
+			ntvm_pages_set(ctx, addr, run_end, NTVM_PROT_NOACCESS);
+	}
+	vad->broken = true;
+	ntvm_view_revoke(ctx, start, done);
+}
+
+/*
+ * Move the pages of [start, end) whose view (exec or data) is not the one
+ * @exec asks for.  On failure, put back what was moved.
+ */
+static int ntvm_change_move_views(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+				  unsigned long start, unsigned long end,
+				  bool exec)
+{
+	unsigned long addr = start, run_end = start;
+	int err = 0;
+	u8 st;
+
+	while (addr < end && !err) {
+		run_end = ntvm_pages_run(ctx, addr, end, &st);
+		if (ntvm_prot_is_exec(st) != exec) {
+			unsigned long seg = addr;
+
+			/* Join runs that all need moving into one segment. */
+			while (run_end < end) {
+				unsigned long next;
+
+				next = ntvm_pages_run(ctx, run_end, end, &st);
+				if (ntvm_prot_is_exec(st) == exec)
+					break;
+				run_end = next;
+			}
+			err = ntvm_view_map(ctx, seg, run_end, exec, true);
+		}
+		addr = run_end;
+	}
+	/* The failed segment included: a failed MAP_FIXED may leave a hole. */
+	if (err)
+		ntvm_change_undo_move(ctx, vad, start, run_end, exec);
+	return err;
+}
+
+/*
+ * Set every page of [start, end) to @state.  Chunks exist
+ * (ntvm_pages_prepare()) and the charge is done by the caller.
+ * Return: 0 or STATUS_NO_MEMORY (nothing changed).
+ */
+static u32 ntvm_change_apply(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+			     unsigned long start, unsigned long end, u8 state)
+{
+	bool revoke = false;
+	unsigned long addr;
+	u8 st;
+
+	lockdep_assert_held(&ctx->op_lock);
+	/* From the move of the views to the new states, faults retry. */
+	WRITE_ONCE(ctx->moving, true);
+	if (ntvm_change_move_views(ctx, vad, start, end,
+				   ntvm_prot_is_exec(state))) {
+		WRITE_ONCE(ctx->moving, false);
+		return NTVM_STATUS_NO_MEMORY;
+	}
+
+	for (addr = start; addr < end && !revoke;) {
+		addr = ntvm_pages_run(ctx, addr, end, &st);
+		revoke = !ntvm_state_raises(st, state);
+	}
+	ntvm_pages_set(ctx, start, end, state);
+	/* A fault that sees moving cleared sees the new states. */
+	smp_store_release(&ctx->moving, false);
+	if (revoke)
+		ntvm_view_revoke(ctx, start, end);
+	return NTVM_STATUS_SUCCESS;
+}
+
+/*
+ * A fault that lost a race with a decommit may have left a zero page in
+ * the backing of an uncommitted page; drop such pages before committing,
+ * while no fault can map them.
+ */
+static void ntvm_discard_uncommitted(struct ntvm_ctx *ctx,
+				     unsigned long start, unsigned long end)
+{
+	unsigned long addr, run_end;
+	u8 st;
+
+	for (addr = start; addr < end; addr = run_end) {
+		run_end = ntvm_pages_run(ctx, addr, end, &st);
+		if (!st && ntvm_view_has_pages(ctx, addr, run_end))
+			ntvm_view_discard(ctx, addr, run_end);
+	}
+}
+
+/**
+ * ntvm_change_commit - commit [start, end) of @vad with @state
+ * @ctx:   the context
+ * @vad:   the allocation holding the range
+ * @start: first address
+ * @end:   end address
+ * @state: the committed state (protection and guard bit)
+ *
+ * Pages already committed keep their contents and take the new
+ * protection.
+ *
+ * Return: 0, STATUS_COMMITMENT_LIMIT or STATUS_NO_MEMORY (nothing
+ * changed).
+ */
+u32 ntvm_change_commit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+		       unsigned long start, unsigned long end, u8 state)
+{
+	unsigned long pages = (end - start) >> PAGE_SHIFT;
+	u32 status;
+
+	pages -= ntvm_pages_count_committed(ctx, start, end);
+	if (!ntvm_charge(ctx, pages))
+		return NTVM_STATUS_COMMITMENT_LIMIT;
+	if (ntvm_pages_prepare(ctx, start, end)) {
+		status = NTVM_STATUS_NO_MEMORY;
+		goto fail;
+	}
+	ntvm_discard_uncommitted(ctx, start, end);
+	status = ntvm_change_apply(ctx, vad, start, end, state);
+	if (status == NTVM_STATUS_SUCCESS)
+		return status;
+fail:
+	ntvm_pages_trim(ctx, start, end);
+	ntvm_uncharge(ctx, pages);
+	return status;
+}
+
+/*
+ * A new protection for [start, end) of @vad, all committed.
+ * Return: 0 or STATUS_NO_MEMORY (nothing changed).
+ */
+u32 ntvm_change_protect(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+			unsigned long start, unsigned long end, u8 state)
+{
+	return ntvm_change_apply(ctx, vad, start, end, state);
+}
+
+/* Clear, free and uncharge the pages of [start, end). */
+void ntvm_change_drop_pages(struct ntvm_ctx *ctx, unsigned long start,
+			    unsigned long end)
+{
+	unsigned long pages = ntvm_pages_count_committed(ctx, start, end);
+
+	ntvm_pages_set(ctx, start, end, 0);
+	if (ntvm_view_has_pages(ctx, start, end))
+		ntvm_view_discard(ctx, start, end);
+	ntvm_uncharge(ctx, pages);
+	ntvm_pages_trim(ctx, start, end);
+}
+
+/*
+ * Decommit [start, end) of @vad.
+ * Return: 0 or STATUS_NO_MEMORY (nothing changed).
+ */
+u32 ntvm_change_decommit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+			 unsigned long start, unsigned long end)
+{
+	/* Exec runs go back to the data view: reserved pages live there. */
+	if (ntvm_change_move_views(ctx, vad, start, end, false))
+		return NTVM_STATUS_NO_MEMORY;
+	ntvm_change_drop_pages(ctx, start, end);
+	return NTVM_STATUS_SUCCESS;
+}
+
+/*
+ * Release [start, end): unmap its views (all ours) and drop its pages.
+ * Return: 0 or STATUS_NO_MEMORY (nothing changed).
+ */
+u32 ntvm_change_release(struct ntvm_ctx *ctx, unsigned long start,
+			unsigned long end)
+{
+	lockdep_assert_held(&ctx->op_lock);
+	if (ntvm_view_unmap(ctx, start, end))
+		return NTVM_STATUS_NO_MEMORY;
+	ntvm_change_drop_pages(ctx, start, end);
+	return NTVM_STATUS_SUCCESS;
+}

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A context's whole life.
+ *
+ * Each open of /dev/ntvm creates a context bound to the opener's address
+ * space, with one shmem file (the backing) on ntvm's private tmpfs holding
+ * every page of it, at file offset == virtual address + one page (see
+ * ntvm_file_pos()).  The backing carries file operations of ours: its
+ * mmap accepts only the context's own view changes and makes each new
+ * mapping a view (fault.c); it is never read, written or fallocated
+ * through its file (so madvise(MADV_REMOVE) on a view fails instead of
+ * punching holes behind our back).
+ *
+ * Lifetime: every view holds the backing file, the backing file holds the
+ * context (freed by the file's ->release), the /dev/ntvm fd holds one
+ * reference to the backing file.  So a context lives as long as its fd or
+ * any of its views.
+ */
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/sched/mm.h>
+#include <linux/shmem_fs.h>
+#include <linux/slab.h>
+
+#include "ntvm.h"
+
+atomic_long_t ntvm_nr_contexts = ATOMIC_LONG_INIT(0);
+atomic_long_t ntvm_nr_vads = ATOMIC_LONG_INIT(0);
+
+/* The private tmpfs of the backing files. */
+static struct vfsmount *ntvm_mnt;
+
+int ntvm_context_init(void)
+{
+	char options[] = "huge=never";	/* parsed in place: writable */
+	struct file_system_type *tmpfs;
+
+	/*
+	 * A tmpfs of our own, never with huge pages, whatever
+	 * shmem_enabled says (only its testing value "force" overrides).
+	 */
+	tmpfs = get_fs_type("tmpfs");
+	if (!tmpfs)
+		return -ENODEV;
+	ntvm_mnt = vfs_kern_mount(tmpfs, SB_KERNMOUNT, "ntvm", options);
+	module_put(tmpfs->owner);
+	if (IS_ERR(ntvm_mnt))
+		return PTR_ERR(ntvm_mnt);
+	return 0;
+}
+
+/* After the last context: every backing file holds a module reference. */
+void ntvm_context_exit(void)
+{
+	kern_unmount(ntvm_mnt);
+}
+
+static void ntvm_ctx_free(struct ntvm_ctx *ctx)
+{
+	ntvm_vad_destroy_all(ctx);
+	ntvm_uncharge(ctx, ctx->committed);
+	ntvm_charge_put_user(ctx->charge);
+	ntvm_pages_destroy(ctx);
+	mmdrop(ctx->mm);
+	atomic_long_dec(&ntvm_nr_contexts);
+	kfree(ctx);
+}
+
+/* Only the context's own view changes map the backing. */
+static int ntvm_backing_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct ntvm_ctx *ctx = file->private_data;
+
+	if (!ntvm_own_op(ctx) || vma->vm_mm != ctx->mm)
+		return -EPERM;
+	file_accessed(file);
+	ntvm_fault_setup_vma(ctx, vma);
+	return 0;
+}
+
+/* No fd and no view is left. */
+static int ntvm_backing_release(struct inode *inode, struct file *file)
+{
+	ntvm_ctx_free(file->private_data);
+	return 0;
+}
+
+static const struct file_operations ntvm_backing_fops = {
+	.owner		= THIS_MODULE,
+	.mmap		= ntvm_backing_mmap,
+	.fsync		= noop_fsync,	/* msync() of a view */
+	.release	= ntvm_backing_release,
+};
+
+/* The shmem file that backs every page of @ctx. */
+static int ntvm_backing_create(struct ntvm_ctx *ctx)
+{
+	loff_t size = ntvm_file_pos(NTVM_MAX_ADDRESS + 1);
+	struct file *file;
+
+	file = shmem_file_setup_with_mnt(ntvm_mnt, "ntvm", size, VM_NORESERVE);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	file->private_data = ctx;
+	/* The file now runs our code: it keeps the module loaded. */
+	__module_get(THIS_MODULE);
+	replace_fops(file, &ntvm_backing_fops);
+	ctx->backing = file;
+	return 0;
+}
+
+/* Teach lockdep the order op_lock -> mmap_lock before it is first used. */
+static void ntvm_prime_lockdep(struct ntvm_ctx *ctx)
+{
+	if (!IS_ENABLED(CONFIG_PROVE_LOCKING))
+		return;
+	mutex_lock(&ctx->op_lock);
+	mmap_read_lock(ctx->mm);
+	mmap_read_unlock(ctx->mm);
+	mutex_unlock(&ctx->op_lock);
+}
+
+/* A new context for the current process, or an ERR_PTR(). */
+struct ntvm_ctx *ntvm_ctx_create(void)
+{
+	struct ntvm_ctx *ctx;
+	int err;
+
+	if (!current->mm)
+		return ERR_PTR(-EINVAL);
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
+	if (!ctx)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&ctx->op_lock);
+	xa_init(&ctx->chunks);
+	ctx->vads = RB_ROOT;
+	ctx->charge = ntvm_charge_get_user();
+	if (!ctx->charge) {
+		kfree(ctx);
+		return ERR_PTR(-ENOMEM);
+	}
+	ctx->mm = current->mm;
+	mmgrab(ctx->mm);
+	err = ntvm_backing_create(ctx);
+	if (err) {
+		mmdrop(ctx->mm);
+		ntvm_charge_put_user(ctx->charge);
+		kfree(ctx);
+		return ERR_PTR(err);
+	}
+	ntvm_prime_lockdep(ctx);
+	atomic_long_inc(&ntvm_nr_contexts);
+	return ctx;
+}
+
+/* The fd's reference: the context lives on while any view does. */
+void ntvm_ctx_put(struct ntvm_ctx *ctx)
+{
+	fput(ctx->backing);
+}

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fault path: the vm_operations of every view, deciding each access
+ * from the page state.
+ *
+ *  - fault: uncommitted, no-access and guard pages raise SIGSEGV (a guard
+ *    page loses its guard bit first: one shot); other pages come from the
+ *    backing through shmem_read_mapping_page_gfp(), the interface shmem
+ *    offers drivers for their objects' pages, and the state is checked
+ *    again with the folio locked;
+ *  - page_mkwrite: only read-write pages may become writable;
+ *  - no map_pages: fault-around would map neighbours without asking;
+ *  - userspace cannot split, mprotect or move a view.
+ *
+ * Lowering a protection publishes the new state, waits for faults that
+ * may have seen the old one (they hold the folio lock from their check to
+ * the PTE being set) and zaps the range (see ntvm_view_revoke()); raising
+ * costs nothing until the next fault.
+ */
+
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/shmem_fs.h>
+
+#include "compat.h"
+#include "ntvm.h"
+
+static const struct vm_operations_struct ntvm_vm_ops;
+
+/* Is current inside one of @ctx's own view changes? */
+bool ntvm_own_op(struct ntvm_ctx *ctx)
+{
+	return READ_ONCE(ctx->op_task) == current;
+}
+
+bool ntvm_vma_is_ours(struct ntvm_ctx *ctx, struct vm_area_struct *vma)
+{
+	return vma->vm_ops == &ntvm_vm_ops && vma->vm_file == ctx->backing;
+}
+
+/* The backing's folio at @vmf->pgoff, locked and still in the backing. */
+static vm_fault_t ntvm_fault_get_folio(struct vm_fault *vmf,
+				       struct folio **foliop)
+{
+	struct address_space *mapping = vmf->vma->vm_file->f_mapping;
+	struct folio *folio;
+	struct page *page;
+
+	page = shmem_read_mapping_page_gfp(mapping, vmf->pgoff,
+					   mapping_gfp_mask(mapping));
+	if (IS_ERR(page))
+		return PTR_ERR(page) == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+	folio = page_folio(page);
+	folio_lock(folio);
+	if (folio->mapping != mapping) {
+		/* Truncated by a decommit since: look again. */
+		folio_unlock(folio);
+		folio_put(folio);
+		return VM_FAULT_NOPAGE;
+	}
+	*foliop = folio;
+	return 0;
+}
+
+static vm_fault_t ntvm_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct ntvm_ctx *ctx = vma->vm_private_data;
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	struct folio *folio;
+	vm_fault_t ret;
+
+	/* A view copied into a child (MADV_DOFORK) gives it nothing. */
+	if (vma->vm_mm != ctx->mm)
+		return VM_FAULT_SIGSEGV;
+	if (!ntvm_page_fault_check(ctx, vmf->address, write))
+		return VM_FAULT_SIGSEGV;
+	/*
+	 * A page whose state is not executable in an exec view: a view
+	 * change in progress moved it there before publishing its new state
+	 * (retry until it has), or userspace grew an exec view in place.
+	 * Never map it executable.
+	 */
+	if (unlikely(vma->vm_flags & VM_EXEC)) {
+		/* Pairs with the release in ntvm_change_apply(). */
+		bool moving = smp_load_acquire(&ctx->moving);
+
+		if (!ntvm_prot_is_exec(ntvm_page_state(ctx, vmf->address)))
+			return moving ? VM_FAULT_NOPAGE : VM_FAULT_SIGSEGV;
+	}
+
+	ret = ntvm_fault_get_folio(vmf, &folio);
+	if (ret)
+		return ret;
+	/*
+	 * The folio is locked: a protection change cannot overtake us now.
+	 * It may be new in the page cache, unseen by a protection change
+	 * that published its state just before: the barrier pairs with the
+	 * one in ntvm_view_revoke(), so one of us sees the other.
+	 */
+	smp_mb();
+	if (!ntvm_page_fault_check(ctx, vmf->address, write)) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return VM_FAULT_SIGSEGV;
+	}
+	vmf->page = folio_file_page(folio, vmf->pgoff);
+	return VM_FAULT_LOCKED;
+}
+
+static vm_fault_t ntvm_page_mkwrite(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct ntvm_ctx *ctx = vma->vm_private_data;
+	struct folio *folio = page_folio(vmf->page);
+
+	if (vma->vm_mm != ctx->mm)
+		return VM_FAULT_SIGSEGV;
+	folio_lock(folio);
+	if (folio->mapping != vma->vm_file->f_mapping) {
+		folio_unlock(folio);
+		return VM_FAULT_NOPAGE;
+	}
+	/* In the page cache already: the folio lock orders us. */
+	if (!ntvm_page_fault_check(ctx, vmf->address, true)) {
+		folio_unlock(folio);
+		return VM_FAULT_SIGSEGV;
+	}
+	return VM_FAULT_LOCKED;
+}
+
+static int ntvm_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	return ntvm_own_op(vma->vm_private_data) ? 0 : -EINVAL;
+}
+
+static int ntvm_vm_mprotect(struct vm_area_struct *vma, unsigned long start,
+			    unsigned long end, unsigned long newflags)
+{
+	return ntvm_own_op(vma->vm_private_data) ? 0 : -EACCES;
+}
+
+static int ntvm_vm_mremap(struct vm_area_struct *vma)
+{
+	return ntvm_own_op(vma->vm_private_data) ? 0 : -EINVAL;
+}
+
+static const struct vm_operations_struct ntvm_vm_ops = {
+	.fault		= ntvm_fault,
+	.page_mkwrite	= ntvm_page_mkwrite,
+	.may_split	= ntvm_vm_may_split,
+	.mprotect	= ntvm_vm_mprotect,
+	.mremap		= ntvm_vm_mremap,
+};
+
+/**
+ * ntvm_fault_setup_vma - make a new mapping of @ctx's backing a view
+ * @ctx: the context
+ * @vma: the mapping, being created by one of @ctx's own view changes
+ */
+void ntvm_fault_setup_vma(struct ntvm_ctx *ctx, struct vm_area_struct *vma)
+{
+	vma->vm_ops = &ntvm_vm_ops;
+	vma->vm_private_data = ctx;
+	/*
+	 * No VM_DONTEXPAND (it would keep adjacent views from merging) and
+	 * no ->close: the views of a run are one VMA.  The VMA holds the
+	 * backing file, and the backing file holds the context.
+	 */
+	ntvm_vm_flags_set(vma, VM_DONTCOPY | VM_NOHUGEPAGE);
+	/* A data view never executes, READ_IMPLIES_EXEC or not. */
+	if (!ctx->op_exec)
+		ntvm_vm_flags_clear(vma, VM_EXEC | VM_MAYEXEC);
+}

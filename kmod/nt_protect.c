@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * NtProtectVirtualMemory.
+ */
+
+#include "ntvm.h"
+
+u32 ntvm_nt_protect(struct ntvm_ctx *ctx, struct ntvm_protect_args *args)
+{
+	unsigned long start, end;
+	struct ntvm_vad *vad;
+	u32 status;
+	u8 state, first;
+
+	args->old_protect = NTVM_PAGE_NOACCESS;
+	status = ntvm_prot_from_win(args->protect, &state);
+	if (status)
+		return status;
+	if (args->base > NTVM_MAX_ADDRESS)
+		return NTVM_STATUS_INVALID_PARAMETER_2;
+	ntvm_page_range(args->base, args->size, &start, &end);
+	if (!args->size || args->size > NTVM_MAX_ADDRESS + 1 - start)
+		return NTVM_STATUS_INVALID_PARAMETER_3;
+
+	/* All pages in one allocation (free memory: Windows x64's status). */
+	vad = ntvm_vad_live(ctx, start);
+	if (!vad || end > ntvm_vad_end(vad))
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	if (ntvm_pages_count_committed(ctx, start, end) !=
+	    (end - start) >> PAGE_SHIFT)
+		return NTVM_STATUS_NOT_COMMITTED;
+
+	first = ntvm_page_state(ctx, start);
+	status = ntvm_change_protect(ctx, vad, start, end, state);
+	if (status)
+		return status;
+	args->old_protect = ntvm_prot_to_win(first, vad->alloc_protect);
+	args->base = start;
+	args->size = end - start;
+	return NTVM_STATUS_SUCCESS;
+}
