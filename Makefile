@@ -37,6 +37,8 @@ LIB_OBJS  := $(patsubst lib/%.c,$(O)/lib/%.o,$(LIB_SRCS))
 KSFT      := $(O)/ksft
 TEST_SRCS := $(filter-out selftests/inject.c,$(wildcard selftests/*.c))
 TESTS     := $(patsubst selftests/%.c,$(O)/selftests/%,$(TEST_SRCS))
+# All but ntvm_shared: static, with libntvm.a and inject.o.
+STATIC_TESTS := $(filter-out $(O)/selftests/ntvm_shared,$(TESTS))
 TEST_CFLAGS = $(CFLAGS) -Wall -D_GNU_SOURCE -I$(KSFT) -I$(TOP)/uapi \
 	      -I$(TOP)/lib -I$(TOP)/selftests
 EXAMPLES  := $(O)/examples/demo
@@ -85,18 +87,26 @@ $(KSFT)/kselftest_harness.h:
 
 selftests: $(TESTS) $(O)/selftests/run-all
 
-# Every test is linked with inject.o, which runs it under fault injection
-# when NTVM_FAULTINJ=1 (see selftests/inject.c).
+# Every test but ntvm_shared is linked with inject.o, which runs it under
+# fault injection when NTVM_FAULTINJ=1 (see selftests/inject.c).
 $(O)/selftests/inject.o: selftests/inject.c selftests/inject.h \
 		uapi/linux/ntvm.h
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -c -o $@ $<
 
-$(O)/selftests/%: selftests/%.c $(wildcard selftests/*.h) $(KSFT)/kselftest_harness.h \
-		$(O)/selftests/inject.o $(O)/lib/libntvm.a
+$(STATIC_TESTS): $(O)/selftests/%: selftests/%.c $(wildcard selftests/*.h) \
+		$(KSFT)/kselftest_harness.h $(O)/selftests/inject.o \
+		$(O)/lib/libntvm.a
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -static -o $@ $< $(O)/selftests/inject.o \
 		$(O)/lib/libntvm.a -lpthread
+
+# ntvm_shared is linked as users link: against libntvm.so.0 (in /usr/lib
+# in the VM, which tools/vm-run fills with the libraries it needs).
+$(O)/selftests/ntvm_shared: selftests/ntvm_shared.c $(wildcard selftests/*.h) \
+		$(KSFT)/kselftest_harness.h $(O)/lib/libntvm.so
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -o $@ $< -L$(O)/lib -lntvm -lpthread
 
 # The ABI seen from a 32-bit process (needs gcc-multilib).
 selftests32: $(O)/selftests32/ntvm_compat32

@@ -4,6 +4,15 @@
  * ntvm kernel module (/dev/ntvm).  Names, types, signatures and constant
  * values are Windows' own, so code written for Windows compiles unchanged.
  *
+ * It can also come after the Windows headers of mingw-w64 or Wine
+ * (<windows.h>, <winternl.h>, <ntstatus.h>): what they define already
+ * (types, structures, constants) is then theirs, and the functions are
+ * declared again with their WINAPI and their types.  Include ntvm.h after
+ * them, not before: they define the same names without looking for ours.
+ * Beware: with Wine's headers (winelib) on x86-64, WINAPI is the Microsoft
+ * calling convention (ms_abi), while libntvm is built with the System V
+ * one, so a winelib program would call libntvm with the wrong convention.
+ *
  * Copyright (C) 2026 The ntvm authors
  */
 #ifndef NTVM_H
@@ -22,17 +31,37 @@ extern "C" {
 #ifndef NTAPI
 #define NTAPI
 #endif
+/* After <windows.h>, kernel32's functions as it declares them (dllimport). */
+#ifdef WINBASEAPI
+#define NTVM_WINBASEAPI WINBASEAPI
+#else
+#define NTVM_WINBASEAPI
+#endif
 
+/*
+ * The types, unless the Windows headers (mingw-w64, Wine) gave them: each
+ * group is keyed on the include guard of the header that defines it.
+ */
+#if !defined(_MINWINDEF_) && !defined(_WINDEF_)
 typedef int BOOL;
 typedef unsigned char BYTE;
 typedef unsigned short WORD;
 typedef unsigned int DWORD, *PDWORD, *LPDWORD;
 typedef unsigned int ULONG, *PULONG;
-typedef int LONG;
-typedef uintptr_t ULONG_PTR, *PULONG_PTR, DWORD_PTR, SIZE_T, *PSIZE_T;
-typedef void *PVOID, *LPVOID, *HANDLE;
+typedef void *LPVOID;
 typedef const void *LPCVOID;
+#endif
+#ifndef _WINNT_
+typedef int LONG;
+typedef void *PVOID, *HANDLE;
+#endif
+#if !defined(_BASETSD_H_) && !defined(__WINE_BASETSD_H)
+typedef uintptr_t ULONG_PTR, *PULONG_PTR, DWORD_PTR, SIZE_T, *PSIZE_T;
+#endif
+#if !defined(_NTDEF_) && !defined(_NTSTATUS_PSDK) && \
+	!defined(WINE_NTSTATUS_DECLARED)
 typedef LONG NTSTATUS;
+#endif
 
 #ifndef TRUE
 #define TRUE 1
@@ -40,116 +69,321 @@ typedef LONG NTSTATUS;
 #endif
 
 /* Allocation and free types (winnt.h). */
+#ifndef MEM_COMMIT
 #define MEM_COMMIT			0x00001000
+#endif
+#ifndef MEM_RESERVE
 #define MEM_RESERVE			0x00002000
+#endif
+#ifndef MEM_REPLACE_PLACEHOLDER
 #define MEM_REPLACE_PLACEHOLDER		0x00004000
+#endif
+#ifndef MEM_DECOMMIT
 #define MEM_DECOMMIT			0x00004000
+#endif
+#ifndef MEM_RELEASE
 #define MEM_RELEASE			0x00008000
+#endif
+#ifndef MEM_FREE
 #define MEM_FREE			0x00010000
+#endif
+#ifndef MEM_PRIVATE
 #define MEM_PRIVATE			0x00020000
+#endif
+#ifndef MEM_MAPPED
 #define MEM_MAPPED			0x00040000
+#endif
+#ifndef MEM_RESERVE_PLACEHOLDER
 #define MEM_RESERVE_PLACEHOLDER		0x00040000
+#endif
+#ifndef MEM_RESET
 #define MEM_RESET			0x00080000
+#endif
+#ifndef MEM_TOP_DOWN
 #define MEM_TOP_DOWN			0x00100000
+#endif
+#ifndef MEM_WRITE_WATCH
 #define MEM_WRITE_WATCH			0x00200000
+#endif
+#ifndef MEM_PHYSICAL
 #define MEM_PHYSICAL			0x00400000
+#endif
+#ifndef MEM_IMAGE
 #define MEM_IMAGE			0x01000000
+#endif
+#ifndef MEM_RESET_UNDO
 #define MEM_RESET_UNDO			0x10000000
+#endif
+#ifndef MEM_LARGE_PAGES
 #define MEM_LARGE_PAGES			0x20000000
+#endif
+#ifndef MEM_4MB_PAGES
 #define MEM_4MB_PAGES			0x80000000
+#endif
+#ifndef MEM_COALESCE_PLACEHOLDERS
 #define MEM_COALESCE_PLACEHOLDERS	0x00000001
+#endif
+#ifndef MEM_PRESERVE_PLACEHOLDER
 #define MEM_PRESERVE_PLACEHOLDER	0x00000002
+#endif
 
 /* Page protections (winnt.h). */
+#ifndef PAGE_NOACCESS
 #define PAGE_NOACCESS			0x0001
+#endif
+#ifndef PAGE_READONLY
 #define PAGE_READONLY			0x0002
+#endif
+#ifndef PAGE_READWRITE
 #define PAGE_READWRITE			0x0004
+#endif
+#ifndef PAGE_WRITECOPY
 #define PAGE_WRITECOPY			0x0008
+#endif
+#ifndef PAGE_EXECUTE
 #define PAGE_EXECUTE			0x0010
+#endif
+#ifndef PAGE_EXECUTE_READ
 #define PAGE_EXECUTE_READ		0x0020
+#endif
+#ifndef PAGE_EXECUTE_READWRITE
 #define PAGE_EXECUTE_READWRITE		0x0040
+#endif
+#ifndef PAGE_EXECUTE_WRITECOPY
 #define PAGE_EXECUTE_WRITECOPY		0x0080
+#endif
+#ifndef PAGE_GUARD
 #define PAGE_GUARD			0x0100
+#endif
+#ifndef PAGE_NOCACHE
 #define PAGE_NOCACHE			0x0200
+#endif
+#ifndef PAGE_WRITECOMBINE
 #define PAGE_WRITECOMBINE		0x0400
+#endif
 
 /* Win32 errors (winerror.h). */
+#ifndef ERROR_SUCCESS
 #define ERROR_SUCCESS			0
+#endif
+#ifndef ERROR_ACCESS_DENIED
 #define ERROR_ACCESS_DENIED		5
+#endif
+#ifndef ERROR_INVALID_HANDLE
 #define ERROR_INVALID_HANDLE		6
+#endif
+#ifndef ERROR_NOT_ENOUGH_MEMORY
 #define ERROR_NOT_ENOUGH_MEMORY		8
+#endif
+#ifndef ERROR_INVALID_ACCESS
 #define ERROR_INVALID_ACCESS		12
+#endif
+#ifndef ERROR_OUTOFMEMORY
 #define ERROR_OUTOFMEMORY		14
+#endif
+#ifndef ERROR_BAD_LENGTH
 #define ERROR_BAD_LENGTH		24
+#endif
+#ifndef ERROR_NOT_SUPPORTED
 #define ERROR_NOT_SUPPORTED		50
+#endif
+#ifndef ERROR_UNEXP_NET_ERR
 #define ERROR_UNEXP_NET_ERR		59
+#endif
+#ifndef ERROR_INVALID_PARAMETER
 #define ERROR_INVALID_PARAMETER		87
+#endif
+#ifndef ERROR_CALL_NOT_IMPLEMENTED
 #define ERROR_CALL_NOT_IMPLEMENTED	120
+#endif
+#ifndef ERROR_NOT_LOCKED
 #define ERROR_NOT_LOCKED		158
+#endif
+#ifndef ERROR_PARTIAL_COPY
 #define ERROR_PARTIAL_COPY		299
+#endif
+#ifndef ERROR_INVALID_ADDRESS
 #define ERROR_INVALID_ADDRESS		487
+#endif
+#ifndef ERROR_WAS_LOCKED
 #define ERROR_WAS_LOCKED		717
+#endif
+#ifndef ERROR_NOACCESS
 #define ERROR_NOACCESS			998
+#endif
+#ifndef ERROR_INVALID_FLAGS
 #define ERROR_INVALID_FLAGS		1004
+#endif
+#ifndef ERROR_MAPPED_ALIGNMENT
 #define ERROR_MAPPED_ALIGNMENT		1132
+#endif
+#ifndef ERROR_PRIVILEGE_NOT_HELD
 #define ERROR_PRIVILEGE_NOT_HELD	1314
+#endif
+#ifndef ERROR_NO_SYSTEM_RESOURCES
 #define ERROR_NO_SYSTEM_RESOURCES	1450
+#endif
+#ifndef ERROR_WORKING_SET_QUOTA
 #define ERROR_WORKING_SET_QUOTA		1453
+#endif
+#ifndef ERROR_PAGEFILE_QUOTA
 #define ERROR_PAGEFILE_QUOTA		1454
+#endif
+#ifndef ERROR_COMMITMENT_LIMIT
 #define ERROR_COMMITMENT_LIMIT		1455
+#endif
+#ifndef ERROR_INVALID_USER_BUFFER
 #define ERROR_INVALID_USER_BUFFER	1784
+#endif
+#ifndef ERROR_MR_MID_NOT_FOUND
 #define ERROR_MR_MID_NOT_FOUND		317
+#endif
 
 /* NTSTATUS values (ntstatus.h). */
+#ifndef STATUS_SUCCESS
 #define STATUS_SUCCESS			((NTSTATUS)0x00000000)
+#endif
+#ifndef STATUS_WORKING_SET_LIMIT_RANGE
 #define STATUS_WORKING_SET_LIMIT_RANGE	((NTSTATUS)0x40000002)
+#endif
+#ifndef STATUS_WAS_LOCKED
 #define STATUS_WAS_LOCKED		((NTSTATUS)0x40000019)
+#endif
+#ifndef STATUS_GUARD_PAGE_VIOLATION
 #define STATUS_GUARD_PAGE_VIOLATION	((NTSTATUS)0x80000001)
+#endif
+#ifndef STATUS_PARTIAL_COPY
 #define STATUS_PARTIAL_COPY		((NTSTATUS)0x8000000D)
+#endif
+#ifndef STATUS_INVALID_INFO_CLASS
 #define STATUS_INVALID_INFO_CLASS	((NTSTATUS)0xC0000003)
+#endif
+#ifndef STATUS_INFO_LENGTH_MISMATCH
 #define STATUS_INFO_LENGTH_MISMATCH	((NTSTATUS)0xC0000004)
+#endif
+#ifndef STATUS_ACCESS_VIOLATION
 #define STATUS_ACCESS_VIOLATION		((NTSTATUS)0xC0000005)
+#endif
+#ifndef STATUS_PAGEFILE_QUOTA
 #define STATUS_PAGEFILE_QUOTA		((NTSTATUS)0xC0000007)
+#endif
+#ifndef STATUS_INVALID_HANDLE
 #define STATUS_INVALID_HANDLE		((NTSTATUS)0xC0000008)
+#endif
+#ifndef STATUS_INVALID_PARAMETER
 #define STATUS_INVALID_PARAMETER	((NTSTATUS)0xC000000D)
+#endif
+#ifndef STATUS_NO_MEMORY
 #define STATUS_NO_MEMORY		((NTSTATUS)0xC0000017)
+#endif
+#ifndef STATUS_CONFLICTING_ADDRESSES
 #define STATUS_CONFLICTING_ADDRESSES	((NTSTATUS)0xC0000018)
+#endif
+#ifndef STATUS_NOT_MAPPED_VIEW
 #define STATUS_NOT_MAPPED_VIEW		((NTSTATUS)0xC0000019)
+#endif
+#ifndef STATUS_UNABLE_TO_FREE_VM
 #define STATUS_UNABLE_TO_FREE_VM	((NTSTATUS)0xC000001A)
+#endif
+#ifndef STATUS_UNABLE_TO_DELETE_SECTION
 #define STATUS_UNABLE_TO_DELETE_SECTION	((NTSTATUS)0xC000001B)
+#endif
+#ifndef STATUS_ALREADY_COMMITTED
 #define STATUS_ALREADY_COMMITTED	((NTSTATUS)0xC0000021)
+#endif
+#ifndef STATUS_ACCESS_DENIED
 #define STATUS_ACCESS_DENIED		((NTSTATUS)0xC0000022)
+#endif
+#ifndef STATUS_NOT_LOCKED
 #define STATUS_NOT_LOCKED		((NTSTATUS)0xC000002A)
+#endif
+#ifndef STATUS_NOT_COMMITTED
 #define STATUS_NOT_COMMITTED		((NTSTATUS)0xC000002D)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_MIX
 #define STATUS_INVALID_PARAMETER_MIX	((NTSTATUS)0xC0000030)
+#endif
+#ifndef STATUS_INVALID_PAGE_PROTECTION
 #define STATUS_INVALID_PAGE_PROTECTION	((NTSTATUS)0xC0000045)
+#endif
+#ifndef STATUS_SECTION_PROTECTION
 #define STATUS_SECTION_PROTECTION	((NTSTATUS)0xC000004E)
+#endif
+#ifndef STATUS_PRIVILEGE_NOT_HELD
 #define STATUS_PRIVILEGE_NOT_HELD	((NTSTATUS)0xC0000061)
+#endif
+#ifndef STATUS_FREE_VM_NOT_AT_BASE
 #define STATUS_FREE_VM_NOT_AT_BASE	((NTSTATUS)0xC000009F)
+#endif
+#ifndef STATUS_MEMORY_NOT_ALLOCATED
 #define STATUS_MEMORY_NOT_ALLOCATED	((NTSTATUS)0xC00000A0)
+#endif
+#ifndef STATUS_WORKING_SET_QUOTA
 #define STATUS_WORKING_SET_QUOTA	((NTSTATUS)0xC00000A1)
+#endif
+#ifndef STATUS_INSUFFICIENT_RESOURCES
 #define STATUS_INSUFFICIENT_RESOURCES	((NTSTATUS)0xC000009A)
+#endif
+#ifndef STATUS_NOT_SUPPORTED
 #define STATUS_NOT_SUPPORTED		((NTSTATUS)0xC00000BB)
+#endif
+#ifndef STATUS_INVALID_USER_BUFFER
 #define STATUS_INVALID_USER_BUFFER	((NTSTATUS)0xC00000E8)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_1
 #define STATUS_INVALID_PARAMETER_1	((NTSTATUS)0xC00000EF)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_2
 #define STATUS_INVALID_PARAMETER_2	((NTSTATUS)0xC00000F0)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_3
 #define STATUS_INVALID_PARAMETER_3	((NTSTATUS)0xC00000F1)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_4
 #define STATUS_INVALID_PARAMETER_4	((NTSTATUS)0xC00000F2)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_5
 #define STATUS_INVALID_PARAMETER_5	((NTSTATUS)0xC00000F3)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_6
 #define STATUS_INVALID_PARAMETER_6	((NTSTATUS)0xC00000F4)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_7
 #define STATUS_INVALID_PARAMETER_7	((NTSTATUS)0xC00000F5)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_8
 #define STATUS_INVALID_PARAMETER_8	((NTSTATUS)0xC00000F6)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_9
 #define STATUS_INVALID_PARAMETER_9	((NTSTATUS)0xC00000F7)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_10
 #define STATUS_INVALID_PARAMETER_10	((NTSTATUS)0xC00000F8)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_11
 #define STATUS_INVALID_PARAMETER_11	((NTSTATUS)0xC00000F9)
+#endif
+#ifndef STATUS_INVALID_PARAMETER_12
 #define STATUS_INVALID_PARAMETER_12	((NTSTATUS)0xC00000FA)
+#endif
+#ifndef STATUS_PROCESS_IS_TERMINATING
 #define STATUS_PROCESS_IS_TERMINATING	((NTSTATUS)0xC000010A)
+#endif
+#ifndef STATUS_COMMITMENT_LIMIT
 #define STATUS_COMMITMENT_LIMIT		((NTSTATUS)0xC000012D)
+#endif
+#ifndef STATUS_INVALID_ADDRESS
 #define STATUS_INVALID_ADDRESS		((NTSTATUS)0xC0000141)
+#endif
+#ifndef STATUS_MAPPED_ALIGNMENT
 #define STATUS_MAPPED_ALIGNMENT		((NTSTATUS)0xC0000220)
+#endif
 
+#ifndef NT_SUCCESS
 #define NT_SUCCESS(status)		((NTSTATUS)(status) >= 0)
+#endif
 
+#ifndef _WINNT_
 typedef struct _MEMORY_BASIC_INFORMATION {
 	PVOID BaseAddress;
 	PVOID AllocationBase;
@@ -162,11 +396,13 @@ typedef struct _MEMORY_BASIC_INFORMATION {
 	DWORD Protect;
 	DWORD Type;
 } MEMORY_BASIC_INFORMATION, *PMEMORY_BASIC_INFORMATION;
+#endif
 
+#if !defined(_SYSINFOAPI_H_) && !defined(__WINE_WINBASE_H)
 typedef struct _SYSTEM_INFO {
-	union {
+	__extension__ union {
 		DWORD dwOemId;
-		struct {
+		__extension__ struct {
 			WORD wProcessorArchitecture;
 			WORD wReserved;
 		};
@@ -181,40 +417,60 @@ typedef struct _SYSTEM_INFO {
 	WORD wProcessorLevel;
 	WORD wProcessorRevision;
 } SYSTEM_INFO, *LPSYSTEM_INFO;
+#endif
 
+#ifndef PROCESSOR_ARCHITECTURE_INTEL
 #define PROCESSOR_ARCHITECTURE_INTEL	0
+#endif
+#ifndef PROCESSOR_ARCHITECTURE_ARM64
 #define PROCESSOR_ARCHITECTURE_ARM64	12
+#endif
+#ifndef PROCESSOR_ARCHITECTURE_AMD64
 #define PROCESSOR_ARCHITECTURE_AMD64	9
+#endif
+#ifndef PROCESSOR_AMD_X8664
 #define PROCESSOR_AMD_X8664		8664
+#endif
 
+#ifndef __WINE_WINTERNL_H
 typedef enum _MEMORY_INFORMATION_CLASS {
 	MemoryBasicInformation = 0,
 } MEMORY_INFORMATION_CLASS;
+#endif
 
 /* The pseudo-handle of the calling process. */
+#ifndef NtCurrentProcess
 #define NtCurrentProcess()		((HANDLE)~(ULONG_PTR)0)
-HANDLE WINAPI GetCurrentProcess(void);
+#endif
+NTVM_WINBASEAPI HANDLE WINAPI GetCurrentProcess(void);
 
 /* Win32 (kernel32/kernelbase). */
-LPVOID WINAPI VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize,
-			   DWORD flAllocationType, DWORD flProtect);
-LPVOID WINAPI VirtualAllocEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
-			     DWORD flAllocationType, DWORD flProtect);
-BOOL WINAPI VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType);
-BOOL WINAPI VirtualFreeEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
-			  DWORD dwFreeType);
-BOOL WINAPI VirtualProtect(LPVOID lpAddress, SIZE_T dwSize,
-			   DWORD flNewProtect, PDWORD lpflOldProtect);
-BOOL WINAPI VirtualProtectEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
-			     DWORD flNewProtect, PDWORD lpflOldProtect);
-SIZE_T WINAPI VirtualQuery(LPCVOID lpAddress,
-			   PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength);
-SIZE_T WINAPI VirtualQueryEx(HANDLE hProcess, LPCVOID lpAddress,
-			     PMEMORY_BASIC_INFORMATION lpBuffer,
-			     SIZE_T dwLength);
-void WINAPI GetSystemInfo(LPSYSTEM_INFO lpSystemInfo);
-DWORD WINAPI GetLastError(void);
-void WINAPI SetLastError(DWORD dwErrCode);
+NTVM_WINBASEAPI LPVOID WINAPI
+VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationType,
+	     DWORD flProtect);
+NTVM_WINBASEAPI LPVOID WINAPI
+VirtualAllocEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
+	       DWORD flAllocationType, DWORD flProtect);
+NTVM_WINBASEAPI BOOL WINAPI
+VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType);
+NTVM_WINBASEAPI BOOL WINAPI
+VirtualFreeEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
+	      DWORD dwFreeType);
+NTVM_WINBASEAPI BOOL WINAPI
+VirtualProtect(LPVOID lpAddress, SIZE_T dwSize, DWORD flNewProtect,
+	       PDWORD lpflOldProtect);
+NTVM_WINBASEAPI BOOL WINAPI
+VirtualProtectEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
+		 DWORD flNewProtect, PDWORD lpflOldProtect);
+NTVM_WINBASEAPI SIZE_T WINAPI
+VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer,
+	     SIZE_T dwLength);
+NTVM_WINBASEAPI SIZE_T WINAPI
+VirtualQueryEx(HANDLE hProcess, LPCVOID lpAddress,
+	       PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength);
+NTVM_WINBASEAPI void WINAPI GetSystemInfo(LPSYSTEM_INFO lpSystemInfo);
+NTVM_WINBASEAPI DWORD WINAPI GetLastError(void);
+NTVM_WINBASEAPI void WINAPI SetLastError(DWORD dwErrCode);
 
 /* NT (ntdll). */
 NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE ProcessHandle,
@@ -228,11 +484,14 @@ NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE ProcessHandle,
 				      PSIZE_T NumberOfBytesToProtect,
 				      ULONG NewAccessProtection,
 				      PULONG OldAccessProtection);
+/* Wine's winternl.h has it with a const BaseAddress. */
+#ifndef __WINE_WINTERNL_H
 NTSTATUS NTAPI NtQueryVirtualMemory(HANDLE ProcessHandle, PVOID BaseAddress,
 				    MEMORY_INFORMATION_CLASS MemoryInformationClass,
 				    PVOID MemoryInformation,
 				    SIZE_T MemoryInformationLength,
 				    PSIZE_T ReturnLength);
+#endif
 ULONG NTAPI RtlNtStatusToDosError(NTSTATUS Status);
 
 #ifdef __cplusplus

@@ -3,7 +3,7 @@
  * RtlNtStatusToDosError for the statuses of the memory services, as
  * Windows maps them (Wine's ntdll/tests/error.c runs on Windows).
  */
-#include "ntvm.h"
+#include "internal.h"
 
 static const struct {
 	NTSTATUS status;
@@ -44,7 +44,7 @@ static const struct {
 	{ STATUS_MAPPED_ALIGNMENT,		ERROR_MAPPED_ALIGNMENT },
 };
 
-ULONG NTAPI RtlNtStatusToDosError(NTSTATUS status)
+NTVM_EXPORT ULONG NTAPI RtlNtStatusToDosError(NTSTATUS status)
 {
 	size_t i;
 
