@@ -430,13 +430,73 @@ TEST(reset)
 	EXPECT_EQ(MEM_COMMIT, mbi.State);
 	EXPECT_EQ(PAGE_READWRITE, mbi.Protect);
 	EXPECT_EQ(0x2000, mbi.RegionSize);
-	EXPECT_TRUE(p[0] == 3 || p[0] == 0);
+	/*
+	 * The contents may be kept or zero (spec 2.2.3), but the page stays
+	 * committed read-write: it is still readable and writable.
+	 */
+	EXPECT_EQ(1, can_write((uintptr_t)p + 1, 4));
+	EXPECT_EQ(4, p[1]);
 	EXPECT_EQ(MEM_RESERVE, query((uintptr_t)p + 0x2000).State);
 	EXPECT_EQ(NULL, VirtualAlloc(p, 0x4000, MEM_RESET, 0));
 	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
 	EXPECT_EQ(NULL, VirtualAlloc(p + 0xf000, 0x2000, MEM_RESET,
 				     PAGE_READWRITE));
 	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+/*
+ * A reset page reads either its old contents or zero, the whole page one
+ * or the other (spec 2.2.3); it stays committed with its protection and
+ * stays usable.  The pages around the reset range are untouched.
+ */
+TEST(reset_touches_only_its_range)
+{
+	char *p = VirtualAlloc(NULL, 0x4000, MEM_COMMIT, PAGE_READWRITE);
+	MEMORY_BASIC_INFORMATION mbi;
+	DWORD old;
+	int i;
+
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < 4; i++)
+		memset(p + i * PAGE, 0x10 + i, PAGE);
+	ASSERT_TRUE(VirtualProtect(p + 3 * PAGE, PAGE, PAGE_READONLY, &old));
+	/* Pages 1 and 2, named by an unaligned range. */
+	EXPECT_EQ(p + PAGE, VirtualAlloc(p + PAGE + 0x10, 0x1ff0, MEM_RESET,
+					 PAGE_READWRITE));
+	mbi = query((uintptr_t)p);
+	EXPECT_EQ(MEM_COMMIT, mbi.State);
+	EXPECT_EQ(PAGE_READWRITE, mbi.Protect);
+	EXPECT_EQ(0x3000, mbi.RegionSize);
+	mbi = query((uintptr_t)p + 3 * PAGE);
+	EXPECT_EQ(MEM_COMMIT, mbi.State);
+	EXPECT_EQ(PAGE_READONLY, mbi.Protect);
+	EXPECT_EQ(PAGE, mbi.RegionSize);
+	/* Untouched: the page before and the page after the range. */
+	for (i = 0; i < (int)PAGE; i++) {
+		if (p[i] != 0x10 || p[3 * PAGE + i] != 0x13) {
+			TH_LOG("byte %d: %#x before, %#x after the range", i,
+			       p[i], p[3 * PAGE + i]);
+			break;
+		}
+	}
+	EXPECT_EQ(PAGE, i);
+	/* Each reset page: wholly kept or wholly zero. */
+	for (i = 1; i <= 2; i++) {
+		char *q = p + i * PAGE;
+		size_t j, same = 0, zeros = 0;
+
+		for (j = 0; j < PAGE; j++) {
+			same += q[j] == 0x10 + i;
+			zeros += q[j] == 0;
+		}
+		EXPECT_TRUE(same == PAGE || zeros == PAGE)
+			TH_LOG("page %d: %zu bytes kept, %zu zero", i, same,
+			       zeros);
+		EXPECT_EQ(1, can_write((uintptr_t)q + 7, 0x55));
+		EXPECT_EQ(0x55, q[7]);
+	}
+	EXPECT_EQ(0, can_write((uintptr_t)p + 3 * PAGE, 1));
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
 }
 
