@@ -25,7 +25,13 @@ TEST(mprotect_refused)
 	ASSERT_NE(NULL, p);
 	EXPECT_EQ(-1, mprotect(p, 0x4000, PROT_READ | PROT_WRITE));
 	EXPECT_EQ(EACCES, errno);
+	errno = 0;
 	EXPECT_EQ(-1, mprotect(p + PAGE, PAGE, PROT_NONE));
+	EXPECT_EQ(EACCES, errno);
+	errno = 0;
+	EXPECT_EQ(-1, mprotect(p, 0x4000, PROT_READ));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(1, count_vmas((uintptr_t)p, (uintptr_t)p + 0x4000));
 	EXPECT_EQ(0, can_write((uintptr_t)p, 1));
 	EXPECT_EQ(1, can_read((uintptr_t)p + PAGE, NULL));
 	EXPECT_EQ(PAGE_READONLY, query((uintptr_t)p).Protect);
@@ -42,6 +48,16 @@ TEST(partial_munmap_refused)
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(4, p[PAGE]);
 	EXPECT_EQ(MEM_COMMIT, query((uintptr_t)p + PAGE).State);
+	/* The head or the tail of the view: refused too. */
+	errno = 0;
+	EXPECT_EQ(-1, munmap(p, PAGE));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, munmap(p + 0x3000, PAGE));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(1, count_vmas((uintptr_t)p, (uintptr_t)p + 0x4000));
+	EXPECT_EQ(0x4000, query((uintptr_t)p).RegionSize);
+	EXPECT_EQ(1, can_write((uintptr_t)p + 0x3fff, 1));
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
 }
 
@@ -79,10 +95,80 @@ TEST(whole_munmap_forgets_the_allocation)
 	EXPECT_EQ(NULL, VirtualAlloc(p, PAGE, MEM_COMMIT, PAGE_READONLY));
 	EXPECT_EQ(9, m[0]);
 	EXPECT_EQ(1, can_write((uintptr_t)m + 0xffff, 1));
-	EXPECT_EQ(0, query((uintptr_t)m).Type == MEM_PRIVATE &&
-		     query((uintptr_t)m).State != MEM_COMMIT);
 	munmap(m, 0x10000);
 	EXPECT_EQ(before.allocations, sysinfo_now().allocations);
+}
+
+/*
+ * After a whole view was unmapped and the process mapped its own memory
+ * there, queries describe the process's mappings (the first ntvm call
+ * after the munmap is the query itself), never free memory.
+ */
+TEST(own_mappings_over_an_unmapped_view_are_described)
+{
+	struct ntvm_sysinfo_args before = sysinfo_now();
+	char *p = VirtualAlloc(NULL, 0x30000, MEM_COMMIT, PAGE_READWRITE);
+	char path[] = "/tmp/ntvm_tamperXXXXXX";
+	MEMORY_BASIC_INFORMATION mbi;
+	char *anon, *none, *file;
+	int fd;
+
+	ASSERT_NE(NULL, p);
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	unlink(path);
+	ASSERT_EQ(0, ftruncate(fd, 0x10000));
+	memset(p, 1, 0x30000);
+	ASSERT_EQ(1, count_vmas((uintptr_t)p, (uintptr_t)p + 0x30000));
+	ASSERT_EQ(0, munmap(p, 0x30000));
+	/* Three mappings that cannot merge: none, anonymous rw, file ro. */
+	none = mmap(p, 0x10000, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ASSERT_EQ(p, none);
+	anon = mmap(p + 0x10000, 0x10000, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ASSERT_EQ(p + 0x10000, anon);
+	file = mmap(p + 0x20000, 0x10000, PROT_READ,
+		    MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+	ASSERT_EQ(p + 0x20000, file);
+	anon[0x123] = 5;
+
+	mbi = query((uintptr_t)anon + 0x1234);
+	EXPECT_EQ(MEM_COMMIT, mbi.State);
+	EXPECT_EQ(PAGE_READWRITE, mbi.Protect);
+	EXPECT_EQ(MEM_PRIVATE, mbi.Type);
+	EXPECT_EQ(anon, mbi.AllocationBase);
+	EXPECT_EQ(PAGE_READWRITE, mbi.AllocationProtect);
+	EXPECT_EQ(anon + 0x1000, mbi.BaseAddress);
+	EXPECT_EQ(0xf000, mbi.RegionSize);
+
+	mbi = query((uintptr_t)file);
+	EXPECT_EQ(MEM_COMMIT, mbi.State);
+	EXPECT_EQ(PAGE_READONLY, mbi.Protect);
+	EXPECT_EQ(MEM_MAPPED, mbi.Type);
+	EXPECT_EQ(file, mbi.AllocationBase);
+	EXPECT_EQ(PAGE_READONLY, mbi.AllocationProtect);
+	EXPECT_EQ(file, mbi.BaseAddress);
+	EXPECT_EQ(0x10000, mbi.RegionSize);
+
+	mbi = query((uintptr_t)none + 0x2000);
+	EXPECT_EQ(MEM_RESERVE, mbi.State);
+	EXPECT_EQ(0, mbi.Protect);
+	EXPECT_EQ(MEM_PRIVATE, mbi.Type);
+	EXPECT_EQ(none + 0x2000, mbi.BaseAddress);
+	EXPECT_EQ(0xe000, mbi.RegionSize);
+
+	/* ntvm forgot the allocation and left all three alone. */
+	EXPECT_EQ(before.allocations, sysinfo_now().allocations);
+	EXPECT_EQ(before.committed, sysinfo_now().committed);
+	EXPECT_EQ(3, count_vmas((uintptr_t)p, (uintptr_t)p + 0x30000));
+	EXPECT_EQ(5, anon[0x123]);
+	EXPECT_FALSE(VirtualFree(anon, 0, MEM_RELEASE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_EQ(MEM_COMMIT, query((uintptr_t)anon).State);
+	EXPECT_EQ(5, anon[0x123]);
+	munmap(p, 0x30000);
+	close(fd);
 }
 
 TEST(mremap_refused)
@@ -92,11 +178,16 @@ TEST(mremap_refused)
 
 	ASSERT_NE(NULL, p);
 	p[0] = 3;
+	errno = 0;
 	r = mremap(p, 0x4000, 0x4000, MREMAP_MAYMOVE | MREMAP_FIXED,
 		   p + 0x100000);
 	EXPECT_EQ(MAP_FAILED, r);
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
 	r = mremap(p, 0x4000, 0x2000, 0);
 	EXPECT_EQ(MAP_FAILED, r);
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(1, count_vmas((uintptr_t)p, (uintptr_t)p + 0x4000));
 	EXPECT_EQ(3, p[0]);
 	EXPECT_EQ(0x4000, query((uintptr_t)p).RegionSize);
 	EXPECT_EQ(1, can_write((uintptr_t)p + 0x3fff, 1));
@@ -111,8 +202,11 @@ TEST(madvise_dontneed_and_remove)
 	memset(p, 6, 0x4000);
 	EXPECT_EQ(0, madvise(p, 0x4000, MADV_DONTNEED));
 	EXPECT_EQ(6, p[0x3fff]);
+	errno = 0;
 	EXPECT_EQ(-1, madvise(p, 0x4000, MADV_REMOVE));
+	EXPECT_EQ(EOPNOTSUPP, errno);
 	EXPECT_EQ(6, p[0]);
+	EXPECT_EQ(6, p[0x3fff]);
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
 }
 
