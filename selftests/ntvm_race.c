@@ -178,63 +178,132 @@ TEST(no_fault_while_pages_change_view)
 
 /* Threads hammering one shared allocation and their own ones. */
 struct mixer {
-	char *shared;
+	uintptr_t shared;
 	unsigned int seed;
 	int errors;
+	char what[160];		/* the first impossible result */
+	unsigned long ops[6];
 };
 
 #define SHARED_SIZE	0x40000
 
+static const DWORD mixer_prots[] = {
+	PAGE_NOACCESS, PAGE_READONLY, PAGE_READWRITE,
+	PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE,
+};
+
+static int valid_prot(DWORD p)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(mixer_prots) / sizeof(mixer_prots[0]); i++)
+		if (p == mixer_prots[i])
+			return 1;
+	return 0;
+}
+
+static void mixer_error(struct mixer *m, int i, const char *op,
+			uintptr_t off, SIZE_T len, unsigned long got)
+{
+	if (!m->errors++)
+		snprintf(m->what, sizeof(m->what),
+			 "op %d: %s at +%#lx, %#lx bytes: got %#lx", i, op,
+			 (unsigned long)off, (unsigned long)len, got);
+}
+
 static void *mixer(void *arg)
 {
 	struct mixer *m = arg;
-	static const DWORD prots[] = {
-		PAGE_NOACCESS, PAGE_READONLY, PAGE_READWRITE,
-		PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE,
-	};
 	int i, n = inject_active() ? 400 : 1500;
 
 	for (i = 0; i < n; i++) {
 		unsigned int r = rand_r(&m->seed);
 		SIZE_T off = (r % (SHARED_SIZE / PAGE)) * PAGE;
-		SIZE_T len = ((r >> 8) % 4 + 1) * PAGE;
+		SIZE_T len = ((r >> 8) % 4 + 1) * PAGE, size;
+		DWORD prot = mixer_prots[(r >> 20) % 5];
+		uintptr_t base, own;
+		NTSTATUS s;
+		ULONG old;
 		MEMORY_BASIC_INFORMATION mbi;
-		DWORD old;
-		char *own;
+		int op = (r >> 16) % 6;
 
 		if (off + len > SHARED_SIZE)
 			len = SHARED_SIZE - off;
-		switch ((r >> 16) % 6) {
+		base = m->shared + off;
+		size = len;
+		m->ops[op]++;
+		switch (op) {
 		case 0:
-			VirtualAlloc(m->shared + off, len, MEM_COMMIT,
-				     prots[(r >> 20) % 5]);
+			/* In one allocation, charge far from the limit. */
+			s = nt_alloc(&base, &size, MEM_COMMIT, prot);
+			if (s != STATUS_SUCCESS || base != m->shared + off ||
+			    size != len)
+				mixer_error(m, i, "commit", off, len, (ULONG)s);
 			break;
 		case 1:
-			VirtualProtect(m->shared + off, len,
-				       prots[(r >> 20) % 5], &old);
+			/* Not committed: some page was decommitted. */
+			old = 0xdead;
+			s = nt_protect(&base, &size, prot, &old);
+			if (s == STATUS_SUCCESS) {
+				if (!valid_prot(old) || base != m->shared + off ||
+				    size != len)
+					mixer_error(m, i, "protect (old)", off,
+						    len, old);
+			} else if (s != STATUS_NOT_COMMITTED ||
+				   old != PAGE_NOACCESS) {
+				mixer_error(m, i, "protect", off, len, (ULONG)s);
+			}
 			break;
 		case 2:
-			VirtualFree(m->shared + off, len, MEM_DECOMMIT);
+			s = nt_free(&base, &size, MEM_DECOMMIT);
+			if (s != STATUS_SUCCESS || base != m->shared + off ||
+			    size != len)
+				mixer_error(m, i, "decommit", off, len, (ULONG)s);
 			break;
 		case 3:
-			if (VirtualQuery(m->shared + off, &mbi, sizeof(mbi)) !=
-			    sizeof(mbi) || mbi.AllocationBase != m->shared)
-				m->errors++;
-			break;
-		case 4:
-			own = VirtualAlloc(NULL, len, MEM_COMMIT,
-					   PAGE_READWRITE);
-			if (!own) {
-				m->errors++;
+			memset(&mbi, 0xaa, sizeof(mbi));
+			if (VirtualQuery(ptr(base + 0x10), &mbi, sizeof(mbi)) !=
+			    sizeof(mbi)) {
+				mixer_error(m, i, "query", off, len,
+					    GetLastError());
 				break;
 			}
-			own[len - 1] = 1;
-			if (!VirtualFree(own, 0, MEM_RELEASE))
-				m->errors++;
+			if ((uintptr_t)mbi.BaseAddress != base ||
+			    (uintptr_t)mbi.AllocationBase != m->shared ||
+			    mbi.AllocationProtect != PAGE_READWRITE ||
+			    mbi.Type != MEM_PRIVATE ||
+			    !mbi.RegionSize || mbi.RegionSize % PAGE ||
+			    mbi.RegionSize > SHARED_SIZE - off)
+				mixer_error(m, i, "query", off, len,
+					    mbi.RegionSize);
+			else if (mbi.State == MEM_RESERVE ? mbi.Protect != 0 :
+				 mbi.State != MEM_COMMIT ||
+				 !valid_prot(mbi.Protect))
+				mixer_error(m, i, "query state", off, len,
+					    mbi.State);
+			break;
+		case 4:
+			own = 0;
+			size = len;
+			s = nt_alloc(&own, &size, MEM_COMMIT, PAGE_READWRITE);
+			if (s != STATUS_SUCCESS || !own || own % GRAN ||
+			    size != len) {
+				mixer_error(m, i, "own alloc", 0, len, (ULONG)s);
+				break;
+			}
+			ptr(own)[len - 1] = 1;
+			size = 0;
+			base = own;
+			s = nt_free(&base, &size, MEM_RELEASE);
+			if (s != STATUS_SUCCESS || base != own || size != len)
+				mixer_error(m, i, "own release", 0, len, (ULONG)s);
 			break;
 		case 5:
 			/* Touch if the state says we may; faults are fine. */
-			can_read((uintptr_t)m->shared + off, NULL);
+			if (r & 0x100000)
+				can_write(m->shared + off + (r & 0xff), 1);
+			else
+				can_read(m->shared + off, NULL);
 			break;
 		}
 	}
@@ -243,23 +312,74 @@ static void *mixer(void *arg)
 
 TEST(mixed_operations_from_many_threads)
 {
-	struct ntvm_sysinfo_args before = sysinfo_now();
+	struct ntvm_sysinfo_args before = sysinfo_now(), after;
 	char *shared = VirtualAlloc(NULL, SHARED_SIZE, MEM_RESERVE,
 				    PAGE_READWRITE);
+	unsigned long committed = 0, total[6] = { 0 };
+	uintptr_t a, end;
 	struct mixer m[4];
 	pthread_t t[4];
-	int i;
+	int i, j;
 
 	ASSERT_NE(NULL, shared);
 	for (i = 0; i < 4; i++) {
-		m[i] = (struct mixer){ .shared = shared, .seed = 1234 + i };
+		memset(&m[i], 0, sizeof(m[i]));
+		m[i].shared = (uintptr_t)shared;
+		m[i].seed = 1234 + i;
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, mixer, &m[i]));
 	}
 	for (i = 0; i < 4; i++) {
-		pthread_join(t[i], NULL);
-		EXPECT_EQ(0, m[i].errors);
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+		EXPECT_EQ(0, m[i].errors)
+			TH_LOG("thread %d: %s", i, m[i].what);
+		for (j = 0; j < 6; j++)
+			total[j] += m[i].ops[j];
 	}
-	EXPECT_EQ(before.allocations + 1, sysinfo_now().allocations);
+	/* Every kind of operation ran. */
+	for (j = 0; j < 6; j++)
+		EXPECT_LT(100, total[j]) TH_LOG("operation %d", j);
+
+	/*
+	 * The final state is consistent: the regions tile the allocation,
+	 * every committed page allows exactly what its protection says, and
+	 * the charge is exactly the committed pages.
+	 */
+	for (a = (uintptr_t)shared; a < (uintptr_t)shared + SHARED_SIZE;
+	     a = end) {
+		MEMORY_BASIC_INFORMATION mbi = query(a);
+		uintptr_t pg;
+
+		ASSERT_EQ(a, (uintptr_t)mbi.BaseAddress);
+		ASSERT_EQ(shared, mbi.AllocationBase);
+		ASSERT_NE(0, mbi.RegionSize);
+		end = a + mbi.RegionSize;
+		ASSERT_GE((uintptr_t)shared + SHARED_SIZE, end);
+		if (mbi.State == MEM_RESERVE) {
+			EXPECT_EQ(0, mbi.Protect);
+			EXPECT_EQ(0, can_read(a, NULL))
+				TH_LOG("reserved page %#lx", a - (uintptr_t)shared);
+			continue;
+		}
+		ASSERT_EQ(MEM_COMMIT, mbi.State);
+		ASSERT_TRUE(valid_prot(mbi.Protect));
+		committed += mbi.RegionSize / PAGE;
+		for (pg = a; pg < end; pg += PAGE) {
+			char v;
+			int r = mbi.Protect != PAGE_NOACCESS;
+			int w = mbi.Protect == PAGE_READWRITE ||
+				mbi.Protect == PAGE_EXECUTE_READWRITE;
+
+			EXPECT_EQ(r, can_read(pg, &v))
+				TH_LOG("page +%#lx, protection %#x",
+				       pg - (uintptr_t)shared, mbi.Protect);
+			EXPECT_EQ(w, can_write(pg + 8, v))
+				TH_LOG("page +%#lx, protection %#x",
+				       pg - (uintptr_t)shared, mbi.Protect);
+		}
+	}
+	after = sysinfo_now();
+	EXPECT_EQ(before.committed + committed, after.committed);
+	EXPECT_EQ(before.allocations + 1, after.allocations);
 	EXPECT_TRUE(VirtualFree(shared, 0, MEM_RELEASE));
 	EXPECT_EQ(before.allocations, sysinfo_now().allocations);
 	EXPECT_EQ(before.committed, sysinfo_now().committed);
