@@ -385,4 +385,105 @@ TEST(mixed_operations_from_many_threads)
 	EXPECT_EQ(before.committed, sysinfo_now().committed);
 }
 
+/*
+ * A reserve+commit that fails (here: over the commit limit) undoes its
+ * reservation; it must not unmap what another thread mapped in its range
+ * meanwhile.  The other thread waits for the new view to appear, unmaps
+ * it whole (allowed) and maps a page of its own there, while the commit
+ * still counts the pages of its huge range.
+ */
+#define INTRUDER_ADDR	0x200000000000UL	/* 32 TiB */
+#define INTRUDER_SIZE	0x100000000000UL	/* 16 TiB */
+#define INTRUDER_CANARY	0x5a17c0deUL
+
+struct intruder {
+	atomic_int call_done;		/* the allocate call returned */
+	atomic_int stop;
+	int got_in;			/* mapped its page ... */
+	int during;			/* ... before the call returned */
+	int munmap_err, mmap_err;
+};
+
+static void *intruder(void *arg)
+{
+	struct intruder *t = arg;
+	unsigned char vec;
+	void *m;
+
+	while (mincore(ptr(INTRUDER_ADDR), PAGE, &vec))
+		if (atomic_load(&t->stop))
+			return NULL;
+	if (munmap(ptr(INTRUDER_ADDR), INTRUDER_SIZE))
+		t->munmap_err = errno;
+	m = mmap(ptr(INTRUDER_ADDR), PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (m != ptr(INTRUDER_ADDR)) {
+		t->mmap_err = m == MAP_FAILED ? errno : -1;
+		if (m != MAP_FAILED)
+			munmap(m, PAGE);
+		return NULL;
+	}
+	*(volatile unsigned long *)m = INTRUDER_CANARY;
+	t->during = !atomic_load(&t->call_done);
+	t->got_in = 1;
+	return NULL;
+}
+
+TEST(failed_reserve_keeps_other_threads_mapping)
+{
+	struct ntvm_sysinfo_args before = sysinfo_now();
+	int tries, during = 0, hit = -1;
+
+	/* The range must be free for this to mean anything. */
+	if (count_vmas(INTRUDER_ADDR, INTRUDER_ADDR + INTRUDER_SIZE))
+		SKIP(return, "[%#lx, +%#lx) is in use", INTRUDER_ADDR,
+		     INTRUDER_SIZE);
+	/* Far beyond any limit: the commit must fail. */
+	ASSERT_GT(INTRUDER_SIZE / PAGE, before.commit_limit);
+	for (tries = 0; tries < 20 && !during; tries++) {
+		struct intruder t = { 0 };
+		uintptr_t base = INTRUDER_ADDR;
+		SIZE_T size = INTRUDER_SIZE;
+		unsigned char vec;
+		pthread_t th;
+		NTSTATUS s;
+
+		ASSERT_EQ(0, pthread_create(&th, NULL, intruder, &t));
+		s = nt_alloc(&base, &size, MEM_RESERVE | MEM_COMMIT,
+			     PAGE_READWRITE);
+		atomic_store(&t.call_done, 1);
+		atomic_store(&t.stop, 1);
+		ASSERT_EQ(0, pthread_join(th, NULL));
+		EXPECT_EQ(STATUS_COMMITMENT_LIMIT, (ULONG)s);
+		EXPECT_EQ(0, t.munmap_err);
+		if (!t.got_in) {
+			/* Never saw the view, or lost the race to the undo. */
+			continue;
+		}
+		during = t.during;
+		if (during)
+			hit = tries;
+		/* Whenever it got in, its page stays, canary and all. */
+		EXPECT_EQ(0, mincore(ptr(INTRUDER_ADDR), PAGE, &vec))
+			TH_LOG("try %d: the failed call unmapped the other "
+			       "thread's page (mapped %s the call returned)",
+			       tries, t.during ? "before" : "after");
+		if (!mincore(ptr(INTRUDER_ADDR), PAGE, &vec))
+			EXPECT_EQ(INTRUDER_CANARY,
+				  *(volatile unsigned long *)INTRUDER_ADDR);
+		EXPECT_EQ(MEM_COMMIT, query(INTRUDER_ADDR).State);
+		EXPECT_EQ(MEM_PRIVATE, query(INTRUDER_ADDR).Type);
+		munmap(ptr(INTRUDER_ADDR), PAGE);
+		if (_metadata->passed == 0)
+			break;
+	}
+	EXPECT_EQ(before.allocations, sysinfo_now().allocations);
+	EXPECT_EQ(before.committed, sysinfo_now().committed);
+	EXPECT_EQ(0, count_vmas(INTRUDER_ADDR, INTRUDER_ADDR + INTRUDER_SIZE));
+	if (!during)
+		SKIP(return, "the other thread never got in during the call "
+		     "(%d tries)", tries);
+	TH_LOG("got in during the call at try %d", hit);
+}
+
 TEST_HARNESS_MAIN
