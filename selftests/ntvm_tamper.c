@@ -357,4 +357,102 @@ TEST(read_implies_exec_does_not_make_data_executable)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/* The lines of /proc/self/maps that intersect [start, end), in @buf. */
+static int maps_of(uintptr_t start, uintptr_t end, char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long s, e;
+	char line[512];
+	size_t used = 0;
+
+	if (!f)
+		return -1;
+	buf[0] = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s < end &&
+		    e > start && used + strlen(line) < len) {
+			strcpy(buf + used, line);
+			used += strlen(line);
+		}
+	fclose(f);
+	return 0;
+}
+
+/*
+ * A query never changes anything, not even for an allocation whose views
+ * userspace unmapped in part: the views left stay mapped until the next
+ * call that changes the allocation forgets it.  Until then the query
+ * describes them as what they will be, free memory, never as committed
+ * memory of the process's own.
+ */
+TEST(query_of_a_partly_unmapped_allocation_changes_nothing)
+{
+	struct ntvm_sysinfo_args before = sysinfo_now();
+	char *p = VirtualAlloc(NULL, 0x30000, MEM_COMMIT, PAGE_READWRITE);
+	static char maps0[4096], maps1[4096];
+	MEMORY_BASIC_INFORMATION mbi;
+	uintptr_t b = (uintptr_t)p, addr;
+	DWORD old;
+
+	ASSERT_NE(NULL, p);
+	memset(p, 3, 0x30000);
+	/* Data, exec, data: three views. */
+	ASSERT_TRUE(VirtualProtect(p + 0x10000, 0x10000, PAGE_EXECUTE_READ,
+				   &old));
+	ASSERT_EQ(3, count_vmas(b, b + 0x30000));
+	ASSERT_EQ(0, munmap(p + 0x10000, 0x10000));
+	ASSERT_EQ(2, count_vmas(b, b + 0x30000));
+	ASSERT_EQ(0, maps_of(b, b + 0x30000, maps0, sizeof(maps0)));
+
+	for (addr = b; addr < b + 0x30000; addr += 0x8000) {
+		mbi = query(addr);
+		ASSERT_EQ(0, maps_of(b, b + 0x30000, maps1, sizeof(maps1)));
+		EXPECT_STREQ(maps0, maps1)
+			TH_LOG("the query at +%#lx changed the mappings",
+			       addr - b);
+		EXPECT_EQ(MEM_FREE, mbi.State)
+			TH_LOG("query at +%#lx", addr - b);
+		EXPECT_EQ(NULL, mbi.AllocationBase)
+			TH_LOG("query at +%#lx", addr - b);
+		EXPECT_EQ(0, mbi.Type)
+			TH_LOG("query at +%#lx", addr - b);
+		EXPECT_EQ(0, mbi.AllocationProtect)
+			TH_LOG("query at +%#lx", addr - b);
+		EXPECT_EQ(addr, (uintptr_t)mbi.BaseAddress);
+	}
+	EXPECT_EQ(2, count_vmas(b, b + 0x30000));
+	EXPECT_EQ(before.allocations + 1, sysinfo_now().allocations);
+	EXPECT_EQ(before.committed + 0x30, sysinfo_now().committed);
+
+	/* The next change forgets it: its views go, its charge too. */
+	EXPECT_EQ(NULL, VirtualAlloc(p, PAGE, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_EQ(0, count_vmas(b, b + 0x30000));
+	EXPECT_EQ(before.allocations, sysinfo_now().allocations);
+	EXPECT_EQ(before.committed, sysinfo_now().committed);
+	EXPECT_EQ(MEM_FREE, query(b).State);
+	EXPECT_FALSE(VirtualFree(p, 0, MEM_RELEASE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+}
+
+/* The same with VirtualFree as the next call. */
+TEST(free_forgets_a_partly_unmapped_allocation)
+{
+	struct ntvm_sysinfo_args before = sysinfo_now();
+	char *p = VirtualAlloc(NULL, 0x30000, MEM_COMMIT, PAGE_READWRITE);
+	uintptr_t b = (uintptr_t)p;
+	DWORD old;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_TRUE(VirtualProtect(p + 0x10000, 0x10000, PAGE_EXECUTE_READ,
+				   &old));
+	ASSERT_EQ(0, munmap(p + 0x10000, 0x10000));
+	ASSERT_EQ(2, count_vmas(b, b + 0x30000));
+	EXPECT_FALSE(VirtualFree(p, 0, MEM_RELEASE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_EQ(0, count_vmas(b, b + 0x30000));
+	EXPECT_EQ(before.allocations, sysinfo_now().allocations);
+	EXPECT_EQ(before.committed, sysinfo_now().committed);
+}
+
 TEST_HARNESS_MAIN
