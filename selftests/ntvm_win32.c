@@ -72,6 +72,9 @@ TEST(structure_layouts)
 	EXPECT_EQ(32, sizeof(struct ntvm_protect_args));
 	EXPECT_EQ(64, sizeof(struct ntvm_query_args));
 	EXPECT_EQ(64, sizeof(struct ntvm_sysinfo_args));
+	EXPECT_EQ(24, offsetof(struct ntvm_free_args, flags));
+	EXPECT_EQ(56, offsetof(struct ntvm_query_args, flags));
+	EXPECT_EQ(32, offsetof(struct ntvm_sysinfo_args, user_committed));
 }
 
 TEST(status_to_error_mapping)
