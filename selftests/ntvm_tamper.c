@@ -158,13 +158,14 @@ TEST(own_mappings_over_an_unmapped_view_are_described)
 	EXPECT_EQ(none + 0x2000, mbi.BaseAddress);
 	EXPECT_EQ(0xe000, mbi.RegionSize);
 
-	/* ntvm forgot the allocation and left all three alone. */
-	EXPECT_EQ(before.allocations, sysinfo_now().allocations);
-	EXPECT_EQ(before.committed, sysinfo_now().committed);
+	/* The next change forgets the allocation, and leaves all three. */
 	EXPECT_EQ(3, count_vmas((uintptr_t)p, (uintptr_t)p + 0x30000));
 	EXPECT_EQ(5, anon[0x123]);
 	EXPECT_FALSE(VirtualFree(anon, 0, MEM_RELEASE));
 	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_EQ(before.allocations, sysinfo_now().allocations);
+	EXPECT_EQ(before.committed, sysinfo_now().committed);
+	EXPECT_EQ(3, count_vmas((uintptr_t)p, (uintptr_t)p + 0x30000));
 	EXPECT_EQ(MEM_COMMIT, query((uintptr_t)anon).State);
 	EXPECT_EQ(5, anon[0x123]);
 	munmap(p, 0x30000);
