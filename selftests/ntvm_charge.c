@@ -5,6 +5,7 @@
  * the other users have committed; the processes of one user share it.
  */
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "ntvm_test.h"
@@ -51,6 +52,17 @@ struct child {
 	int res;		/* read end: the report */
 };
 
+/*
+ * The children call the module directly, not through inject.c's ioctl():
+ * after setuid() they cannot arm fault injection (/proc/self/task/N is
+ * root's once the process is not dumpable), and they are about the
+ * charge, not about failures.
+ */
+static long sys_ioctl(int fd, unsigned long req, void *arg)
+{
+	return syscall(SYS_ioctl, fd, req, arg);
+}
+
 static __u32 raw_alloc(int fd, __u64 *base, __u64 size, __u32 type)
 {
 	struct ntvm_alloc_args a = {
@@ -58,7 +70,7 @@ static __u32 raw_alloc(int fd, __u64 *base, __u64 size, __u32 type)
 		.protect = NTVM_PAGE_READWRITE,
 	};
 
-	if (ioctl(fd, NTVM_IOC_ALLOC, &a))
+	if (sys_ioctl(fd, NTVM_IOC_ALLOC, &a))
 		return 0xffffffff;
 	if (!a.status)
 		*base = a.base;
@@ -124,7 +136,7 @@ static struct child spawn(unsigned int uid, unsigned long first,
 			r.second = second ?
 				   raw_alloc(fd, &commit, second * PAGE,
 					     NTVM_MEM_COMMIT) : 0;
-			if (ioctl(fd, NTVM_IOC_SYSINFO, &r.info))
+			if (sys_ioctl(fd, NTVM_IOC_SYSINFO, &r.info))
 				r.err = 4;
 		}
 		if (write(res[1], &r, sizeof(r)) != sizeof(r))
