@@ -117,7 +117,8 @@ static u32 ntvm_change_apply(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 /*
  * A fault that lost a race with a decommit may have left a zero page in
  * the backing of an uncommitted page; drop such pages before committing,
- * while no fault can map them.
+ * while no fault can map them.  (Should such a page have gone to swap
+ * since, it still reads zero.)
  */
 static void ntvm_discard_uncommitted(struct ntvm_ctx *ctx,
 				     unsigned long start, unsigned long end)
@@ -179,15 +180,17 @@ u32 ntvm_change_protect(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	return ntvm_change_apply(ctx, vad, start, end, state);
 }
 
-/* Clear, free and uncharge the pages of [start, end). */
+/*
+ * Clear, free and uncharge the pages of [start, end).  Always truncated:
+ * pages out in swap are not in the page cache, and must go too.
+ */
 void ntvm_change_drop_pages(struct ntvm_ctx *ctx, unsigned long start,
 			    unsigned long end)
 {
 	unsigned long pages = ntvm_pages_count_committed(ctx, start, end);
 
 	ntvm_pages_set(ctx, start, end, 0);
-	if (ntvm_view_has_pages(ctx, start, end))
-		ntvm_view_discard(ctx, start, end);
+	ntvm_view_discard(ctx, start, end);
 	ntvm_uncharge(ctx, pages);
 	ntvm_pages_trim(ctx, start, end);
 }

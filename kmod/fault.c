@@ -18,8 +18,10 @@
  * costs nothing until the next fault.
  */
 
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/sched/mm.h>
 #include <linux/shmem_fs.h>
 
 #include "compat.h"
@@ -38,6 +40,30 @@ bool ntvm_vma_is_ours(struct ntvm_ctx *ctx, struct vm_area_struct *vma)
 	return vma->vm_ops == &ntvm_vm_ops && vma->vm_file == ctx->backing;
 }
 
+/*
+ * The backing's page at @vmf->pgoff, brought in if need be.  A page new to
+ * the backing is charged to the memory cgroup of the process whose memory
+ * it is, also when another process (a debugger) touches it first.
+ */
+static struct page *ntvm_fault_read_page(struct vm_fault *vmf)
+{
+	struct address_space *mapping = vmf->vma->vm_file->f_mapping;
+	struct mem_cgroup *memcg = NULL, *old = NULL;
+	struct page *page;
+
+	if (unlikely(current->mm != vmf->vma->vm_mm)) {
+		memcg = get_mem_cgroup_from_mm(vmf->vma->vm_mm);
+		old = set_active_memcg(memcg);
+	}
+	page = shmem_read_mapping_page_gfp(mapping, vmf->pgoff,
+					   mapping_gfp_mask(mapping));
+	if (unlikely(memcg)) {
+		set_active_memcg(old);
+		mem_cgroup_put(memcg);
+	}
+	return page;
+}
+
 /* The backing's folio at @vmf->pgoff, locked and still in the backing. */
 static vm_fault_t ntvm_fault_get_folio(struct vm_fault *vmf,
 				       struct folio **foliop)
@@ -46,8 +72,7 @@ static vm_fault_t ntvm_fault_get_folio(struct vm_fault *vmf,
 	struct folio *folio;
 	struct page *page;
 
-	page = shmem_read_mapping_page_gfp(mapping, vmf->pgoff,
-					   mapping_gfp_mask(mapping));
+	page = ntvm_fault_read_page(vmf);
 	if (IS_ERR(page))
 		return PTR_ERR(page) == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 	folio = page_folio(page);

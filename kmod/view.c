@@ -11,7 +11,10 @@
  *
  * Every walk over the VMAs of a range goes through ntvm_view_span(), which
  * tells a hole, one of our views and another mapping of the process apart.
- * What is not ours is never unmapped or replaced.
+ * What is not ours is not unmapped or replaced.  (The check and the
+ * vm_munmap()/vm_mmap() after it are not one step, which an exported
+ * interface cannot give: a thread that unmaps a view whole and maps its
+ * own memory there in between can lose that memory.)
  */
 
 #include <linux/fs.h>

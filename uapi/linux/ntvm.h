@@ -12,9 +12,12 @@
  * argument (an NTSTATUS value, 0 meaning STATUS_SUCCESS).  The ioctl itself
  * fails only when the request could not be carried out at all:
  *
- *  - EFAULT: the argument could not be read or written (nothing was done:
- *            the argument is checked to be writable before the request
- *            runs);
+ *  - EFAULT: the argument could not be read or written.  It is written
+ *            back unchanged before the request runs, so an argument that
+ *            cannot be written makes nothing happen; only a request that
+ *            makes its own argument unwritable (protecting, decommitting
+ *            or releasing the page that holds it) is carried out and then
+ *            fails with EFAULT, its outputs lost;
  *  - EINVAL: a field of this ABI (not an NT argument) is invalid: a
  *            non-zero ``pad`` or an unknown bit in ``flags``;
  *  - EPERM:  the file was opened by another process (another mm);
