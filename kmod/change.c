@@ -170,14 +170,37 @@ fail:
 	return status;
 }
 
-/*
- * A new protection for [start, end) of @vad, all committed.
- * Return: 0 or STATUS_NO_MEMORY (nothing changed).
+/**
+ * ntvm_change_protect - a new protection for [start, end) of @vad
+ * @ctx:   the context
+ * @vad:   the allocation holding the range
+ * @start: first address
+ * @end:   end address
+ * @state: the new committed state
+ * @first: out: the state of the page at @start before
+ *
+ * Return: 0, STATUS_NOT_COMMITTED (a page of the range is not) or
+ * STATUS_NO_MEMORY; nothing changed on failure.
  */
 u32 ntvm_change_protect(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
-			unsigned long start, unsigned long end, u8 state)
+			unsigned long start, unsigned long end, u8 state,
+			u8 *first)
 {
+	if (ntvm_pages_count_committed(ctx, start, end) !=
+	    (end - start) >> PAGE_SHIFT)
+		return NTVM_STATUS_NOT_COMMITTED;
+	*first = ntvm_page_state(ctx, start);
 	return ntvm_change_apply(ctx, vad, start, end, state);
+}
+
+/*
+ * MEM_RESET of [start, end): the contents are of no interest.  Committed
+ * pages may read zero afterwards (Windows allows both); states stay.
+ */
+void ntvm_change_reset(struct ntvm_ctx *ctx, unsigned long start,
+		       unsigned long end)
+{
+	ntvm_view_discard(ctx, start, end);
 }
 
 /*

@@ -38,85 +38,40 @@ static u32 ntvm_check_type(u32 type, u32 protect)
 	return NTVM_STATUS_SUCCESS;
 }
 
+/* MEM_RESERVE, with MEM_COMMIT of the whole range if @commit. */
 static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 			bool commit, u8 state)
 {
-	unsigned long addr = args->base, base, end, len;
+	unsigned long base = 0, end, len;
 	struct ntvm_vad *vad;
-	int tries = 0, err;
 	u32 status;
 
-	if (addr) {
-		base = addr & ~(NTVM_GRANULARITY - 1);
+	if (args->base) {
+		base = args->base & ~(NTVM_GRANULARITY - 1);
 		if (base < NTVM_MIN_ADDRESS)
 			return NTVM_STATUS_INVALID_PARAMETER_2;
-		end = PAGE_ALIGN(addr + args->size);
+		end = PAGE_ALIGN(args->base + args->size);
 		if (end > NTVM_MAX_ADDRESS + 1)
 			return NTVM_STATUS_INVALID_PARAMETER_4;
-		if (ntvm_vad_range_taken(ctx, base, end))
-			return NTVM_STATUS_CONFLICTING_ADDRESSES;
 		len = end - base;
 	} else {
 		len = PAGE_ALIGN(args->size);
-		base = 0;
-		end = 0;
 	}
 
-	vad = ntvm_vad_alloc();
-	if (!vad)
-		return NTVM_STATUS_NO_MEMORY;
-
-	for (;;) {
-		if (!addr) {
-			base = ntvm_view_find_free(ctx, len);
-			if (!base) {
-				status = NTVM_STATUS_NO_MEMORY;
-				goto free;
-			}
-			end = base + len;
-			/* Free for Linux, so only a forgotten view was here. */
-			if (ntvm_vad_range_taken(ctx, base, end)) {
-				status = NTVM_STATUS_NO_MEMORY;
-				goto free;
-			}
-		}
-		err = ntvm_view_map(ctx, base, end, false, false);
-		if (!err)
-			break;
-		if (err == -EEXIST && !addr && ++tries < 8)
-			continue;	/* raced with another mmap */
-		status = err == -EEXIST ? NTVM_STATUS_CONFLICTING_ADDRESSES :
-					  NTVM_STATUS_NO_MEMORY;
-		goto free;
-	}
-
-	vad->base = base;
-	vad->size = len;
-	vad->alloc_protect = args->protect;
-	ntvm_vad_insert(ctx, vad);
+	status = ntvm_vad_reserve(ctx, base, len, args->protect, &vad);
+	if (status)
+		return status;
 	if (commit) {
-		status = ntvm_change_commit(ctx, vad, base, end, state);
+		status = ntvm_change_commit(ctx, vad, vad->base,
+					    ntvm_vad_end(vad), state);
 		if (status) {
-			/*
-			 * Unmap the new view, and only it: another thread may
-			 * have unmapped it whole and mapped something of its
-			 * own there.  A view that cannot be unmapped stays,
-			 * broken, to be forgotten when next met.
-			 */
-			if (ntvm_view_unmap_ours(ctx, base, end)) {
-				vad->broken = true;
-				return status;
-			}
-			ntvm_vad_erase(ctx, vad);
-			goto free;
+			ntvm_vad_unreserve(ctx, vad);
+			return status;
 		}
 	}
-	args->base = base;
+	args->base = vad->base;
 	args->size = len;
 	return NTVM_STATUS_SUCCESS;
-free:
-	ntvm_vad_free(vad);
-	return status;
 }
 
 /* MEM_COMMIT of [addr, addr + size) inside one existing allocation. */
@@ -149,8 +104,7 @@ static u32 ntvm_reset(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
 	vad = ntvm_vad_live(ctx, start);
 	if (!args->base || !vad || end > ntvm_vad_end(vad))
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
-	/* Committed pages may read zero afterwards: Windows allows both. */
-	ntvm_view_discard(ctx, start, end);
+	ntvm_change_reset(ctx, start, end);
 	args->base = start;
 	args->size = end - start;
 	return NTVM_STATUS_SUCCESS;

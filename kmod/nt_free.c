@@ -1,34 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * NtFreeVirtualMemory: decommit and release.
- *
- * A release of part of an allocation splits it: the part before keeps the
- * allocation base, the part after becomes an allocation of its own.
  */
 
 #include "ntvm.h"
-
-/* MEM_RELEASE of [start, end) of @vad. */
-static u32 ntvm_release(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
-			unsigned long start, unsigned long end)
-{
-	struct ntvm_vad *tail = NULL;
-	u32 status;
-
-	/* All that can fail comes before the views change. */
-	if (start > vad->base && end < ntvm_vad_end(vad)) {
-		tail = ntvm_vad_alloc();
-		if (!tail)
-			return NTVM_STATUS_NO_MEMORY;
-	}
-	status = ntvm_change_release(ctx, start, end);
-	if (status) {
-		ntvm_vad_free(tail);
-		return status;
-	}
-	ntvm_vad_cut(ctx, vad, start, end, tail);
-	return NTVM_STATUS_SUCCESS;
-}
 
 u32 ntvm_nt_free(struct ntvm_ctx *ctx, struct ntvm_free_args *args)
 {
@@ -60,7 +35,7 @@ u32 ntvm_nt_free(struct ntvm_ctx *ctx, struct ntvm_free_args *args)
 	if (args->type == NTVM_MEM_DECOMMIT)
 		status = ntvm_change_decommit(ctx, vad, start, end);
 	else
-		status = ntvm_release(ctx, vad, start, end);
+		status = ntvm_vad_release(ctx, vad, start, end);
 	if (status)
 		return status;
 	/* Windows 10 1709+ reports 0 for a whole-allocation decommit. */

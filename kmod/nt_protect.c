@@ -26,12 +26,7 @@ u32 ntvm_nt_protect(struct ntvm_ctx *ctx, struct ntvm_protect_args *args)
 	vad = ntvm_vad_live(ctx, start);
 	if (!vad || end > ntvm_vad_end(vad))
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
-	if (ntvm_pages_count_committed(ctx, start, end) !=
-	    (end - start) >> PAGE_SHIFT)
-		return NTVM_STATUS_NOT_COMMITTED;
-
-	first = ntvm_page_state(ctx, start);
-	status = ntvm_change_protect(ctx, vad, start, end, state);
+	status = ntvm_change_protect(ctx, vad, start, end, state, &first);
 	if (status)
 		return status;
 	args->old_protect = ntvm_prot_to_win(first, vad->alloc_protect);

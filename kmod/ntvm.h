@@ -15,9 +15,10 @@
  *   nt_protect.c  NtProtectVirtualMemory
  *   nt_query.c    NtQueryVirtualMemory(MemoryBasicInformation)
  *   --- the services above validate and round, then call:
- *   vad.c         allocations (NT's VADs) by address: lookup, insert,
- *                 split, and liveness (an allocation whose views userspace
- *                 unmapped is forgotten when next changed)
+ *   vad.c         allocations (NT's VADs) by address: reserve (with the
+ *                 data view), release and split, lookup, and liveness (an
+ *                 allocation whose views userspace unmapped is forgotten
+ *                 when next changed)
  *   change.c      state changes of page ranges, keeping page states,
  *                 views, commit charge and PTEs in step
  *   --- which call:
@@ -243,7 +244,10 @@ unsigned long ntvm_view_find_free(struct ntvm_ctx *ctx, unsigned long len);
 u32 ntvm_change_commit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 		       unsigned long start, unsigned long end, u8 state);
 u32 ntvm_change_protect(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
-			unsigned long start, unsigned long end, u8 state);
+			unsigned long start, unsigned long end, u8 state,
+			u8 *first);
+void ntvm_change_reset(struct ntvm_ctx *ctx, unsigned long start,
+		       unsigned long end);
 u32 ntvm_change_decommit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 			 unsigned long start, unsigned long end);
 u32 ntvm_change_release(struct ntvm_ctx *ctx, unsigned long start,
@@ -255,13 +259,12 @@ void ntvm_change_drop_pages(struct ntvm_ctx *ctx, unsigned long start,
 struct ntvm_vad *ntvm_vad_find(struct ntvm_ctx *ctx, unsigned long addr);
 struct ntvm_vad *ntvm_vad_next(struct ntvm_ctx *ctx, unsigned long addr);
 struct ntvm_vad *ntvm_vad_after(struct ntvm_vad *vad);
-struct ntvm_vad *ntvm_vad_alloc(void);
-void ntvm_vad_free(struct ntvm_vad *vad);
-void ntvm_vad_insert(struct ntvm_ctx *ctx, struct ntvm_vad *vad);
-void ntvm_vad_erase(struct ntvm_ctx *ctx, struct ntvm_vad *vad);
-void ntvm_vad_cut(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
-		  unsigned long start, unsigned long end,
-		  struct ntvm_vad *tail);
+u32 ntvm_vad_reserve(struct ntvm_ctx *ctx, unsigned long base,
+		     unsigned long len, u32 alloc_protect,
+		     struct ntvm_vad **vadp);
+void ntvm_vad_unreserve(struct ntvm_ctx *ctx, struct ntvm_vad *vad);
+u32 ntvm_vad_release(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+		     unsigned long start, unsigned long end);
 void ntvm_vad_destroy_all(struct ntvm_ctx *ctx);
 bool ntvm_vad_intact(struct ntvm_ctx *ctx, struct ntvm_vad *vad);
 struct ntvm_vad *ntvm_vad_live(struct ntvm_ctx *ctx, unsigned long addr);

@@ -3,6 +3,9 @@
  * Allocations (NT's VADs) of a context, by address: disjoint ranges in an
  * rbtree keyed by base, all under the context's op_lock.
  *
+ * A reservation creates an allocation with its data view; a release takes
+ * a range out of one, its pages and views with it (through change.c).
+ *
  * Liveness: userspace can munmap a whole view (that cannot be refused).
  * An allocation whose range is no longer all in our views is "broken"; it
  * is forgotten (what is left of its views unmapped, never what userspace
@@ -50,18 +53,18 @@ struct ntvm_vad *ntvm_vad_after(struct ntvm_vad *vad)
 	return n ? rb_entry(n, struct ntvm_vad, node) : NULL;
 }
 
-struct ntvm_vad *ntvm_vad_alloc(void)
+static struct ntvm_vad *ntvm_vad_alloc(void)
 {
 	return kzalloc(sizeof(struct ntvm_vad), GFP_KERNEL_ACCOUNT);
 }
 
 /* Free an allocation that is not (or no longer) in a tree. */
-void ntvm_vad_free(struct ntvm_vad *vad)
+static void ntvm_vad_free(struct ntvm_vad *vad)
 {
 	kfree(vad);
 }
 
-void ntvm_vad_insert(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
+static void ntvm_vad_insert(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 {
 	struct rb_node **link = &ctx->vads.rb_node, *parent = NULL;
 
@@ -78,7 +81,7 @@ void ntvm_vad_insert(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 	atomic_long_inc(&ntvm_nr_vads);
 }
 
-void ntvm_vad_erase(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
+static void ntvm_vad_erase(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 {
 	lockdep_assert_held(&ctx->op_lock);
 	rb_erase(&vad->node, &ctx->vads);
@@ -86,20 +89,88 @@ void ntvm_vad_erase(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 }
 
 /**
- * ntvm_vad_cut - take [start, end) out of allocation @vad
- * @ctx:   the context
- * @vad:   the allocation holding the range
- * @start: first address
- * @end:   end address
- * @tail:  a new allocation for the part after the range when the range is
- *         strictly inside @vad, else NULL
+ * ntvm_vad_reserve - a new allocation of @len bytes, with its data view
+ * @ctx:           the context
+ * @base:          its base, or 0 to choose a free 64 KiB-aligned one
+ * @len:           its size (page aligned)
+ * @alloc_protect: the protection it is reserved with
+ * @vadp:          out: the allocation, in the tree
  *
- * The part before keeps the allocation base, the part after becomes an
- * allocation of its own based at @end.  Cannot fail.
+ * Return: 0, STATUS_CONFLICTING_ADDRESSES (something is mapped at @base)
+ * or STATUS_NO_MEMORY (no room, or no memory).
  */
-void ntvm_vad_cut(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
-		  unsigned long start, unsigned long end,
-		  struct ntvm_vad *tail)
+u32 ntvm_vad_reserve(struct ntvm_ctx *ctx, unsigned long base,
+		     unsigned long len, u32 alloc_protect,
+		     struct ntvm_vad **vadp)
+{
+	bool anywhere = !base;
+	struct ntvm_vad *vad;
+	int tries = 0, err;
+	u32 status;
+
+	lockdep_assert_held(&ctx->op_lock);
+	if (!anywhere && ntvm_vad_range_taken(ctx, base, base + len))
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	vad = ntvm_vad_alloc();
+	if (!vad)
+		return NTVM_STATUS_NO_MEMORY;
+	for (;;) {
+		if (anywhere) {
+			base = ntvm_view_find_free(ctx, len);
+			/* Free for Linux, so only a forgotten view was here. */
+			if (!base || ntvm_vad_range_taken(ctx, base, base + len)) {
+				status = NTVM_STATUS_NO_MEMORY;
+				goto free;
+			}
+		}
+		err = ntvm_view_map(ctx, base, base + len, false, false);
+		if (!err)
+			break;
+		if (err == -EEXIST && anywhere && ++tries < 8)
+			continue;	/* raced with another mmap */
+		status = err == -EEXIST ? NTVM_STATUS_CONFLICTING_ADDRESSES :
+					  NTVM_STATUS_NO_MEMORY;
+		goto free;
+	}
+	vad->base = base;
+	vad->size = len;
+	vad->alloc_protect = alloc_protect;
+	ntvm_vad_insert(ctx, vad);
+	*vadp = vad;
+	return NTVM_STATUS_SUCCESS;
+free:
+	ntvm_vad_free(vad);
+	return status;
+}
+
+/**
+ * ntvm_vad_unreserve - undo ntvm_vad_reserve() of an allocation never used
+ * @ctx: the context
+ * @vad: the allocation, with nothing committed
+ *
+ * Unmaps the new view, and only it: another thread may have unmapped it
+ * whole and mapped something of its own there.  A view that cannot be
+ * unmapped stays, its allocation broken, to be forgotten when next met.
+ */
+void ntvm_vad_unreserve(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
+{
+	if (ntvm_view_unmap_ours(ctx, vad->base, ntvm_vad_end(vad))) {
+		vad->broken = true;
+		return;
+	}
+	ntvm_vad_erase(ctx, vad);
+	ntvm_vad_free(vad);
+}
+
+/*
+ * Take [start, end) out of allocation @vad: the part before keeps the
+ * allocation base, the part after becomes an allocation of its own based
+ * at @end.  @tail is the new allocation for that part, when the range is
+ * strictly inside @vad.
+ */
+static void ntvm_vad_cut(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+			 unsigned long start, unsigned long end,
+			 struct ntvm_vad *tail)
 {
 	unsigned long vad_end = ntvm_vad_end(vad);
 
@@ -120,6 +191,38 @@ void ntvm_vad_cut(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 		tail->broken = vad->broken;
 		ntvm_vad_insert(ctx, tail);
 	}
+}
+
+/**
+ * ntvm_vad_release - release [start, end) of allocation @vad
+ * @ctx:   the context
+ * @vad:   the allocation holding the range
+ * @start: first address
+ * @end:   end address
+ *
+ * A sub-range splits @vad (see ntvm_vad_cut()).
+ *
+ * Return: 0 or STATUS_NO_MEMORY (nothing changed).
+ */
+u32 ntvm_vad_release(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+		     unsigned long start, unsigned long end)
+{
+	struct ntvm_vad *tail = NULL;
+	u32 status;
+
+	/* All that can fail comes before the views change. */
+	if (start > vad->base && end < ntvm_vad_end(vad)) {
+		tail = ntvm_vad_alloc();
+		if (!tail)
+			return NTVM_STATUS_NO_MEMORY;
+	}
+	status = ntvm_change_release(ctx, start, end);
+	if (status) {
+		ntvm_vad_free(tail);
+		return status;
+	}
+	ntvm_vad_cut(ctx, vad, start, end, tail);
+	return NTVM_STATUS_SUCCESS;
 }
 
 /* When the context goes: no view is left. */
