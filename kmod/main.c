@@ -54,9 +54,10 @@ static int ntvm_check_abi_fields(unsigned int cmd, union ntvm_nt_args *args)
 }
 
 /*
- * The NT services: copy in, run under op_lock, copy out.  The argument is
- * written back unchanged before the service runs, so that a result (a new
- * allocation's base) is never lost to an argument that cannot be written.
+ * The NT services: copy in, run under op_lock, copy out.  The argument of
+ * a service that changes memory is written back unchanged before the
+ * service runs, so that a result (a new allocation's base) is never lost
+ * to an argument that cannot be written; a query changes nothing.
  */
 static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 			  void __user *argp)
@@ -72,7 +73,7 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 	err = ntvm_check_abi_fields(cmd, &args);
 	if (err)
 		return err;
-	if (copy_to_user(argp, &args, size))
+	if (cmd != NTVM_IOC_QUERY && copy_to_user(argp, &args, size))
 		return -EFAULT;
 	if (mutex_lock_killable(&ctx->op_lock))
 		return -EINTR;

@@ -151,7 +151,8 @@ struct ntvm_query_args {
  * @commit_limit:           pages each user may commit (the charge is per
  *                          user: see Documentation/ntvm.rst).
  * @committed:              pages committed now, all users.
- * @user_committed:         pages committed now by the calling user.
+ * @user_committed:         pages committed now by the user who opened
+ *                          this context.
  * @contexts:               open contexts.
  * @allocations:            live allocations, all contexts.
  * @page_size:              page size (4096).
