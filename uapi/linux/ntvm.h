@@ -43,10 +43,12 @@
 #include <linux/types.h>
 
 /*
- * Bits of the NTVM_IOC_FEATURES mask, one for each addition to the ABI
- * described here.  None yet: a module with just this ABI returns 0.
+ * Bits of the NTVM_IOC_FEATURES mask, one for each addition to the first
+ * version of this ABI.
  */
-#define NTVM_FEATURES_KNOWN	0x0ULL
+/* MEM_WRITE_WATCH, NTVM_IOC_GET_WRITE_WATCH, NTVM_IOC_RESET_WRITE_WATCH */
+#define NTVM_FEATURE_WRITE_WATCH	(1ULL << 0)
+#define NTVM_FEATURES_KNOWN		NTVM_FEATURE_WRITE_WATCH
 
 /**
  * struct ntvm_alloc_args - NtAllocateVirtualMemory
@@ -170,6 +172,52 @@ struct ntvm_sysinfo_args {
 	__u32 allocation_granularity;
 };
 
+/**
+ * struct ntvm_get_write_watch_args - NtGetWriteWatch
+ * @base:        in: address in a MEM_WRITE_WATCH allocation.
+ * @size:        in: bytes; the page-rounded range must lie in that one
+ *               allocation.
+ * @addresses:   in: user pointer to an array of @count __u64, which gets
+ *               the addresses of the pages written, ascending.
+ * @count:       in: capacity of @addresses (not 0); out: entries stored.
+ * @watch_flags: in: 0 or NTVM_WRITE_WATCH_FLAG_RESET (an NT argument:
+ *               other values give STATUS_INVALID_PARAMETER).
+ * @granularity: out: bytes a reported address stands for (the page size).
+ * @status:      out: NTSTATUS.
+ * @pad:         must be zero.
+ *
+ * With NTVM_WRITE_WATCH_FLAG_RESET the pages scanned up to the last one
+ * reported are reset in the same call: a write racing with the call is
+ * either reported by it or reported by a later call.  @count and
+ * @granularity are written back only on success.
+ */
+struct ntvm_get_write_watch_args {
+	__u64 base;
+	__u64 size;
+	__u64 addresses;
+	__u64 count;
+	__u32 watch_flags;
+	__u32 granularity;
+	__u32 status;
+	__u32 pad;
+};
+
+#define NTVM_WRITE_WATCH_FLAG_RESET	0x01
+
+/**
+ * struct ntvm_reset_write_watch_args - NtResetWriteWatch
+ * @base:   in: address in a MEM_WRITE_WATCH allocation.
+ * @size:   in: bytes; the page-rounded range must lie in that allocation.
+ * @status: out: NTSTATUS.
+ * @pad:    must be zero.
+ */
+struct ntvm_reset_write_watch_args {
+	__u64 base;
+	__u64 size;
+	__u32 status;
+	__u32 pad;
+};
+
 /*
  * Values of the NT constants the ABI carries.  They are Windows' own values
  * (winnt.h, ntstatus.h); libntvm's <ntvm.h> gives them their Windows names.
@@ -202,6 +250,7 @@ struct ntvm_sysinfo_args {
 #define NTVM_PAGE_WRITECOMBINE		0x0400
 
 #define NTVM_STATUS_SUCCESS			0x00000000
+#define NTVM_STATUS_ACCESS_VIOLATION		0xC0000005
 #define NTVM_STATUS_INVALID_PARAMETER		0xC000000D
 #define NTVM_STATUS_NO_MEMORY			0xC0000017
 #define NTVM_STATUS_CONFLICTING_ADDRESSES	0xC0000018
@@ -226,5 +275,7 @@ struct ntvm_sysinfo_args {
 #define NTVM_IOC_PROTECT	_IOWR(NTVM_IOC_MAGIC, 0x83, struct ntvm_protect_args)
 #define NTVM_IOC_QUERY		_IOWR(NTVM_IOC_MAGIC, 0x84, struct ntvm_query_args)
 #define NTVM_IOC_SYSINFO	_IOR(NTVM_IOC_MAGIC, 0x85, struct ntvm_sysinfo_args)
+#define NTVM_IOC_GET_WRITE_WATCH	_IOWR(NTVM_IOC_MAGIC, 0x86, struct ntvm_get_write_watch_args)
+#define NTVM_IOC_RESET_WRITE_WATCH	_IOWR(NTVM_IOC_MAGIC, 0x87, struct ntvm_reset_write_watch_args)
 
 #endif /* __LINUX_NTVM_H */
