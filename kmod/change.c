@@ -222,9 +222,13 @@ static void ntvm_change_drop(struct ntvm_ctx *ctx, unsigned long start,
 {
 	unsigned long pages = ntvm_pages_count_committed(ctx, start, end);
 
-	ntvm_pages_forget_written(ctx, start, end, !keep_latched);
 	ntvm_pages_set(ctx, start, end, 0);
 	ntvm_view_discard(ctx, start, end);
+	/*
+	 * After the truncation, which waited for any page_mkwrite that saw
+	 * the old state (it holds the folio lock): none can mark them now.
+	 */
+	ntvm_pages_forget_written(ctx, start, end, !keep_latched);
 	ntvm_uncharge(ctx, pages);
 	ntvm_pages_trim(ctx, start, end);
 }
@@ -271,9 +275,12 @@ u32 ntvm_change_release(struct ntvm_ctx *ctx, unsigned long start,
  *
  * The page's PTEs are made read-only and its bits cleared with its folio
  * locked, which page_mkwrite takes before it records a write: a write
- * after the reset faults and is recorded.  A page out in swap has no PTE;
- * its bits are cleared under the chunk lock unless it came back into the
- * page cache meanwhile (then again, the first way).
+ * after the reset faults and is recorded.  A page pinned for writing
+ * (process_vm_writev(2), direct I/O) can still be written behind its
+ * PTEs, when the pin's copy lands: it stays recorded, to be reported
+ * again.  A page out in swap has no PTE; its bits are cleared under the
+ * chunk lock unless it came back into the page cache meanwhile (then
+ * again, the first way).
  */
 void ntvm_change_reset_written(struct ntvm_ctx *ctx, unsigned long addr)
 {
@@ -285,7 +292,9 @@ void ntvm_change_reset_written(struct ntvm_ctx *ctx, unsigned long addr)
 			/* The PTEs' dirty bits go to the folio. */
 			if (folio_mkclean(folio))
 				folio_mark_dirty(folio);
-			ntvm_page_clear_written(ctx, addr);
+			/* Checked after the PTEs: GUP pins under the PTL. */
+			if (!folio_maybe_dma_pinned(folio))
+				ntvm_page_clear_written(ctx, addr);
 			folio_unlock(folio);
 			folio_put(folio);
 			break;

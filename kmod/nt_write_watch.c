@@ -4,11 +4,14 @@
  * allocation written since it was reserved or last reset.
  *
  * Validation follows Windows' order (the first failing check gives the
- * status).  With NTVM_WRITE_WATCH_FLAG_RESET, each page reported is reset
- * as it is found, so the call resets exactly the pages scanned up to the
- * last one reported.
+ * status).  With NTVM_WRITE_WATCH_FLAG_RESET the call resets exactly the
+ * pages it reports, that is the pages scanned up to the last one
+ * reported, each once it is in the caller's array.  The array is written
+ * under the context's op_lock: memory that blocks on a fault
+ * (userfaultfd) blocks the context's other calls meanwhile.
  */
 
+#include <linux/sched.h>
 #include <linux/uaccess.h>
 
 #include "ntvm.h"
@@ -35,6 +38,17 @@ static struct ntvm_vad *ntvm_ww_range(struct ntvm_ctx *ctx, u64 base,
 	return vad;
 }
 
+/* Reset the pages of @batch, reported already. */
+static void ntvm_ww_reset_batch(struct ntvm_ctx *ctx, const u64 *batch,
+				unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		ntvm_change_reset_written(ctx, batch[i]);
+	cond_resched();
+}
+
 u32 ntvm_nt_get_write_watch(struct ntvm_ctx *ctx,
 			    struct ntvm_get_write_watch_args *args)
 {
@@ -53,23 +67,28 @@ u32 ntvm_nt_get_write_watch(struct ntvm_ctx *ctx,
 	if (!ntvm_ww_range(ctx, args->base, args->size, &start, &end))
 		return NTVM_STATUS_INVALID_PARAMETER;
 
-	for (addr = start; count < args->count; addr += PAGE_SIZE) {
-		addr = ntvm_pages_next_written(ctx, addr, end);
-		if (addr >= end)
-			break;
-		if (reset)
-			ntvm_change_reset_written(ctx, addr);
-		batch[n++] = addr;
-		count++;
-		if (n == NTVM_WW_BATCH || count == args->count) {
-			if (copy_to_user(out + count - n, batch,
-					 n * sizeof(batch[0])))
-				return NTVM_STATUS_ACCESS_VIOLATION;
-			n = 0;
+	/*
+	 * A batch is reset only once it is in the caller's array: a page is
+	 * never reset without being reported.  A write to it in between is
+	 * one racing with the call, which the call reports.
+	 */
+	for (addr = start;; addr += PAGE_SIZE) {
+		if (count < args->count)
+			addr = ntvm_pages_next_written(ctx, addr, end);
+		if (count < args->count && addr < end) {
+			batch[n++] = addr;
+			count++;
+			if (n < NTVM_WW_BATCH)
+				continue;
 		}
+		if (!n)
+			break;
+		if (copy_to_user(out + count - n, batch, n * sizeof(batch[0])))
+			return NTVM_STATUS_ACCESS_VIOLATION;
+		if (reset)
+			ntvm_ww_reset_batch(ctx, batch, n);
+		n = 0;
 	}
-	if (n && copy_to_user(out + count - n, batch, n * sizeof(batch[0])))
-		return NTVM_STATUS_ACCESS_VIOLATION;
 	args->count = count;
 	args->granularity = PAGE_SIZE;
 	return NTVM_STATUS_SUCCESS;
@@ -88,6 +107,7 @@ u32 ntvm_nt_reset_write_watch(struct ntvm_ctx *ctx,
 		if (addr >= end)
 			break;
 		ntvm_change_reset_written(ctx, addr);
+		cond_resched();
 	}
 	return NTVM_STATUS_SUCCESS;
 }

@@ -302,33 +302,38 @@ void ntvm_page_mark_written(struct ntvm_ctx *ctx, unsigned long addr)
 	rcu_read_unlock();
 }
 
-/* The first page of [start, end) written or latched, or @end. */
+/*
+ * The first page of [start, end) written or latched, or @end.  Only the
+ * chunks that exist are looked at.
+ */
 unsigned long ntvm_pages_next_written(struct ntvm_ctx *ctx,
 				      unsigned long start, unsigned long end)
 {
-	struct ntvm_chunk_span cs;
-	unsigned long found = end;
+	unsigned long idx = ntvm_chunk_index(start);
+	unsigned long last = ntvm_chunk_index(end - 1);
+	struct ntvm_chunk *c;
 
 	lockdep_assert_held(&ctx->op_lock);
-	rcu_read_lock();
-	ntvm_chunk_span_init(&cs, start, end);
-	while (ntvm_chunk_span_next(ctx, &cs)) {
-		unsigned int first = ntvm_chunk_slot(cs.start);
-		unsigned int stop = first + ((cs.stop - cs.start) >> PAGE_SHIFT);
+	if (start >= end)
+		return end;
+	/* Chunks are freed only under op_lock, which we hold. */
+	xa_for_each_range(&ctx->chunks, idx, c, idx, last) {
+		unsigned long base = idx << (PAGE_SHIFT + NTVM_CHUNK_SHIFT);
+		unsigned long from = max(start, base);
+		unsigned long to = min(end, ntvm_chunk_end(base));
+		unsigned int first = ntvm_chunk_slot(from);
+		unsigned int stop = first + ((to - from) >> PAGE_SHIFT);
 		unsigned int w, l;
 
-		if (!cs.chunk)
-			continue;
-		w = find_next_bit(cs.chunk->written, stop, first);
-		l = find_next_bit(cs.chunk->latched, stop, first);
-		if (min(w, l) < stop) {
-			found = cs.start + ((unsigned long)(min(w, l) - first) <<
-					    PAGE_SHIFT);
-			break;
-		}
+		/* Unlocked reads: a hint, checked again to reset. */
+		w = data_race(find_next_bit(c->written, stop, first));
+		/* As above. */
+		l = data_race(find_next_bit(c->latched, stop, first));
+		if (min(w, l) < stop)
+			return from + ((unsigned long)(min(w, l) - first) <<
+				       PAGE_SHIFT);
 	}
-	rcu_read_unlock();
-	return found;
+	return end;
 }
 
 /* A reset page: neither written nor latched. */
@@ -379,22 +384,20 @@ void ntvm_pages_latch_written(struct ntvm_ctx *ctx, unsigned long start,
 			      unsigned long end)
 {
 	struct ntvm_chunk_span cs;
+	unsigned int slot, stop;
 
 	lockdep_assert_held(&ctx->op_lock);
 	ntvm_chunk_span_init(&cs, start, end);
 	while (ntvm_chunk_span_next(ctx, &cs)) {
-		unsigned int first = ntvm_chunk_slot(cs.start);
-		unsigned int n = (cs.stop - cs.start) >> PAGE_SHIFT;
-		DECLARE_BITMAP(range, NTVM_CHUNK_PAGES);
-
 		if (!cs.chunk)
 			continue;
-		bitmap_zero(range, NTVM_CHUNK_PAGES);
-		bitmap_set(range, first, n);
+		slot = ntvm_chunk_slot(cs.start);
+		stop = slot + ((cs.stop - cs.start) >> PAGE_SHIFT);
 		spin_lock(&cs.chunk->lock);
-		bitmap_and(range, range, cs.chunk->written, NTVM_CHUNK_PAGES);
-		bitmap_or(cs.chunk->latched, cs.chunk->latched, range,
-			  NTVM_CHUNK_PAGES);
+		for (slot = find_next_bit(cs.chunk->written, stop, slot);
+		     slot < stop;
+		     slot = find_next_bit(cs.chunk->written, stop, slot + 1))
+			__set_bit(slot, cs.chunk->latched);
 		spin_unlock(&cs.chunk->lock);
 	}
 }
