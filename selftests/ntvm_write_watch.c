@@ -443,6 +443,44 @@ TEST(reset_stops_at_the_last_reported)
 }
 
 /*
+ * The call's own output is a write on the process's behalf: an array in
+ * the watched range gets the addresses, and its page, clean when scanned,
+ * must stay dirty for the next call (a reset may only forget what it
+ * reported).
+ */
+TEST(array_in_the_watched_range)
+{
+	char *p = watched(16, 1, PAGE_READWRITE);
+	PVOID *arr;
+	ULONG_PTR count = 8;
+	volatile char sink;
+	DWORD gran = 0;
+
+	ASSERT_NE(NULL, p);
+	arr = (PVOID *)(p + 100 * sizeof(PVOID));
+	sink = p[0];
+	(void)sink;
+	p[PAGE] = p[3 * PAGE] = 1;
+	EXPECT_EQ(0, GetWriteWatch(WRITE_WATCH_FLAG_RESET, p, 16 * PAGE, arr,
+				   &count, &gran));
+	EXPECT_EQ(2, count);
+	EXPECT_EQ(PAGE, gran);
+	EXPECT_EQ(p + PAGE, arr[0]);
+	EXPECT_EQ(p + 3 * PAGE, arr[1]);
+	EXPECT_EQ(NULL, arr[2]);
+	check_ww(_metadata, p, 16 * PAGE, 0, 1, 0);
+	/* Dirty and in the range: reported (and reset) by the call that
+	 * writes it; a later call reports it again only if the kernel's
+	 * write came after the reset of its page. */
+	count = 8;
+	EXPECT_EQ(0, GetWriteWatch(WRITE_WATCH_FLAG_RESET, p, 16 * PAGE, arr,
+				   &count, &gran));
+	EXPECT_EQ(1, count);
+	EXPECT_EQ(p, arr[0]);
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+/*
  * §2.8's large region: 2048 pages, every second one written, half made
  * READONLY: 1024 ascending addresses, RESET returns them again, then none.
  */
