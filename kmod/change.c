@@ -10,6 +10,9 @@
  * are PTEs revoked or pages freed.
  */
 
+#include <linux/pagemap.h>
+#include <linux/rmap.h>
+
 #include "ntvm.h"
 
 /*
@@ -186,11 +189,17 @@ u32 ntvm_change_protect(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 			unsigned long start, unsigned long end, u8 state,
 			u8 *first)
 {
+	u32 status;
+
 	if (ntvm_pages_count_committed(ctx, start, end) !=
 	    (end - start) >> PAGE_SHIFT)
 		return NTVM_STATUS_NOT_COMMITTED;
 	*first = ntvm_page_state(ctx, start);
-	return ntvm_change_apply(ctx, vad, start, end, state);
+	status = ntvm_change_apply(ctx, vad, start, end, state);
+	/* Windows keeps reporting these pages, even once decommitted. */
+	if (!status && vad->write_watch)
+		ntvm_pages_latch_written(ctx, start, end);
+	return status;
 }
 
 /*
@@ -204,18 +213,27 @@ void ntvm_change_reset(struct ntvm_ctx *ctx, unsigned long start,
 }
 
 /*
- * Clear, free and uncharge the pages of [start, end).  Always truncated:
+ * Clear, free and uncharge the pages of [start, end), and forget they
+ * were written, latched ones too unless @keep_latched.  Always truncated:
  * pages out in swap are not in the page cache, and must go too.
  */
-void ntvm_change_drop_pages(struct ntvm_ctx *ctx, unsigned long start,
-			    unsigned long end)
+static void ntvm_change_drop(struct ntvm_ctx *ctx, unsigned long start,
+			     unsigned long end, bool keep_latched)
 {
 	unsigned long pages = ntvm_pages_count_committed(ctx, start, end);
 
+	ntvm_pages_forget_written(ctx, start, end, !keep_latched);
 	ntvm_pages_set(ctx, start, end, 0);
 	ntvm_view_discard(ctx, start, end);
 	ntvm_uncharge(ctx, pages);
 	ntvm_pages_trim(ctx, start, end);
+}
+
+/* Clear, free and uncharge the pages of [start, end) that go for good. */
+void ntvm_change_drop_pages(struct ntvm_ctx *ctx, unsigned long start,
+			    unsigned long end)
+{
+	ntvm_change_drop(ctx, start, end, false);
 }
 
 /*
@@ -228,7 +246,7 @@ u32 ntvm_change_decommit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	/* Exec runs go back to the data view: reserved pages live there. */
 	if (ntvm_change_move_views(ctx, vad, start, end, false))
 		return NTVM_STATUS_NO_MEMORY;
-	ntvm_change_drop_pages(ctx, start, end);
+	ntvm_change_drop(ctx, start, end, true);
 	return NTVM_STATUS_SUCCESS;
 }
 
@@ -244,4 +262,39 @@ u32 ntvm_change_release(struct ntvm_ctx *ctx, unsigned long start,
 		return NTVM_STATUS_NO_MEMORY;
 	ntvm_change_drop_pages(ctx, start, end);
 	return NTVM_STATUS_SUCCESS;
+}
+
+/**
+ * ntvm_change_reset_written - reset the write watch of page @addr
+ * @ctx:  the context
+ * @addr: the page
+ *
+ * The page's PTEs are made read-only and its bits cleared with its folio
+ * locked, which page_mkwrite takes before it records a write: a write
+ * after the reset faults and is recorded.  A page out in swap has no PTE;
+ * its bits are cleared under the chunk lock unless it came back into the
+ * page cache meanwhile (then again, the first way).
+ */
+void ntvm_change_reset_written(struct ntvm_ctx *ctx, unsigned long addr)
+{
+	struct folio *folio;
+
+	for (;;) {
+		folio = ntvm_view_lock_folio(ctx, addr);
+		if (folio) {
+			/* The PTEs' dirty bits go to the folio. */
+			if (folio_mkclean(folio))
+				folio_mark_dirty(folio);
+			ntvm_page_clear_written(ctx, addr);
+			folio_unlock(folio);
+			folio_put(folio);
+			break;
+		}
+		if (ntvm_page_clear_written_unless(ctx, addr,
+						   ntvm_view_page_cached))
+			break;
+		cond_resched();
+	}
+	/* A chunk kept for a latched page may go now. */
+	ntvm_pages_trim(ctx, addr, addr + PAGE_SIZE);
 }

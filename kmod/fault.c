@@ -8,7 +8,8 @@
  *    backing through shmem_read_mapping_page_gfp(), the interface shmem
  *    offers drivers for their objects' pages, and the state is checked
  *    again with the folio locked;
- *  - page_mkwrite: only read-write pages may become writable;
+ *  - page_mkwrite: only read-write pages may become writable, and the
+ *    first write after a write-watch reset is recorded there;
  *  - no map_pages: fault-around would map neighbours without asking;
  *  - userspace cannot split, mprotect or move a view.
  *
@@ -151,6 +152,13 @@ static vm_fault_t ntvm_page_mkwrite(struct vm_fault *vmf)
 		folio_unlock(folio);
 		return VM_FAULT_SIGSEGV;
 	}
+	/*
+	 * Every write to a page that is not writable in its PTE comes here
+	 * first: a write watch reset makes the PTE read-only again with the
+	 * folio locked (ntvm_change_reset_written()).
+	 */
+	if (READ_ONCE(ctx->write_watches))
+		ntvm_page_mark_written(ctx, vmf->address);
 	return VM_FAULT_LOCKED;
 }
 

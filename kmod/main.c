@@ -37,6 +37,8 @@ union ntvm_nt_args {
 	struct ntvm_free_args free;
 	struct ntvm_protect_args protect;
 	struct ntvm_query_args query;
+	struct ntvm_get_write_watch_args get_ww;
+	struct ntvm_reset_write_watch_args reset_ww;
 };
 
 /* The fields of this ABI (not NT arguments): -EINVAL when set wrong. */
@@ -49,6 +51,10 @@ static int ntvm_check_abi_fields(unsigned int cmd, union ntvm_nt_args *args)
 		return args->protect.pad ? -EINVAL : 0;
 	case NTVM_IOC_QUERY:
 		return args->query.flags || args->query.pad ? -EINVAL : 0;
+	case NTVM_IOC_GET_WRITE_WATCH:
+		return args->get_ww.pad ? -EINVAL : 0;
+	case NTVM_IOC_RESET_WRITE_WATCH:
+		return args->reset_ww.pad ? -EINVAL : 0;
 	}
 	return 0;
 }
@@ -89,6 +95,13 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 		break;
 	case NTVM_IOC_QUERY:
 		args.query.status = ntvm_nt_query(ctx, &args.query);
+		break;
+	case NTVM_IOC_GET_WRITE_WATCH:
+		args.get_ww.status = ntvm_nt_get_write_watch(ctx, &args.get_ww);
+		break;
+	case NTVM_IOC_RESET_WRITE_WATCH:
+		args.reset_ww.status = ntvm_nt_reset_write_watch(ctx,
+								 &args.reset_ww);
 		break;
 	}
 	mutex_unlock(&ctx->op_lock);
@@ -131,6 +144,8 @@ static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 	case NTVM_IOC_FREE:
 	case NTVM_IOC_PROTECT:
 	case NTVM_IOC_QUERY:
+	case NTVM_IOC_GET_WRITE_WATCH:
+	case NTVM_IOC_RESET_WRITE_WATCH:
 		return ntvm_ioctl_nt(ctx, cmd, argp);
 	default:
 		return -ENOIOCTLCMD;

@@ -58,7 +58,8 @@ static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 		len = PAGE_ALIGN(args->size);
 	}
 
-	status = ntvm_vad_reserve(ctx, base, len, args->protect, &vad);
+	status = ntvm_vad_reserve(ctx, base, len, args->protect,
+				  args->type & NTVM_MEM_WRITE_WATCH, &vad);
 	if (status)
 		return status;
 	if (commit) {
@@ -133,7 +134,7 @@ u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
 		return NTVM_STATUS_NOT_SUPPORTED;
 	if (args->type & NTVM_MEM_LARGE_PAGES)
 		return NTVM_STATUS_PRIVILEGE_NOT_HELD;
-	if (args->type & (NTVM_MEM_PHYSICAL | NTVM_MEM_WRITE_WATCH))
+	if (args->type & NTVM_MEM_PHYSICAL)
 		return NTVM_STATUS_NOT_SUPPORTED;
 
 	if (args->type & NTVM_MEM_RESET)

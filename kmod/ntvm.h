@@ -14,6 +14,7 @@
  *   nt_free.c     NtFreeVirtualMemory: decommit, release
  *   nt_protect.c  NtProtectVirtualMemory
  *   nt_query.c    NtQueryVirtualMemory(MemoryBasicInformation)
+ *   nt_write_watch.c NtGetWriteWatch, NtResetWriteWatch
  *   --- the services above validate and round, then call:
  *   vad.c         allocations (NT's VADs) by address: reserve (with the
  *                 data view), release and split, lookup, and liveness (an
@@ -98,11 +99,15 @@ enum ntvm_prot {
 #define NTVM_IDLE_CHUNKS	16
 
 struct ntvm_chunk {
-	spinlock_t lock;	/* writers of state[] */
+	spinlock_t lock;	/* writers of state[], written[], latched[] */
 	unsigned int committed;	/* pages with a non-zero state; op_lock */
 	bool idle;		/* kept empty, counted in idle_chunks; op_lock */
 	struct rcu_head rcu;
 	u8 state[NTVM_CHUNK_PAGES];
+	/* Write watch: written since the last reset (see pagestate.c). */
+	DECLARE_BITMAP(written, NTVM_CHUNK_PAGES);
+	/* Written before a protection change: survives a decommit. */
+	DECLARE_BITMAP(latched, NTVM_CHUNK_PAGES);
 };
 
 /* An allocation (NT VAD): [base, base + size). */
@@ -112,6 +117,7 @@ struct ntvm_vad {
 	unsigned long size;
 	u32 alloc_protect;	/* AllocationProtect, as given */
 	bool broken;		/* a view change failed half-way */
+	bool write_watch;	/* MEM_WRITE_WATCH */
 };
 
 static inline unsigned long ntvm_vad_end(const struct ntvm_vad *vad)
@@ -133,6 +139,7 @@ struct ntvm_ctx {
 	struct xarray chunks;		/* of struct ntvm_chunk */
 	unsigned int idle_chunks;	/* op_lock */
 	unsigned long committed;	/* pages; op_lock */
+	unsigned int write_watches;	/* MEM_WRITE_WATCH allocations */
 };
 
 /*
@@ -187,6 +194,17 @@ void ntvm_pages_trim(struct ntvm_ctx *ctx, unsigned long start,
 void ntvm_pages_destroy(struct ntvm_ctx *ctx);
 bool ntvm_page_fault_check(struct ntvm_ctx *ctx, unsigned long addr,
 			   bool write);
+void ntvm_page_mark_written(struct ntvm_ctx *ctx, unsigned long addr);
+unsigned long ntvm_pages_next_written(struct ntvm_ctx *ctx,
+				      unsigned long start, unsigned long end);
+void ntvm_page_clear_written(struct ntvm_ctx *ctx, unsigned long addr);
+bool ntvm_page_clear_written_unless(struct ntvm_ctx *ctx, unsigned long addr,
+				    bool (*busy)(struct ntvm_ctx *ctx,
+						 unsigned long addr));
+void ntvm_pages_latch_written(struct ntvm_ctx *ctx, unsigned long start,
+			      unsigned long end);
+void ntvm_pages_forget_written(struct ntvm_ctx *ctx, unsigned long start,
+			       unsigned long end, bool latched);
 
 /* charge.c */
 void ntvm_charge_init(void);
@@ -239,6 +257,8 @@ void ntvm_view_discard(struct ntvm_ctx *ctx, unsigned long start,
 bool ntvm_view_has_pages(struct ntvm_ctx *ctx, unsigned long start,
 			 unsigned long end);
 unsigned long ntvm_view_find_free(struct ntvm_ctx *ctx, unsigned long len);
+struct folio *ntvm_view_lock_folio(struct ntvm_ctx *ctx, unsigned long addr);
+bool ntvm_view_page_cached(struct ntvm_ctx *ctx, unsigned long addr);
 
 /* change.c: page-state changes with their views, charge and revocation */
 u32 ntvm_change_commit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
@@ -254,13 +274,14 @@ u32 ntvm_change_release(struct ntvm_ctx *ctx, unsigned long start,
 			unsigned long end);
 void ntvm_change_drop_pages(struct ntvm_ctx *ctx, unsigned long start,
 			    unsigned long end);
+void ntvm_change_reset_written(struct ntvm_ctx *ctx, unsigned long addr);
 
 /* vad.c */
 struct ntvm_vad *ntvm_vad_find(struct ntvm_ctx *ctx, unsigned long addr);
 struct ntvm_vad *ntvm_vad_next(struct ntvm_ctx *ctx, unsigned long addr);
 struct ntvm_vad *ntvm_vad_after(struct ntvm_vad *vad);
 u32 ntvm_vad_reserve(struct ntvm_ctx *ctx, unsigned long base,
-		     unsigned long len, u32 alloc_protect,
+		     unsigned long len, u32 alloc_protect, bool write_watch,
 		     struct ntvm_vad **vadp);
 void ntvm_vad_unreserve(struct ntvm_ctx *ctx, struct ntvm_vad *vad);
 u32 ntvm_vad_release(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
@@ -271,10 +292,17 @@ struct ntvm_vad *ntvm_vad_live(struct ntvm_ctx *ctx, unsigned long addr);
 bool ntvm_vad_range_taken(struct ntvm_ctx *ctx, unsigned long start,
 			  unsigned long end);
 
-/* the NT services: nt_allocate.c, nt_free.c, nt_protect.c, nt_query.c */
+/*
+ * the NT services: nt_allocate.c, nt_free.c, nt_protect.c, nt_query.c,
+ * nt_write_watch.c
+ */
 u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args);
 u32 ntvm_nt_free(struct ntvm_ctx *ctx, struct ntvm_free_args *args);
 u32 ntvm_nt_protect(struct ntvm_ctx *ctx, struct ntvm_protect_args *args);
 u32 ntvm_nt_query(struct ntvm_ctx *ctx, struct ntvm_query_args *args);
+u32 ntvm_nt_get_write_watch(struct ntvm_ctx *ctx,
+			    struct ntvm_get_write_watch_args *args);
+u32 ntvm_nt_reset_write_watch(struct ntvm_ctx *ctx,
+			      struct ntvm_reset_write_watch_args *args);
 
 #endif /* _NTVM_H */

@@ -8,6 +8,14 @@
  * period) by ntvm_pages_trim(), except for the first NTVM_IDLE_CHUNKS of
  * them, kept for the next commit there: a process that allocates and
  * frees in the same place does not allocate a chunk each time.
+ *
+ * Write watch: a chunk also has a bit a page, "written", set by the first
+ * write to the page after a reset (ntvm_page_mark_written(), from
+ * page_mkwrite with the folio locked, while the process has write-watched
+ * allocations), and a bit "latched", a copy of "written" made by a
+ * protection change, which a decommit does not clear (Windows keeps
+ * reporting such a page).  Both are set and cleared under the chunk's
+ * spinlock; a chunk with a latched page is not freed.
  */
 
 #include <linux/rcupdate.h>
@@ -153,7 +161,8 @@ void ntvm_pages_trim(struct ntvm_ctx *ctx, unsigned long start,
 	while (ntvm_chunk_span_next(ctx, &cs)) {
 		struct ntvm_chunk *c = cs.chunk;
 
-		if (!c || c->committed || c->idle)
+		if (!c || c->committed || c->idle ||
+		    !bitmap_empty(c->latched, NTVM_CHUNK_PAGES))
 			continue;
 		if (ctx->idle_chunks < NTVM_IDLE_CHUNKS) {
 			c->idle = true;
@@ -276,4 +285,141 @@ bool ntvm_page_fault_check(struct ntvm_ctx *ctx, unsigned long addr,
 out:
 	rcu_read_unlock();
 	return ok;
+}
+
+/* Called from page_mkwrite, with the folio locked. */
+void ntvm_page_mark_written(struct ntvm_ctx *ctx, unsigned long addr)
+{
+	struct ntvm_chunk *c;
+
+	rcu_read_lock();
+	c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
+	if (c) {
+		spin_lock(&c->lock);
+		__set_bit(ntvm_chunk_slot(addr), c->written);
+		spin_unlock(&c->lock);
+	}
+	rcu_read_unlock();
+}
+
+/* The first page of [start, end) written or latched, or @end. */
+unsigned long ntvm_pages_next_written(struct ntvm_ctx *ctx,
+				      unsigned long start, unsigned long end)
+{
+	struct ntvm_chunk_span cs;
+	unsigned long found = end;
+
+	lockdep_assert_held(&ctx->op_lock);
+	rcu_read_lock();
+	ntvm_chunk_span_init(&cs, start, end);
+	while (ntvm_chunk_span_next(ctx, &cs)) {
+		unsigned int first = ntvm_chunk_slot(cs.start);
+		unsigned int stop = first + ((cs.stop - cs.start) >> PAGE_SHIFT);
+		unsigned int w, l;
+
+		if (!cs.chunk)
+			continue;
+		w = find_next_bit(cs.chunk->written, stop, first);
+		l = find_next_bit(cs.chunk->latched, stop, first);
+		if (min(w, l) < stop) {
+			found = cs.start + ((unsigned long)(min(w, l) - first) <<
+					    PAGE_SHIFT);
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+/* A reset page: neither written nor latched. */
+void ntvm_page_clear_written(struct ntvm_ctx *ctx, unsigned long addr)
+{
+	struct ntvm_chunk *c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
+
+	lockdep_assert_held(&ctx->op_lock);
+	if (!c)
+		return;
+	spin_lock(&c->lock);
+	__clear_bit(ntvm_chunk_slot(addr), c->written);
+	__clear_bit(ntvm_chunk_slot(addr), c->latched);
+	spin_unlock(&c->lock);
+}
+
+/**
+ * ntvm_page_clear_written_unless - reset a page, unless @busy says not now
+ * @ctx:  the context
+ * @addr: the page
+ * @busy: called under the chunk's lock, which ntvm_page_mark_written()
+ *        takes too: true when the page must be reset another way
+ *
+ * Return: whether the page was reset.
+ */
+bool ntvm_page_clear_written_unless(struct ntvm_ctx *ctx, unsigned long addr,
+				    bool (*busy)(struct ntvm_ctx *ctx,
+						 unsigned long addr))
+{
+	struct ntvm_chunk *c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
+	bool done = false;
+
+	lockdep_assert_held(&ctx->op_lock);
+	if (!c)
+		return true;
+	spin_lock(&c->lock);
+	if (!busy(ctx, addr)) {
+		__clear_bit(ntvm_chunk_slot(addr), c->written);
+		__clear_bit(ntvm_chunk_slot(addr), c->latched);
+		done = true;
+	}
+	spin_unlock(&c->lock);
+	return done;
+}
+
+/* A protection change of [start, end): its written pages stay reported. */
+void ntvm_pages_latch_written(struct ntvm_ctx *ctx, unsigned long start,
+			      unsigned long end)
+{
+	struct ntvm_chunk_span cs;
+
+	lockdep_assert_held(&ctx->op_lock);
+	ntvm_chunk_span_init(&cs, start, end);
+	while (ntvm_chunk_span_next(ctx, &cs)) {
+		unsigned int first = ntvm_chunk_slot(cs.start);
+		unsigned int n = (cs.stop - cs.start) >> PAGE_SHIFT;
+		DECLARE_BITMAP(range, NTVM_CHUNK_PAGES);
+
+		if (!cs.chunk)
+			continue;
+		bitmap_zero(range, NTVM_CHUNK_PAGES);
+		bitmap_set(range, first, n);
+		spin_lock(&cs.chunk->lock);
+		bitmap_and(range, range, cs.chunk->written, NTVM_CHUNK_PAGES);
+		bitmap_or(cs.chunk->latched, cs.chunk->latched, range,
+			  NTVM_CHUNK_PAGES);
+		spin_unlock(&cs.chunk->lock);
+	}
+}
+
+/*
+ * Forget that the pages of [start, end) were written (a decommit), and
+ * that they were latched too if @latched (a release).
+ */
+void ntvm_pages_forget_written(struct ntvm_ctx *ctx, unsigned long start,
+			       unsigned long end, bool latched)
+{
+	struct ntvm_chunk_span cs;
+
+	lockdep_assert_held(&ctx->op_lock);
+	ntvm_chunk_span_init(&cs, start, end);
+	while (ntvm_chunk_span_next(ctx, &cs)) {
+		unsigned int first = ntvm_chunk_slot(cs.start);
+		unsigned int n = (cs.stop - cs.start) >> PAGE_SHIFT;
+
+		if (!cs.chunk)
+			continue;
+		spin_lock(&cs.chunk->lock);
+		bitmap_clear(cs.chunk->written, first, n);
+		if (latched)
+			bitmap_clear(cs.chunk->latched, first, n);
+		spin_unlock(&cs.chunk->lock);
+	}
 }

@@ -79,6 +79,8 @@ static void ntvm_vad_insert(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 	rb_link_node(&vad->node, parent, link);
 	rb_insert_color(&vad->node, &ctx->vads);
 	atomic_long_inc(&ntvm_nr_vads);
+	if (vad->write_watch)
+		WRITE_ONCE(ctx->write_watches, ctx->write_watches + 1);
 }
 
 static void ntvm_vad_erase(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
@@ -86,6 +88,8 @@ static void ntvm_vad_erase(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 	lockdep_assert_held(&ctx->op_lock);
 	rb_erase(&vad->node, &ctx->vads);
 	atomic_long_dec(&ntvm_nr_vads);
+	if (vad->write_watch)
+		WRITE_ONCE(ctx->write_watches, ctx->write_watches - 1);
 }
 
 /**
@@ -94,13 +98,14 @@ static void ntvm_vad_erase(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
  * @base:          its base, or 0 to choose a free 64 KiB-aligned one
  * @len:           its size (page aligned)
  * @alloc_protect: the protection it is reserved with
+ * @write_watch:   track writes to its pages (MEM_WRITE_WATCH)
  * @vadp:          out: the allocation, in the tree
  *
  * Return: 0, STATUS_CONFLICTING_ADDRESSES (something is mapped at @base)
  * or STATUS_NO_MEMORY (no room, or no memory).
  */
 u32 ntvm_vad_reserve(struct ntvm_ctx *ctx, unsigned long base,
-		     unsigned long len, u32 alloc_protect,
+		     unsigned long len, u32 alloc_protect, bool write_watch,
 		     struct ntvm_vad **vadp)
 {
 	bool anywhere = !base;
@@ -135,6 +140,11 @@ u32 ntvm_vad_reserve(struct ntvm_ctx *ctx, unsigned long base,
 	vad->base = base;
 	vad->size = len;
 	vad->alloc_protect = alloc_protect;
+	/*
+	 * Its pages are written only once committed, after this; their bits
+	 * were cleared when they were last released.
+	 */
+	vad->write_watch = write_watch;
 	ntvm_vad_insert(ctx, vad);
 	*vadp = vad;
 	return NTVM_STATUS_SUCCESS;
@@ -189,6 +199,7 @@ static void ntvm_vad_cut(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 		tail->size = vad_end - end;
 		tail->alloc_protect = vad->alloc_protect;
 		tail->broken = vad->broken;
+		tail->write_watch = vad->write_watch;
 		ntvm_vad_insert(ctx, tail);
 	}
 }

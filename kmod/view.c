@@ -296,3 +296,22 @@ unsigned long ntvm_view_find_free(struct ntvm_ctx *ctx, unsigned long len)
 		return 0;
 	return addr;
 }
+
+/* The backing's folio of page @addr, locked, or NULL when not cached. */
+struct folio *ntvm_view_lock_folio(struct ntvm_ctx *ctx, unsigned long addr)
+{
+	struct folio *folio;
+
+	folio = filemap_lock_folio(ctx->backing->f_mapping,
+				   ntvm_file_pos(addr) >> PAGE_SHIFT);
+	return IS_ERR_OR_NULL(folio) ? NULL : folio;
+}
+
+/* Is page @addr in the backing's page cache (not out in swap)?  Atomic. */
+bool ntvm_view_page_cached(struct ntvm_ctx *ctx, unsigned long addr)
+{
+	loff_t pos = ntvm_file_pos(addr);
+
+	return filemap_range_has_page(ctx->backing->f_mapping, pos,
+				      pos + PAGE_SIZE - 1);
+}

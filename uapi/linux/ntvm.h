@@ -39,6 +39,7 @@
 #ifndef __LINUX_NTVM_H
 #define __LINUX_NTVM_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -47,7 +48,7 @@
  * version of this ABI.
  */
 /* MEM_WRITE_WATCH, NTVM_IOC_GET_WRITE_WATCH, NTVM_IOC_RESET_WRITE_WATCH */
-#define NTVM_FEATURE_WRITE_WATCH	(1ULL << 0)
+#define NTVM_FEATURE_WRITE_WATCH	_BITULL(0)
 #define NTVM_FEATURES_KNOWN		NTVM_FEATURE_WRITE_WATCH
 
 /**
@@ -275,7 +276,9 @@ struct ntvm_reset_write_watch_args {
 #define NTVM_IOC_PROTECT	_IOWR(NTVM_IOC_MAGIC, 0x83, struct ntvm_protect_args)
 #define NTVM_IOC_QUERY		_IOWR(NTVM_IOC_MAGIC, 0x84, struct ntvm_query_args)
 #define NTVM_IOC_SYSINFO	_IOR(NTVM_IOC_MAGIC, 0x85, struct ntvm_sysinfo_args)
-#define NTVM_IOC_GET_WRITE_WATCH	_IOWR(NTVM_IOC_MAGIC, 0x86, struct ntvm_get_write_watch_args)
-#define NTVM_IOC_RESET_WRITE_WATCH	_IOWR(NTVM_IOC_MAGIC, 0x87, struct ntvm_reset_write_watch_args)
+#define NTVM_IOC_GET_WRITE_WATCH \
+	_IOWR(NTVM_IOC_MAGIC, 0x86, struct ntvm_get_write_watch_args)
+#define NTVM_IOC_RESET_WRITE_WATCH \
+	_IOWR(NTVM_IOC_MAGIC, 0x87, struct ntvm_reset_write_watch_args)
 
 #endif /* __LINUX_NTVM_H */

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * NtGetWriteWatch and NtResetWriteWatch: the pages of a MEM_WRITE_WATCH
+ * allocation written since it was reserved or last reset.
+ *
+ * Validation follows Windows' order (the first failing check gives the
+ * status).  With NTVM_WRITE_WATCH_FLAG_RESET, each page reported is reset
+ * as it is found, so the call resets exactly the pages scanned up to the
+ * last one reported.
+ */
+
+#include <linux/uaccess.h>
+
+#include "ntvm.h"
+
+/* Addresses copied out at a time. */
+#define NTVM_WW_BATCH	64
+
+/* The intact write-watch allocation holding all of [start, end), or NULL. */
+static struct ntvm_vad *ntvm_ww_range(struct ntvm_ctx *ctx, u64 base,
+				      u64 size, unsigned long *start,
+				      unsigned long *end)
+{
+	struct ntvm_vad *vad;
+
+	if (base > NTVM_MAX_ADDRESS)
+		return NULL;
+	ntvm_page_range(base, size, start, end);
+	if (size > NTVM_MAX_ADDRESS + 1 - *start)
+		return NULL;
+	vad = ntvm_vad_find(ctx, *start);
+	if (!vad || !vad->write_watch || *end > ntvm_vad_end(vad) ||
+	    !ntvm_vad_intact(ctx, vad))
+		return NULL;
+	return vad;
+}
+
+u32 ntvm_nt_get_write_watch(struct ntvm_ctx *ctx,
+			    struct ntvm_get_write_watch_args *args)
+{
+	u64 __user *out = u64_to_user_ptr(args->addresses);
+	bool reset = args->watch_flags & NTVM_WRITE_WATCH_FLAG_RESET;
+	u64 batch[NTVM_WW_BATCH];
+	unsigned long start, end, addr;
+	unsigned int n = 0;
+	u64 count = 0;
+
+	if (!args->count || !args->size ||
+	    (args->watch_flags & ~NTVM_WRITE_WATCH_FLAG_RESET))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (!args->addresses)
+		return NTVM_STATUS_ACCESS_VIOLATION;
+	if (!ntvm_ww_range(ctx, args->base, args->size, &start, &end))
+		return NTVM_STATUS_INVALID_PARAMETER;
+
+	for (addr = start; count < args->count; addr += PAGE_SIZE) {
+		addr = ntvm_pages_next_written(ctx, addr, end);
+		if (addr >= end)
+			break;
+		if (reset)
+			ntvm_change_reset_written(ctx, addr);
+		batch[n++] = addr;
+		count++;
+		if (n == NTVM_WW_BATCH || count == args->count) {
+			if (copy_to_user(out + count - n, batch,
+					 n * sizeof(batch[0])))
+				return NTVM_STATUS_ACCESS_VIOLATION;
+			n = 0;
+		}
+	}
+	if (n && copy_to_user(out + count - n, batch, n * sizeof(batch[0])))
+		return NTVM_STATUS_ACCESS_VIOLATION;
+	args->count = count;
+	args->granularity = PAGE_SIZE;
+	return NTVM_STATUS_SUCCESS;
+}
+
+u32 ntvm_nt_reset_write_watch(struct ntvm_ctx *ctx,
+			      struct ntvm_reset_write_watch_args *args)
+{
+	unsigned long start, end, addr;
+
+	if (!args->size ||
+	    !ntvm_ww_range(ctx, args->base, args->size, &start, &end))
+		return NTVM_STATUS_INVALID_PARAMETER;
+	for (addr = start;; addr += PAGE_SIZE) {
+		addr = ntvm_pages_next_written(ctx, addr, end);
+		if (addr >= end)
+			break;
+		ntvm_change_reset_written(ctx, addr);
+	}
+	return NTVM_STATUS_SUCCESS;
+}
