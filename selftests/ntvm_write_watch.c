@@ -932,6 +932,13 @@ TEST(abi)
  * least the last k whose snapshot is below the page's final count.  And
  * no call reports a write that was not made: a page's reports up to call
  * k never outnumber the writes announced before call k returned.
+ *
+ * What fails it: a page the reset leaves writable, or writable again
+ * before it is recorded (a write that gets past the write-protect after
+ * the call returned, a stale TLB entry), since no later call reports it.
+ * A write that slips in between the reset of a page and its write-protect
+ * inside the call that reports the page is no loss a caller can see: it
+ * reads the page after the call returns.
  */
 #define RACE_PAGES	256
 #define RACE_WRITERS	2
