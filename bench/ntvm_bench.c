@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -497,6 +498,200 @@ static void fault_scaling(void)
 }
 
 /*
+ * Write watches against Wine's fallback, done here in C: a reset
+ * mprotect()s the region PROT_READ; the first write to a page faults, and
+ * the SIGSEGV handler marks the page in a byte map and mprotect()s it
+ * read-write again; a get-and-reset scans the map and mprotect()s each
+ * dirty page back to PROT_READ.  Both regions are resident beforehand,
+ * so only the tracking is measured.
+ */
+#define WW_SIZE		(64UL << 20)
+#define WW_PAGES	(WW_SIZE / PAGE)
+#define WW_SPARSE	64		/* ww_get_reset: 1 page in 64 dirty */
+#define WW_GET_CALLS	10
+#define WW_WRITES	1000		/* ww_write_cost: writes per pass */
+#define WW_PASSES	1000
+
+struct ww_ctx {
+	char *ntvm;		/* 64 MiB, MEM_WRITE_WATCH, committed RW */
+	char *emu;		/* 64 MiB anonymous, Wine's emulation */
+	char *plain;		/* ww_write_cost: unwatched, committed RW */
+	PVOID *addrs;		/* WW_PAGES entries */
+};
+
+static char *ww_emu_base;
+static unsigned char ww_emu_dirty[WW_PAGES];
+
+static void ww_emu_fault(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t off = (uintptr_t)si->si_addr - (uintptr_t)ww_emu_base;
+
+	if (!ww_emu_base || off >= WW_SIZE) {
+		signal(sig, SIG_DFL);
+		return;		/* the fault repeats, and kills */
+	}
+	ww_emu_dirty[off / PAGE] = 1;
+	if (mprotect(ww_emu_base + off / PAGE * PAGE, PAGE,
+		     PROT_READ | PROT_WRITE))
+		abort();
+}
+
+/* The emulation's ResetWriteWatch. */
+static void ww_emu_reset(void)
+{
+	if (mprotect(ww_emu_base, WW_SIZE, PROT_READ))
+		die("mprotect");
+	memset(ww_emu_dirty, 0, sizeof(ww_emu_dirty));
+}
+
+/* The emulation's GetWriteWatch(WRITE_WATCH_FLAG_RESET); the count. */
+static size_t ww_emu_get_reset(PVOID *addrs)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < WW_PAGES; i++) {
+		if (!ww_emu_dirty[i])
+			continue;
+		ww_emu_dirty[i] = 0;
+		addrs[n++] = ww_emu_base + i * PAGE;
+		if (mprotect(ww_emu_base + i * PAGE, PAGE, PROT_READ))
+			die("mprotect");
+	}
+	return n;
+}
+
+static void *ww_setup(void)
+{
+	static struct ww_ctx c;
+	struct sigaction sa = { .sa_sigaction = ww_emu_fault,
+				.sa_flags = SA_SIGINFO | SA_NODEFER };
+
+	c.ntvm = VirtualAlloc(NULL, WW_SIZE, MEM_RESERVE | MEM_COMMIT |
+			      MEM_WRITE_WATCH, PAGE_READWRITE);
+	if (!c.ntvm)
+		die("MEM_WRITE_WATCH 64 MiB");
+	c.plain = VirtualAlloc(NULL, 0x10000, MEM_COMMIT, PAGE_READWRITE);
+	if (!c.plain)
+		die("commit 64 KiB");
+	c.emu = anon_nothp(WW_SIZE);
+	c.addrs = malloc(WW_PAGES * sizeof(*c.addrs));
+	if (!c.addrs)
+		die("malloc");
+	memset(c.ntvm, 1, WW_SIZE);
+	memset(c.emu, 1, WW_SIZE);
+	memset(c.plain, 1, 0x10000);
+	ww_emu_base = c.emu;
+	sigaction(SIGSEGV, &sa, NULL);
+	return &c;
+}
+
+static void ww_teardown(struct ww_ctx *c)
+{
+	signal(SIGSEGV, SIG_DFL);
+	ww_emu_base = NULL;
+	VirtualFree(c->ntvm, 0, MEM_RELEASE);
+	VirtualFree(c->plain, 0, MEM_RELEASE);
+	munmap(c->emu, WW_SIZE);
+	free(c->addrs);
+}
+
+/* ww_first_write: one write per page of 64 MiB just reset. */
+static double ww_first_write_ntvm(void *ctx)
+{
+	struct ww_ctx *c = ctx;
+
+	if (ResetWriteWatch(c->ntvm, WW_SIZE))
+		die("ResetWriteWatch");
+	return touch(c->ntvm, WW_SIZE);
+}
+
+static double ww_first_write_emu(void *ctx)
+{
+	struct ww_ctx *c = ctx;
+
+	ww_emu_reset();
+	return touch(c->emu, WW_SIZE);
+}
+
+/* ww_get_reset: GetWriteWatch(RESET) of 64 MiB, 1 page in 64 dirty. */
+static double ww_get_reset_ntvm(void *ctx)
+{
+	struct ww_ctx *c = ctx;
+	double total = 0, t;
+	ULONG_PTR count;
+	DWORD gran;
+	size_t i;
+	int k;
+
+	if (ResetWriteWatch(c->ntvm, WW_SIZE))
+		die("ResetWriteWatch");
+	for (k = 0; k < WW_GET_CALLS; k++) {
+		for (i = 0; i < WW_PAGES; i += WW_SPARSE)
+			c->ntvm[i * PAGE] = 2;
+		count = WW_PAGES;
+		profile(1);
+		t = now_ns();
+		if (GetWriteWatch(WRITE_WATCH_FLAG_RESET, c->ntvm, WW_SIZE,
+				  c->addrs, &count, &gran))
+			die("GetWriteWatch");
+		total += now_ns() - t;
+		profile(0);
+		if (count != WW_PAGES / WW_SPARSE) {
+			fprintf(stderr, "bench: GetWriteWatch found %lu pages, not %lu\n",
+				(unsigned long)count, WW_PAGES / WW_SPARSE);
+			exit(1);
+		}
+	}
+	return total / WW_GET_CALLS;
+}
+
+static double ww_get_reset_emu(void *ctx)
+{
+	struct ww_ctx *c = ctx;
+	double total = 0, t;
+	size_t i, n;
+	int k;
+
+	ww_emu_reset();
+	for (k = 0; k < WW_GET_CALLS; k++) {
+		for (i = 0; i < WW_PAGES; i += WW_SPARSE)
+			c->emu[i * PAGE] = 2;
+		profile(1);
+		t = now_ns();
+		n = ww_emu_get_reset(c->addrs);
+		total += now_ns() - t;
+		profile(0);
+		if (n != WW_PAGES / WW_SPARSE)
+			die("emulated GetWriteWatch");
+	}
+	return total / WW_GET_CALLS;
+}
+
+/* ww_write_cost: writes to a page already written (no fault either way). */
+static double ww_writes(volatile char *page)
+{
+	double t;
+	int i, j;
+
+	page[0] = 3;
+	t = now_ns();
+	for (j = 0; j < WW_PASSES; j++)
+		for (i = 0; i < WW_WRITES; i++)
+			page[(i & 63) * 64] = (char)i;
+	return (now_ns() - t) / ((double)WW_PASSES * WW_WRITES);
+}
+
+static double ww_write_cost_ntvm(void *ctx)
+{
+	return ww_writes(((struct ww_ctx *)ctx)->ntvm + 0x100000);
+}
+
+static double ww_write_cost_plain(void *ctx)
+{
+	return ww_writes(((struct ww_ctx *)ctx)->plain + 0x8000);
+}
+
+/*
  * --loop NAME ntvm|base SECONDS: one side of one benchmark, the batch main()
  * measures with the same setup, run over and over for SECONDS (after one
  * warm-up batch) so that a profiler can sample it; prints the median ns per
@@ -561,6 +756,11 @@ static const struct loop_bench loops[] = {
 	{ "ref_decommit_256", decommit_ntvm, decommit_shm, loop_setup_memfd, 1 },
 	{ "query_1", query_ntvm, getppid_linux, loop_setup_query, 0 },
 	{ "ioctl_version", version_ntvm, getppid_linux, loop_setup_version, 0 },
+	{ "ww_first_write", ww_first_write_ntvm, ww_first_write_emu, ww_setup,
+	  1 },
+	{ "ww_get_reset", ww_get_reset_ntvm, ww_get_reset_emu, ww_setup, 1 },
+	{ "ww_write_cost", ww_write_cost_ntvm, ww_write_cost_plain, ww_setup,
+	  0 },
 };
 
 #define LOOP_MAX_BATCHES 65536
@@ -633,6 +833,7 @@ int main(int argc, char **argv)
 	struct prot_ctx pc;
 	struct utsname u;
 	char **many;
+	void *ww_probe;
 	int i;
 
 	if (argc > 1)
@@ -692,6 +893,24 @@ int main(int argc, char **argv)
 	}
 	vma_alternating();
 	fault_scaling();
+	ww_probe = VirtualAlloc(NULL, PAGE, MEM_RESERVE | MEM_WRITE_WATCH,
+				PAGE_READWRITE);
+	if (!ww_probe)
+		fprintf(stderr, "bench: no write watch (error %u): ww_* skipped\n",
+			GetLastError());
+	else if (VirtualFree(ww_probe, 0, MEM_RELEASE)) {
+		struct ww_ctx *c = ww_setup();
+
+		pair("ww_first_write",
+		     "mprotect(PROT_READ) + SIGSEGV handler + mprotect(RW)",
+		     "<= 0.1", ww_first_write_ntvm, ww_first_write_emu, c);
+		pair("ww_get_reset",
+		     "map scan + mprotect(PROT_READ) per dirty page",
+		     "<= 0.5", ww_get_reset_ntvm, ww_get_reset_emu, c);
+		pair("ww_write_cost", "the same on an unwatched commit",
+		     "<= 1.05", ww_write_cost_ntvm, ww_write_cost_plain, c);
+		ww_teardown(c);
+	}
 
 	uname(&u);
 	printf("\n%-20s %14s %14s %8s  %-10s %s\n", "name", "ntvm", "baseline",

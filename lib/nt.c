@@ -3,6 +3,7 @@
  * The NT layer: NtAllocateVirtualMemory and friends, one ioctl each.
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -125,4 +126,86 @@ NtQueryVirtualMemory(HANDLE process, PVOID base,
 	if (return_length)
 		*return_length = sizeof(*mbi);
 	return STATUS_SUCCESS;
+}
+
+/*
+ * The kernel stores __u64 addresses.  Where a pointer is 64 bits they go
+ * straight into the caller's array; a 32-bit caller's array of 4-byte
+ * pointers gets them through a bounce buffer, no larger than the pages
+ * the range holds.
+ */
+#if UINTPTR_MAX > 0xffffffffu
+_Static_assert(sizeof(PVOID) == sizeof(__u64), "PVOID is a __u64");
+
+static NTSTATUS ntvm_get_write_watch(struct ntvm_get_write_watch_args *args,
+				     PVOID *addresses)
+{
+	args->addresses = (uintptr_t)addresses;
+	return ntvm_ioctl(NTVM_IOC_GET_WRITE_WATCH, args, &args->status);
+}
+#else
+static NTSTATUS ntvm_get_write_watch(struct ntvm_get_write_watch_args *args,
+				     PVOID *addresses)
+{
+	__u64 first = args->base & ~(__u64)4095;
+	__u64 pages = ((args->base + args->size + 4095) & ~(__u64)4095) - first;
+	__u64 *bounce = NULL;
+	NTSTATUS status;
+	__u64 i;
+
+	pages /= 4096;
+	/* A NULL array and a zero count go as they are: the kernel says. */
+	if (addresses && args->count && args->size) {
+		if (args->count > pages && pages)
+			args->count = pages;
+		bounce = calloc(args->count, sizeof(*bounce));
+		if (!bounce)
+			return STATUS_NO_MEMORY;
+	}
+	args->addresses = (uintptr_t)bounce;
+	status = ntvm_ioctl(NTVM_IOC_GET_WRITE_WATCH, args, &args->status);
+	if (NT_SUCCESS(status))
+		for (i = 0; i < args->count; i++)
+			addresses[i] = (PVOID)(uintptr_t)bounce[i];
+	free(bounce);
+	return status;
+}
+#endif
+
+NTVM_EXPORT NTSTATUS NTAPI
+NtGetWriteWatch(HANDLE process, ULONG flags, PVOID base, SIZE_T size,
+		PVOID *addresses, PULONG_PTR count, PULONG granularity)
+{
+	struct ntvm_get_write_watch_args args = {
+		.base = (uintptr_t)base,
+		.size = size,
+		.watch_flags = flags,
+	};
+	NTSTATUS status;
+
+	if (!ntvm_is_self(process))
+		return STATUS_INVALID_HANDLE;
+	/* Checked here; the kernel checks the rest, in Windows' order. */
+	if (!count || !granularity)
+		return STATUS_ACCESS_VIOLATION;
+	args.count = *count;
+	status = ntvm_get_write_watch(&args, addresses);
+	if (NT_SUCCESS(status)) {
+		*count = args.count;
+		*granularity = args.granularity;
+	}
+	return status;
+}
+
+NTVM_EXPORT NTSTATUS NTAPI
+NtResetWriteWatch(HANDLE process, PVOID base, SIZE_T size)
+{
+	struct ntvm_reset_write_watch_args args = {
+		.base = (uintptr_t)base,
+		.size = size,
+	};
+
+	if (!ntvm_is_self(process))
+		return STATUS_INVALID_HANDLE;
+	return ntvm_ioctl(NTVM_IOC_RESET_WRITE_WATCH, &args, &args.status);
 }

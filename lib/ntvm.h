@@ -46,6 +46,7 @@ extern "C" {
 typedef int BOOL;
 typedef unsigned char BYTE;
 typedef unsigned short WORD;
+typedef unsigned int UINT;
 typedef unsigned int DWORD, *PDWORD, *LPDWORD;
 typedef unsigned int ULONG, *PULONG;
 typedef void *LPVOID;
@@ -125,6 +126,11 @@ typedef LONG NTSTATUS;
 #endif
 #ifndef MEM_PRESERVE_PLACEHOLDER
 #define MEM_PRESERVE_PLACEHOLDER	0x00000002
+#endif
+
+/* GetWriteWatch flags (winbase.h / memoryapi.h). */
+#ifndef WRITE_WATCH_FLAG_RESET
+#define WRITE_WATCH_FLAG_RESET		0x01
 #endif
 
 /* Page protections (winnt.h). */
@@ -468,6 +474,12 @@ VirtualQuery(LPCVOID lpAddress, PMEMORY_BASIC_INFORMATION lpBuffer,
 NTVM_WINBASEAPI SIZE_T WINAPI
 VirtualQueryEx(HANDLE hProcess, LPCVOID lpAddress,
 	       PMEMORY_BASIC_INFORMATION lpBuffer, SIZE_T dwLength);
+NTVM_WINBASEAPI UINT WINAPI
+GetWriteWatch(DWORD dwFlags, PVOID lpBaseAddress, SIZE_T dwRegionSize,
+	      PVOID *lpAddresses, ULONG_PTR *lpdwCount,
+	      LPDWORD lpdwGranularity);
+NTVM_WINBASEAPI UINT WINAPI
+ResetWriteWatch(LPVOID lpBaseAddress, SIZE_T dwRegionSize);
 NTVM_WINBASEAPI void WINAPI GetSystemInfo(LPSYSTEM_INFO lpSystemInfo);
 NTVM_WINBASEAPI DWORD WINAPI GetLastError(void);
 NTVM_WINBASEAPI void WINAPI SetLastError(DWORD dwErrCode);
@@ -492,6 +504,13 @@ NTSTATUS NTAPI NtQueryVirtualMemory(HANDLE ProcessHandle, PVOID BaseAddress,
 				    SIZE_T MemoryInformationLength,
 				    PSIZE_T ReturnLength);
 #endif
+NTSTATUS NTAPI NtGetWriteWatch(HANDLE ProcessHandle, ULONG Flags,
+			       PVOID BaseAddress, SIZE_T RegionSize,
+			       PVOID *UserAddressArray,
+			       PULONG_PTR EntriesInUserAddressArray,
+			       PULONG Granularity);
+NTSTATUS NTAPI NtResetWriteWatch(HANDLE ProcessHandle, PVOID BaseAddress,
+				 SIZE_T RegionSize);
 ULONG NTAPI RtlNtStatusToDosError(NTSTATUS Status);
 
 #ifdef __cplusplus

@@ -98,6 +98,26 @@ NTVM_EXPORT SIZE_T WINAPI VirtualQuery(LPCVOID address,
 	return VirtualQueryEx(GetCurrentProcess(), address, info, length);
 }
 
+/* GetWriteWatch and ResetWriteWatch: 0, or ~0u and the last error. */
+NTVM_EXPORT UINT WINAPI GetWriteWatch(DWORD flags, PVOID base, SIZE_T size,
+				      PVOID *addresses, ULONG_PTR *count,
+				      LPDWORD granularity)
+{
+	if (!ntvm_set_status(NtGetWriteWatch(GetCurrentProcess(), flags, base,
+					     size, addresses, count,
+					     (PULONG)granularity)))
+		return ~0u;
+	return 0;
+}
+
+NTVM_EXPORT UINT WINAPI ResetWriteWatch(LPVOID base, SIZE_T size)
+{
+	if (!ntvm_set_status(NtResetWriteWatch(GetCurrentProcess(), base,
+					       size)))
+		return ~0u;
+	return 0;
+}
+
 NTVM_EXPORT void WINAPI GetSystemInfo(LPSYSTEM_INFO si)
 {
 	struct ntvm_sysinfo_args info = {

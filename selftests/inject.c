@@ -13,6 +13,10 @@
  * This file defines ioctl(): it takes the place of the C library's for
  * the test and for libntvm, which is linked statically.  Without
  * NTVM_FAULTINJ it only forwards the call.
+ *
+ * Write watches are not in a query's answer: a failed get or reset of
+ * write watches is checked against the pages a watch query (without
+ * reset) reports before and after it instead.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -304,6 +308,93 @@ static long armed_once(int fd, unsigned long req, void *arg)
 	return ret;
 }
 
+/*
+ * The pages of [base, base + size) a write watch reports, by a query
+ * without reset made with injection disarmed, into @out (@max entries).
+ * Return: the count, or -1 if the range is not watched or too large.
+ */
+#define WW_SNAPSHOT_MAX 4096
+
+static long ww_snapshot(int fd, uint64_t base, uint64_t size, uint64_t *out)
+{
+	struct ntvm_get_write_watch_args g;
+
+	memset(&g, 0, sizeof(g));
+	g.base = base;
+	g.size = size;
+	g.addresses = (uintptr_t)out;
+	g.count = WW_SNAPSHOT_MAX;
+	if (!size || size / 4096 + 1 > WW_SNAPSHOT_MAX ||
+	    raw_ioctl(fd, NTVM_IOC_GET_WRITE_WATCH, &g) || g.status)
+		return -1;
+	return g.count;
+}
+
+/*
+ * Get and reset write watches: a call that fails with STATUS_NO_MEMORY
+ * must not have reset a page (every page reported before it is reported
+ * after it: other threads may add pages, none resets them); it is then
+ * retried like the others.
+ */
+static long armed_write_watch(int fd, unsigned long req, void *arg)
+{
+	union {
+		struct ntvm_get_write_watch_args get;
+		struct ntvm_reset_write_watch_args reset;
+	} in;
+	size_t size = _IOC_SIZE(req);
+	uint64_t base, len, *before, *after;
+	long nbefore, nafter, i, j;
+	__u32 *status;
+	long ret;
+	int tries;
+
+	if (!usable(arg, size))
+		return armed_once(fd, req, arg);
+	memcpy(&in, arg, size);
+	if (req == NTVM_IOC_GET_WRITE_WATCH) {
+		status = &((struct ntvm_get_write_watch_args *)arg)->status;
+		base = in.get.base;
+		len = in.get.size;
+	} else {
+		status = &((struct ntvm_reset_write_watch_args *)arg)->status;
+		base = in.reset.base;
+		len = in.reset.size;
+	}
+	before = malloc(2 * WW_SNAPSHOT_MAX * sizeof(*before));
+	if (!before)
+		abort();
+	after = before + WW_SNAPSHOT_MAX;
+	for (tries = 1; ; tries++) {
+		nbefore = ww_snapshot(fd, base, len, before);
+		ret = armed_once(fd, req, arg);
+		if (ret || *status != NTVM_STATUS_NO_MEMORY)
+			break;
+		if (tries == MAX_TRIES) {
+			__atomic_fetch_add(&stats->retried_out, 1,
+					   __ATOMIC_RELAXED);
+			break;
+		}
+		__atomic_fetch_add(&stats->failed, 1, __ATOMIC_RELAXED);
+		nafter = ww_snapshot(fd, base, len, after);
+		for (i = 0, j = 0; nbefore >= 0 && i < nbefore; i++) {
+			while (j < nafter && after[j] < before[i])
+				j++;
+			if (j >= nafter || after[j] != before[i]) {
+				fprintf(stderr,
+					"# inject: a failed write-watch call on [0x%llx, +0x%llx) reset page 0x%llx\n",
+					(unsigned long long)base,
+					(unsigned long long)len,
+					(unsigned long long)before[i]);
+				abort();
+			}
+		}
+		memcpy(arg, &in, size);
+	}
+	free(before);
+	return ret;
+}
+
 static long armed_call(int fd, unsigned long req, void *arg)
 {
 	union {
@@ -334,6 +425,9 @@ static long armed_call(int fd, unsigned long req, void *arg)
 		op = "NtQueryVirtualMemory";
 		break;
 	}
+	if (req == NTVM_IOC_GET_WRITE_WATCH ||
+	    req == NTVM_IOC_RESET_WRITE_WATCH)
+		return armed_write_watch(fd, req, arg);
 	/* Anything else (the fuzzer's garbage): armed, once. */
 	if (!op || !usable(arg, size))
 		return armed_once(fd, req, arg);

@@ -37,6 +37,9 @@ static uint64_t rnd(void)
 
 static uint64_t live[64];	/* bases handed out, to aim at */
 
+#define WW_OUT 512
+static __u64 ww_out[WW_OUT];	/* a write-watch array that holds WW_OUT */
+
 static uint64_t addr(void)
 {
 	static const uint64_t special[] = {
@@ -80,11 +83,14 @@ static uint32_t type(void)
 		NTVM_MEM_COMMIT | NTVM_MEM_RESERVE, NTVM_MEM_DECOMMIT,
 		NTVM_MEM_RELEASE, NTVM_MEM_RESET, NTVM_MEM_TOP_DOWN,
 		NTVM_MEM_WRITE_WATCH, NTVM_MEM_LARGE_PAGES, NTVM_MEM_PHYSICAL,
+		NTVM_MEM_RESERVE | NTVM_MEM_WRITE_WATCH,
+		NTVM_MEM_COMMIT | NTVM_MEM_RESERVE | NTVM_MEM_WRITE_WATCH,
 	};
+	const unsigned int n = sizeof(t) / sizeof(t[0]);
 
 	if (rnd() % 4 == 0)
 		return (uint32_t)rnd();
-	return t[rnd() % 10] | (rnd() % 5 ? 0 : t[rnd() % 10]);
+	return t[rnd() % n] | (rnd() % 5 ? 0 : t[rnd() % n]);
 }
 
 static uint32_t prot(void)
@@ -98,6 +104,7 @@ static int known_status(uint32_t s)
 {
 	switch (s) {
 	case NTVM_STATUS_SUCCESS:
+	case NTVM_STATUS_ACCESS_VIOLATION:
 	case NTVM_STATUS_INVALID_PARAMETER:
 	case NTVM_STATUS_NO_MEMORY:
 	case NTVM_STATUS_CONFLICTING_ADDRESSES:
@@ -131,6 +138,8 @@ int main(int argc, char **argv)
 		struct ntvm_protect_args p;
 		struct ntvm_query_args q;
 		struct ntvm_sysinfo_args s;
+		struct ntvm_get_write_watch_args g;
+		struct ntvm_reset_write_watch_args r;
 		unsigned char raw[256];
 	} u;
 
@@ -144,7 +153,7 @@ int main(int argc, char **argv)
 		unsigned long req;
 		uint32_t *status = NULL;
 		void *arg = &u;
-		int ret, what = rnd() % 16;
+		int ret, what = rnd() % 18;
 
 		memset(&u, (int)rnd(), sizeof(u));
 		switch (what) {
@@ -158,7 +167,9 @@ int main(int argc, char **argv)
 		case 2:	/* a bad argument pointer */
 			req = (unsigned long[]){ NTVM_IOC_ALLOC, NTVM_IOC_FREE,
 				NTVM_IOC_PROTECT, NTVM_IOC_QUERY,
-				NTVM_IOC_SYSINFO, NTVM_IOC_FEATURES }[rnd() % 6];
+				NTVM_IOC_SYSINFO, NTVM_IOC_FEATURES,
+				NTVM_IOC_GET_WRITE_WATCH,
+				NTVM_IOC_RESET_WRITE_WATCH }[rnd() % 8];
 			arg = (void *)(uintptr_t)addr();
 			break;
 		case 3: case 4: case 5: case 6:
@@ -185,6 +196,29 @@ int main(int argc, char **argv)
 			u.p.protect = prot();
 			u.p.pad = rnd() % 8 ? 0 : (uint32_t)rnd();
 			status = &u.p.status;
+			break;
+		case 16:
+			req = NTVM_IOC_GET_WRITE_WATCH;
+			u.g.base = addr();
+			u.g.size = size();
+			/* Our buffer with a count it holds, or any pointer. */
+			if (rnd() % 3) {
+				u.g.addresses = (uintptr_t)ww_out;
+				u.g.count = rnd() % (WW_OUT + 1);
+			} else {
+				u.g.addresses = addr();
+				u.g.count = rnd() % 2 ? rnd() : rnd() % 64;
+			}
+			u.g.watch_flags = rnd() % 4 ? rnd() % 2 : (uint32_t)rnd();
+			u.g.pad = rnd() % 8 ? 0 : (uint32_t)rnd();
+			status = &u.g.status;
+			break;
+		case 17:
+			req = NTVM_IOC_RESET_WRITE_WATCH;
+			u.r.base = addr();
+			u.r.size = size();
+			u.r.pad = rnd() % 8 ? 0 : (uint32_t)rnd();
+			status = &u.r.status;
 			break;
 		default:
 			req = NTVM_IOC_QUERY;

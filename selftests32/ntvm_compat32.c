@@ -39,6 +39,8 @@ TEST(layouts_match_64bit)
 	EXPECT_EQ(32, sizeof(struct ntvm_protect_args));
 	EXPECT_EQ(64, sizeof(struct ntvm_query_args));
 	EXPECT_EQ(64, sizeof(struct ntvm_sysinfo_args));
+	EXPECT_EQ(48, sizeof(struct ntvm_get_write_watch_args));
+	EXPECT_EQ(24, sizeof(struct ntvm_reset_write_watch_args));
 }
 
 TEST(services_from_a_32bit_process)
@@ -96,6 +98,58 @@ TEST(services_from_a_32bit_process)
 	EXPECT_EQ(0x3000, f.size);
 	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
 	EXPECT_EQ(NTVM_STATUS_MEMORY_NOT_ALLOCATED, f.status);
+	close(fd);
+}
+
+/* Write watch: the array is __u64 addresses, as from a 64-bit process. */
+TEST(write_watch_from_a_32bit_process)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	struct ntvm_alloc_args a = {
+		.size = 0x10000,
+		.type = NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
+			NTVM_MEM_WRITE_WATCH,
+		.protect = NTVM_PAGE_READWRITE };
+	struct ntvm_get_write_watch_args g;
+	struct ntvm_reset_write_watch_args r;
+	__u64 out[17];
+	char *mem;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	ASSERT_EQ(0, a.status);
+	ASSERT_GT(0x100000000ULL, a.base + a.size);
+	mem = (char *)(uintptr_t)a.base;
+	mem[0x5000] = 1;
+	mem[0x1000 + 7] = 1;
+	memset(out, 0xee, sizeof(out));
+	g = (struct ntvm_get_write_watch_args){
+		.base = a.base, .size = 0x10000,
+		.addresses = (uintptr_t)out, .count = 16,
+		.watch_flags = NTVM_WRITE_WATCH_FLAG_RESET };
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_GET_WRITE_WATCH, &g));
+	EXPECT_EQ(0, g.status);
+	EXPECT_EQ(2, g.count);
+	EXPECT_EQ(4096, g.granularity);
+	EXPECT_EQ(a.base + 0x1000, out[0]);
+	EXPECT_EQ(a.base + 0x5000, out[1]);
+	EXPECT_EQ(0xeeeeeeeeeeeeeeeeULL, out[2]);
+	g.count = 16;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_GET_WRITE_WATCH, &g));
+	EXPECT_EQ(0, g.status);
+	EXPECT_EQ(0, g.count);
+	mem[0x2000] = 1;
+	r = (struct ntvm_reset_write_watch_args){ .base = a.base,
+						  .size = 0x10000 };
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_RESET_WRITE_WATCH, &r));
+	EXPECT_EQ(0, r.status);
+	g.count = 16;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_GET_WRITE_WATCH, &g));
+	EXPECT_EQ(0, g.count);
+	r.pad = 1;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_RESET_WRITE_WATCH, &r));
+	EXPECT_EQ(EINVAL, errno);
 	close(fd);
 }
 
