@@ -2,14 +2,17 @@
 /*
  * ntvm benchmarks: each ntvm operation against the same work done with
  * Linux primitives, measured interleaved in one boot (round i runs ntvm,
- * then the baseline), median of the rounds.  Prints a table, then one
- * JSON document between "BENCH-JSON-BEGIN" and "BENCH-JSON-END".
+ * then the baseline), median of the rounds; reserve_1m, too costly for
+ * that, runs each side once.  Prints a table, then one JSON document
+ * between "BENCH-JSON-BEGIN" and "BENCH-JSON-END".
  *
  * ntvm-bench --loop NAME ntvm|base SECONDS runs one side of one benchmark
  * instead, batch after batch, for a profiler to sample (see loop_main()).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -19,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,6 +92,11 @@ struct result {
 	const char *name, *baseline, *target, *unit;
 	double ntvm, base, ratio;
 	int is_count;
+	int nextra;		/* integers printed after the target */
+	struct {
+		const char *key;
+		long val;
+	} extra[8];
 };
 
 static struct result results[24];
@@ -692,6 +701,311 @@ static double ww_write_cost_plain(void *ctx)
 }
 
 /*
+ * reserve_1m: 1 100 000 reservations made with VirtualAlloc(NULL) against
+ * one anonymous mapping per reservation, Wine's way.  Sizes are 4 KiB,
+ * 64 KiB and 1 MiB in a fixed pseudo-random mix (about a third each);
+ * every 16th reservation is committed read-write as well.  Each side runs
+ * once, in a child of its own (a fresh address space, all of it gone when
+ * the child exits), and sends its ns per reservation and its VMA count
+ * (lines of /proc/self/maps: ntvm's views for ntvm, all for Linux) back
+ * through a pipe.
+ *
+ * The Linux side maps each reservation where Wine would: at the 64 KiB
+ * boundary below the previous one (an mmap hint: Wine places its views
+ * itself), exactly its size, leaving the rest of its last 64 KiB granule
+ * unmapped.  So a 4 KiB reservation is a VMA of its own, while adjacent
+ * 64 KiB and 1 MiB ones of the same protection merge, as under Wine.  It
+ * needs vm.max_map_count raised.  ntvm needs its commit limit raised: the
+ * mix commits about 24 GiB, never touched (so no pages), past RAM + swap.
+ */
+#define R1M_N		1100000L
+#define R1M_COMMIT	16		/* every 16th is committed */
+#define GRANULE		0x10000UL
+#define MAX_MAP_COUNT	"/proc/sys/vm/max_map_count"
+#define COMMIT_LIMIT	"/sys/module/ntvm/parameters/commit_limit_pages"
+
+static const size_t r1m_size[] = { PAGE, 0x10000, 0x100000 };
+static unsigned char *r1m_class;	/* R1M_N indices into r1m_size */
+
+struct r1m_report {
+	double ns;		/* per call, a failed last one included */
+	long made;		/* reservations made */
+	long vmas;		/* -1: not counted */
+	long error;		/* the failure: GetLastError() or errno */
+	long signal;		/* the child was killed before it reported */
+};
+
+/* The mix, the same every run; returns the pages it commits. */
+static unsigned long r1m_mix(void)
+{
+	uint32_t x = 0x1badf00d;	/* xorshift32 */
+	unsigned long pages = 0;
+	long i;
+
+	r1m_class = malloc(R1M_N);
+	if (!r1m_class)
+		die("malloc");
+	for (i = 0; i < R1M_N; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		r1m_class[i] = x % 3;
+		if (!(i % R1M_COMMIT))
+			pages += r1m_size[r1m_class[i]] / PAGE;
+	}
+	return pages;
+}
+
+/* The path of a line of /proc/PID/maps ("" when it has none). */
+static const char *maps_path(const char *line)
+{
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		line += strcspn(line, " ");
+		line += strspn(line, " ");
+	}
+	return line;
+}
+
+/*
+ * Lines of /proc/self/maps: all of them, or those of ntvm's views: a path
+ * naming "ntvm" that is not this program's own (ntvm-bench).
+ */
+static long count_maps(int ntvm_only)
+{
+	char exe[PATH_MAX], *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	long n = 0;
+	FILE *f;
+
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[len > 0 ? len : 0] = '\0';
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -1;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		const char *path;
+
+		if (line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		path = maps_path(line);
+		if (!ntvm_only || (strstr(path, "ntvm") && strcmp(path, exe)))
+			n++;
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+static void r1m_send(int fd, const struct r1m_report *rep)
+{
+	if (write(fd, rep, sizeof(*rep)) != sizeof(*rep))
+		_exit(1);
+	close(fd);
+}
+
+/* The children: measure, report, release everything (untimed), exit. */
+static void r1m_ntvm(int fd)
+{
+	struct r1m_report rep = { .vmas = -1 };
+	void **v = malloc(R1M_N * sizeof(*v));
+	double t;
+	long i;
+
+	if (!v)
+		_exit(1);
+	memset(v, 0, R1M_N * sizeof(*v));	/* no faults on it when timed */
+	t = now_ns();
+	for (i = 0; i < R1M_N; i++) {
+		int commit = !(i % R1M_COMMIT);
+
+		v[i] = VirtualAlloc(NULL, r1m_size[r1m_class[i]], commit ?
+				    MEM_RESERVE | MEM_COMMIT : MEM_RESERVE,
+				    commit ? PAGE_READWRITE : PAGE_NOACCESS);
+		if (!v[i]) {
+			rep.error = GetLastError();
+			break;
+		}
+	}
+	rep.ns = (now_ns() - t) / (i < R1M_N ? i + 1 : R1M_N);
+	rep.made = i;
+	rep.vmas = count_maps(1);
+	r1m_send(fd, &rep);
+	while (i--)
+		VirtualFree(v[i], 0, MEM_RELEASE);
+	_exit(0);
+}
+
+static void r1m_linux(int fd)
+{
+	struct r1m_report rep = { .vmas = -1 };
+	void **v = malloc(R1M_N * sizeof(*v));
+	uintptr_t low = 0;	/* the lowest granule mapped so far */
+	double t;
+	long i;
+
+	if (!v)
+		_exit(1);
+	memset(v, 0, R1M_N * sizeof(*v));	/* no faults on it when timed */
+	t = now_ns();
+	for (i = 0; i < R1M_N; i++) {
+		size_t size = r1m_size[r1m_class[i]];
+		size_t span = (size + GRANULE - 1) & ~(GRANULE - 1);
+		int prot = i % R1M_COMMIT ? PROT_NONE : PROT_READ | PROT_WRITE;
+
+		v[i] = mmap(low > span ? (void *)(low - span) : NULL, size,
+			    prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			    -1, 0);
+		if (v[i] == MAP_FAILED) {
+			rep.error = errno;
+			break;
+		}
+		low = (uintptr_t)v[i] & ~(GRANULE - 1);
+	}
+	rep.ns = (now_ns() - t) / (i < R1M_N ? i + 1 : R1M_N);
+	rep.made = i;
+	rep.vmas = count_maps(0);
+	r1m_send(fd, &rep);
+	while (i--)
+		munmap(v[i], r1m_size[r1m_class[i]]);
+	_exit(0);
+}
+
+/* Run @side in a child; waits for its exit. */
+static void r1m_run(void (*side)(int), struct r1m_report *rep)
+{
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	if (pipe(fds))
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		close(fds[0]);
+		side(fds[1]);
+	}
+	close(fds[1]);
+	n = read(fds[0], rep, sizeof(*rep));
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		die("waitpid");
+	if (n != sizeof(*rep)) {
+		*rep = (struct r1m_report){ .vmas = -1 };
+		if (WIFSIGNALED(status))
+			rep->signal = WTERMSIG(status);
+	}
+}
+
+static int knob_read(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int knob_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	if (close(fd) || n != (ssize_t)strlen(val))
+		return -1;
+	return 0;
+}
+
+static void result_extra(struct result *r, const char *key, long val)
+{
+	if (r->nextra < (int)(sizeof(r->extra) / sizeof(r->extra[0]))) {
+		r->extra[r->nextra].key = key;
+		r->extra[r->nextra++].val = val;
+	}
+}
+
+/* keys: made, error, signal. */
+static void r1m_failed(struct result *r, const struct r1m_report *rep,
+		       const char *side, const char *const keys[3])
+{
+	if (rep->made == R1M_N)
+		return;
+	fprintf(stderr, "bench: reserve_1m: %s made %ld of %ld (error %ld, signal %ld)\n",
+		side, rep->made, R1M_N, rep->error, rep->signal);
+	result_extra(r, keys[0], rep->made);
+	result_extra(r, keys[1], rep->error);
+	if (rep->signal)
+		result_extra(r, keys[2], rep->signal);
+}
+
+static void reserve_1m(void)
+{
+	static const char *const ntvm_keys[] = {
+		"ntvm_made", "ntvm_error", "ntvm_signal" };
+	static const char *const base_keys[] = {
+		"baseline_made", "baseline_error", "baseline_signal" };
+	struct result *r = &results[nresults++];
+	struct r1m_report nt, base;
+	char old_limit[32], old_maps[32], val[32];
+	/* The mix's commits, and room for what this process holds. */
+	unsigned long pages = r1m_mix() + (1UL << 18);
+	int limit_set = 0, maps_set = 0;
+
+	if (knob_read(COMMIT_LIMIT, old_limit, sizeof(old_limit))) {
+		fprintf(stderr, "bench: reserve_1m: no %s\n", COMMIT_LIMIT);
+	} else if (strtoul(old_limit, NULL, 10) < pages) {
+		snprintf(val, sizeof(val), "%lu", pages);
+		limit_set = !knob_write(COMMIT_LIMIT, val);
+		if (!limit_set)
+			fprintf(stderr, "bench: reserve_1m: cannot raise %s\n",
+				COMMIT_LIMIT);
+	}
+	r1m_run(r1m_ntvm, &nt);
+	if (limit_set && knob_write(COMMIT_LIMIT, old_limit))
+		fprintf(stderr, "bench: reserve_1m: cannot restore %s\n",
+			COMMIT_LIMIT);
+
+	if (knob_read(MAX_MAP_COUNT, old_maps, sizeof(old_maps)) ||
+	    knob_write(MAX_MAP_COUNT, "4000000"))
+		fprintf(stderr, "bench: reserve_1m: cannot raise %s\n",
+			MAX_MAP_COUNT);
+	else
+		maps_set = 1;
+	r1m_run(r1m_linux, &base);
+	if (maps_set && knob_write(MAX_MAP_COUNT, old_maps))
+		fprintf(stderr, "bench: reserve_1m: cannot restore %s\n",
+			MAX_MAP_COUNT);
+	free(r1m_class);
+
+	*r = (struct result){ .name = "reserve_1m",
+			      .baseline = "mmap(PROT_NONE) per reservation, vm.max_map_count raised",
+			      .target = "report", .unit = "ns" };
+	r->ntvm = nt.ns;
+	r->base = base.ns;
+	r->ratio = base.ns > 0 ? nt.ns / base.ns : 0;
+	result_extra(r, "ntvm_vmas", nt.vmas);
+	result_extra(r, "baseline_vmas", base.vmas);
+	r1m_failed(r, &nt, "ntvm", ntvm_keys);
+	r1m_failed(r, &base, "the baseline", base_keys);
+}
+
+/*
  * --loop NAME ntvm|base SECONDS: one side of one benchmark, the batch main()
  * measures with the same setup, run over and over for SECONDS (after one
  * warm-up batch) so that a profiler can sample it; prints the median ns per
@@ -834,7 +1148,7 @@ int main(int argc, char **argv)
 	struct utsname u;
 	char **many;
 	void *ww_probe;
-	int i;
+	int i, j;
 
 	if (argc > 1)
 		return loop_main(argc, argv);
@@ -847,7 +1161,7 @@ int main(int argc, char **argv)
 	memset(pc.ntvm, 1, 1 << 20);
 	memset(pc.anon, 1, 1 << 20);
 
-	pair("alloc_release_64k", "mmap + munmap", "<= 1.5",
+	pair("alloc_release_64k", "mmap + munmap", "<= 1.0",
 	     alloc_ntvm, alloc_linux, NULL);
 	pair("protect_1page", "mprotect RW->RO->RW", "<= 1.0",
 	     prot_ntvm, prot_linux, &pc);
@@ -911,6 +1225,7 @@ int main(int argc, char **argv)
 		     "<= 1.05", ww_write_cost_ntvm, ww_write_cost_plain, c);
 		ww_teardown(c);
 	}
+	reserve_1m();
 
 	uname(&u);
 	printf("\n%-20s %14s %14s %8s  %-10s %s\n", "name", "ntvm", "baseline",
@@ -923,17 +1238,26 @@ int main(int argc, char **argv)
 		       "ns" : "/s", r->base, r->is_count ? "" :
 		       r->unit[0] == 'n' ? "ns" : "/s", r->ratio, r->target,
 		       r->baseline);
+		if (r->nextra)
+			printf("%-20s", "");
+		for (j = 0; j < r->nextra; j++)
+			printf(" %s %ld%s", r->extra[j].key, r->extra[j].val,
+			       j + 1 < r->nextra ? "," : "\n");
 	}
 	printf("BENCH-JSON-BEGIN\n{\"kernel\": \"%s\", \"results\": [", u.release);
 	for (i = 0; i < nresults; i++) {
 		struct result *r = &results[i];
 
-		printf("%s\n  {\"name\": \"%s\", \"ntvm_%s\": %.1f, \"baseline\": \"%s\", \"baseline_%s\": %.1f, \"ratio\": %.3f, \"target\": \"%s\"}",
+		printf("%s\n  {\"name\": \"%s\", \"ntvm_%s\": %.1f, \"baseline\": \"%s\", \"baseline_%s\": %.1f, \"ratio\": %.3f, \"target\": \"%s\"",
 		       i ? "," : "", r->name,
 		       r->is_count ? "count" : r->unit[0] == 'n' ? "ns" : "pages_per_s",
 		       r->ntvm, r->baseline,
 		       r->is_count ? "count" : r->unit[0] == 'n' ? "ns" : "pages_per_s",
 		       r->base, r->ratio, r->target);
+		for (j = 0; j < r->nextra; j++)
+			printf(", \"%s\": %ld", r->extra[j].key,
+			       r->extra[j].val);
+		printf("}");
 	}
 	printf("\n]}\nBENCH-JSON-END\n");
 	return 0;
