@@ -97,6 +97,8 @@ static u32 ntvm_change_apply(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	u8 st;
 
 	lockdep_assert_held(&ctx->op_lock);
+	if (ntvm_prot_is_exec(state))
+		vad->has_exec = true;
 	/* From the move of the views to the new states, faults retry. */
 	WRITE_ONCE(ctx->moving, true);
 	if (ntvm_change_move_views(ctx, vad, start, end,
@@ -255,14 +257,15 @@ u32 ntvm_change_decommit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 }
 
 /*
- * Release [start, end): unmap its views (all ours) and drop its pages.
+ * Release [start, end) of @vad: its pages go, and its range, back in the
+ * data view, becomes arena space.  Only exec runs need a view change.
  * Return: 0 or STATUS_NO_MEMORY (nothing changed).
  */
-u32 ntvm_change_release(struct ntvm_ctx *ctx, unsigned long start,
-			unsigned long end)
+u32 ntvm_change_release(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+			unsigned long start, unsigned long end)
 {
 	lockdep_assert_held(&ctx->op_lock);
-	if (ntvm_view_unmap(ctx, start, end))
+	if (vad->has_exec && ntvm_change_move_views(ctx, vad, start, end, false))
 		return NTVM_STATUS_NO_MEMORY;
 	ntvm_change_drop_pages(ctx, start, end);
 	return NTVM_STATUS_SUCCESS;

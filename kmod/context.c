@@ -136,9 +136,13 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&ctx->op_lock);
 	xa_init(&ctx->chunks);
-	ctx->vads = RB_ROOT;
+	if (ntvm_space_init(ctx)) {
+		kfree(ctx);
+		return ERR_PTR(-ENOMEM);
+	}
 	ctx->charge = ntvm_charge_get_user();
 	if (!ctx->charge) {
+		ntvm_vad_destroy_all(ctx);
 		kfree(ctx);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -148,6 +152,7 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 	if (err) {
 		mmdrop(ctx->mm);
 		ntvm_charge_put_user(ctx->charge);
+		ntvm_vad_destroy_all(ctx);
 		kfree(ctx);
 		return ERR_PTR(err);
 	}

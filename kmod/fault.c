@@ -11,7 +11,10 @@
  *  - page_mkwrite: only read-write pages may become writable, and the
  *    first write after a write-watch reset is recorded there;
  *  - no map_pages: fault-around would map neighbours without asking;
- *  - userspace cannot split, mprotect or move a view.
+ *  - userspace cannot mprotect or move a view, nor split one inside an
+ *    allocation;
+ *  - views are left out of core dumps (VM_DONTDUMP): arenas are mostly
+ *    free space; madvise(MADV_DODUMP) puts an allocation back in.
  *
  * Lowering a protection publishes the new state, waits for faults that
  * may have seen the old one (they hold the folio lock from their check to
@@ -162,15 +165,32 @@ static vm_fault_t ntvm_page_mkwrite(struct vm_fault *vmf)
 	return VM_FAULT_LOCKED;
 }
 
+/*
+ * The rest of the process may split a view between allocations (to unmap
+ * or map over arena space, or whole allocations), never inside one.
+ */
 static int ntvm_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
 {
-	return ntvm_own_op(vma->vm_private_data) ? 0 : -EINVAL;
+	struct ntvm_ctx *ctx = vma->vm_private_data;
+
+	if (ntvm_own_op(ctx))
+		return 0;
+	return ntvm_space_splits_vad(ctx, addr) ? -EINVAL : 0;
 }
 
+/*
+ * Protections are ntvm's to change: mprotect(2) of an allocation fails
+ * with EACCES; of arena space, which is free, with ENOMEM, as for memory
+ * that is not mapped.
+ */
 static int ntvm_vm_mprotect(struct vm_area_struct *vma, unsigned long start,
 			    unsigned long end, unsigned long newflags)
 {
-	return ntvm_own_op(vma->vm_private_data) ? 0 : -EACCES;
+	struct ntvm_ctx *ctx = vma->vm_private_data;
+
+	if (ntvm_own_op(ctx))
+		return 0;
+	return ntvm_space_has_vad(ctx, start, end) ? -EACCES : -ENOMEM;
 }
 
 static int ntvm_vm_mremap(struct vm_area_struct *vma)
@@ -200,7 +220,7 @@ void ntvm_fault_setup_vma(struct ntvm_ctx *ctx, struct vm_area_struct *vma)
 	 * no ->close: the views of a run are one VMA.  The VMA holds the
 	 * backing file, and the backing file holds the context.
 	 */
-	ntvm_vm_flags_set(vma, VM_DONTCOPY | VM_NOHUGEPAGE);
+	ntvm_vm_flags_set(vma, VM_DONTCOPY | VM_NOHUGEPAGE | VM_DONTDUMP);
 	/* A data view never executes, READ_IMPLIES_EXEC or not. */
 	if (!ctx->op_exec)
 		ntvm_vm_flags_clear(vma, VM_EXEC | VM_MAYEXEC);

@@ -63,14 +63,14 @@ static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 	if (status)
 		return status;
 	if (commit) {
-		status = ntvm_change_commit(ctx, vad, vad->base,
+		status = ntvm_change_commit(ctx, vad, ntvm_vad_base(vad),
 					    ntvm_vad_end(vad), state);
 		if (status) {
 			ntvm_vad_unreserve(ctx, vad);
 			return status;
 		}
 	}
-	args->base = vad->base;
+	args->base = ntvm_vad_base(vad);
 	args->size = len;
 	return NTVM_STATUS_SUCCESS;
 }

@@ -25,7 +25,7 @@ u32 ntvm_nt_free(struct ntvm_ctx *ctx, struct ntvm_free_args *args)
 
 	if (!args->size) {
 		/* The whole allocation, named by its base. */
-		if (start != vad->base)
+		if (start != ntvm_vad_base(vad))
 			return NTVM_STATUS_FREE_VM_NOT_AT_BASE;
 		end = ntvm_vad_end(vad);
 	} else if (end > ntvm_vad_end(vad)) {

@@ -24,7 +24,7 @@ static void ntvm_query_managed(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	u8 st;
 
 	end = ntvm_pages_run(ctx, page, ntvm_vad_end(vad), &st);
-	q->allocation_base = vad->base;
+	q->allocation_base = ntvm_vad_base(vad);
 	q->allocation_protect = vad->alloc_protect;
 	q->region_size = end - page;
 	q->state = st ? NTVM_MEM_COMMIT : NTVM_MEM_RESERVE;
@@ -100,7 +100,7 @@ u32 ntvm_nt_query(struct ntvm_ctx *ctx, struct ntvm_query_args *q)
 	next = vad ? ntvm_vad_after(vad) : ntvm_vad_next(ctx, page);
 	while (next && !ntvm_vad_intact(ctx, next))
 		next = ntvm_vad_after(next);
-	ntvm_query_foreign(ctx, page, next ? next->base : NTVM_MAX_ADDRESS + 1,
+	ntvm_query_foreign(ctx, page, next ? ntvm_vad_base(next) : NTVM_MAX_ADDRESS + 1,
 			   q);
 	return NTVM_STATUS_SUCCESS;
 }

@@ -16,13 +16,16 @@
  *   nt_query.c    NtQueryVirtualMemory(MemoryBasicInformation)
  *   nt_write_watch.c NtGetWriteWatch, NtResetWriteWatch
  *   --- the services above validate and round, then call:
- *   vad.c         allocations (NT's VADs) by address: reserve (with the
- *                 data view), release and split, lookup, and liveness (an
- *                 allocation whose views userspace unmapped is forgotten
- *                 when next changed)
+ *   vad.c         allocations (NT's VADs) by address: reserve, release
+ *                 and split, lookup, and liveness (an allocation whose
+ *                 views userspace unmapped is forgotten when next changed)
+ *   arena.c       the arenas: free space kept mapped, where allocations
+ *                 are placed without a VMA operation
  *   change.c      state changes of page ranges, keeping page states,
  *                 views, commit charge and PTEs in step
  *   --- which call:
+ *   space.c       the address-space map: allocations and the ranges
+ *                 outside the arenas, with the free gaps between them
  *   pagestate.c   one state byte a page, in chunks found by address
  *   view.c        the VMAs (views) of the backing: map, unmap, revoke,
  *                 discard, and the one walker over the VMAs of a range
@@ -33,16 +36,20 @@
  *
  * A context (one open of /dev/ntvm) owns:
  *
- *  - allocations: the NT "VADs", in an rbtree keyed by base address,
- *    touched only under @op_lock (an rbtree needs no memory to insert or
+ *  - the address-space map (space.c): allocations (the NT "VADs") and
+ *    ranges outside the arenas, in an augmented rbtree keyed by address,
+ *    changed only under @op_lock (an rbtree needs no memory to insert or
  *    erase, so no failure can come after a view has changed);
+ *  - arenas (arena.c): the free space between the extents of the map,
+ *    mapped by data views, so that a reservation or a release changes no
+ *    VMA and a million allocations share a few VMAs;
  *  - page state: one byte per page, in 2048-page chunks kept in an xarray
  *    indexed by (address >> PAGE_SHIFT) / NTVM_CHUNK_PAGES, so that the
  *    fault path finds it in O(1) without knowing the allocation;
  *  - one shmem file backing every page, at file offset == virtual address
  *    + one page (see ntvm_file_pos()), mapped MAP_SHARED into views.  A
  *    view is a VMA whose vm_ops are ours.
- *    Non-executable pages of an allocation share one "data" view; runs of
+ *    Non-executable pages and free arena space share "data" views; runs of
  *    executable pages live in "exec" views (VM_EXEC).  Protection below
  *    that (no access, read-only, read-write, guard) is enforced per page by
  *    the fault and page_mkwrite handlers, not by splitting VMAs.
@@ -52,6 +59,7 @@
  *     -> mmap_lock (taken by vm_mmap/vm_munmap, faults, queries)
  *       -> folio lock (faults)
  *         -> chunk->lock (spinlock; page-state bytes)
+ *       -> map_lock (spinlock; changes of the map; the VMA hooks)
  * The fault path takes only the folio lock and chunk->lock.
  */
 #ifndef _NTVM_H
@@ -110,19 +118,36 @@ struct ntvm_chunk {
 	DECLARE_BITMAP(latched, NTVM_CHUNK_PAGES);
 };
 
-/* An allocation (NT VAD): [base, base + size). */
-struct ntvm_vad {
+/*
+ * A range [start, end) of the address-space map (space.c): an allocation,
+ * or space outside the arenas.
+ */
+struct ntvm_extent {
 	struct rb_node node;
-	unsigned long base;
-	unsigned long size;
+	unsigned long start;
+	unsigned long end;
+	unsigned long gap;	/* free arena space before it, 64 KiB aligned */
+	unsigned long gap_max;	/* the largest gap of its subtree */
+	bool outside;		/* not an allocation */
+};
+
+/* An allocation (NT VAD): its extent is [base, end). */
+struct ntvm_vad {
+	struct ntvm_extent ext;
 	u32 alloc_protect;	/* AllocationProtect, as given */
 	bool broken;		/* a view change failed half-way */
 	bool write_watch;	/* MEM_WRITE_WATCH */
+	bool has_exec;		/* has had executable pages */
 };
+
+static inline unsigned long ntvm_vad_base(const struct ntvm_vad *vad)
+{
+	return vad->ext.start;
+}
 
 static inline unsigned long ntvm_vad_end(const struct ntvm_vad *vad)
 {
-	return vad->base + vad->size;
+	return vad->ext.end;
 }
 
 struct ntvm_user_charge;
@@ -135,7 +160,9 @@ struct ntvm_ctx {
 	struct task_struct *op_task;	/* current inside our own vm_mmap */
 	bool op_exec;			/* ...mapping an exec view */
 	bool moving;			/* views moved, states not yet set */
-	struct rb_root vads;		/* of struct ntvm_vad; op_lock */
+	struct rb_root space;		/* of struct ntvm_extent; see space.c */
+	spinlock_t map_lock;		/* writers of @space */
+	unsigned long arena_bytes;	/* mapped as arenas so far; op_lock */
 	struct xarray chunks;		/* of struct ntvm_chunk */
 	unsigned int idle_chunks;	/* op_lock */
 	unsigned long committed;	/* pages; op_lock */
@@ -270,11 +297,34 @@ void ntvm_change_reset(struct ntvm_ctx *ctx, unsigned long start,
 		       unsigned long end);
 u32 ntvm_change_decommit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 			 unsigned long start, unsigned long end);
-u32 ntvm_change_release(struct ntvm_ctx *ctx, unsigned long start,
-			unsigned long end);
+u32 ntvm_change_release(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+			unsigned long start, unsigned long end);
 void ntvm_change_drop_pages(struct ntvm_ctx *ctx, unsigned long start,
 			    unsigned long end);
 void ntvm_change_reset_written(struct ntvm_ctx *ctx, unsigned long addr);
+
+/* space.c */
+int ntvm_space_init(struct ntvm_ctx *ctx);
+void ntvm_space_destroy(struct ntvm_ctx *ctx,
+			void (*free_vad)(struct ntvm_extent *ext));
+struct ntvm_extent *ntvm_outside_alloc(void);
+struct ntvm_extent *ntvm_space_next(struct ntvm_ctx *ctx, unsigned long addr);
+struct ntvm_extent *ntvm_space_after(struct ntvm_extent *ext);
+void ntvm_space_insert(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
+void ntvm_space_erase(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
+void ntvm_space_resize(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
+		       unsigned long start, unsigned long end);
+bool ntvm_space_find_gap(struct ntvm_ctx *ctx, unsigned long size,
+			 unsigned long *start, unsigned long *end);
+bool ntvm_space_splits_vad(struct ntvm_ctx *ctx, unsigned long addr);
+bool ntvm_space_has_vad(struct ntvm_ctx *ctx, unsigned long start,
+			unsigned long end);
+
+/* arena.c */
+u32 ntvm_arena_place(struct ntvm_ctx *ctx, unsigned long len,
+		     unsigned long *base);
+u32 ntvm_arena_adopt(struct ntvm_ctx *ctx, unsigned long start,
+		     unsigned long end);
 
 /* vad.c */
 struct ntvm_vad *ntvm_vad_find(struct ntvm_ctx *ctx, unsigned long addr);

@@ -154,7 +154,13 @@ TEST(closed_fd_keeps_views_alive)
 	EXPECT_EQ(5, ptr(base)[5]);
 	EXPECT_EQ(1, can_write(base + 0xffff, 1));
 	EXPECT_EQ(before.contexts + 1, sysinfo_now().contexts);
+	/* Its arena is a view too: the context lives on without the fd... */
 	ASSERT_EQ(0, munmap(ptr(base), 0x10000));
+	EXPECT_EQ(before.contexts + 1, sysinfo_now().contexts);
+	EXPECT_LE(1, count_views());
+	/* ...until the last view goes. */
+	ASSERT_EQ(0, unmap_all_views());
+	EXPECT_EQ(0, count_views());
 	EXPECT_EQ(before.contexts, sysinfo_now().contexts);
 	EXPECT_EQ(before.committed, sysinfo_now().committed);
 	EXPECT_EQ(before.allocations, sysinfo_now().allocations);
@@ -274,6 +280,10 @@ TEST(rmmod_refused_while_state_is_held)
 	EXPECT_EQ(-1, delete_ntvm());
 	EXPECT_EQ(EWOULDBLOCK, errno);
 	ASSERT_EQ(0, munmap(ptr(base), 0x10000));
+	/* Free arena space too. */
+	EXPECT_EQ(-1, delete_ntvm());
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	ASSERT_EQ(0, unmap_all_views());
 
 	/* Unload and load again, with use in between. */
 	for (i = 0; i < (inject_active() ? 20 : 100); i++) {
@@ -286,7 +296,7 @@ TEST(rmmod_refused_while_state_is_held)
 		ASSERT_NE(0, base);
 		ptr(base)[1] = 1;
 		close(fd);
-		ASSERT_EQ(0, munmap(ptr(base), 0x20000));
+		ASSERT_EQ(0, unmap_all_views());
 	}
 }
 

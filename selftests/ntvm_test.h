@@ -176,6 +176,50 @@ static inline int count_vmas(uintptr_t start, uintptr_t end)
 	return n;
 }
 
+/* Is this line of /proc/self/maps one of ntvm's views? */
+static inline int is_view_line(const char *line)
+{
+	return strstr(line, " /ntvm (deleted)") != NULL;
+}
+
+/* The views (ntvm's mappings, arenas included) of this process. */
+static inline int count_views(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += is_view_line(line);
+	fclose(f);
+	return n;
+}
+
+/*
+ * Unmap every view of this process, the free arena space too: what a
+ * process does to let go of all its ntvm memory once its fd is closed.
+ */
+static inline int unmap_all_views(void)
+{
+	unsigned long s[256], e[256];
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0, i, err = 0;
+
+	if (!f)
+		return -1;
+	while (n < 256 && fgets(line, sizeof(line), f))
+		if (is_view_line(line) &&
+		    sscanf(line, "%lx-%lx", &s[n], &e[n]) == 2)
+			n++;
+	fclose(f);
+	for (i = 0; i < n; i++)
+		err |= munmap((void *)s[i], e[i] - s[i]);
+	return err;
+}
+
 static inline struct ntvm_sysinfo_args sysinfo_now(void)
 {
 	struct ntvm_sysinfo_args info = { 0 };

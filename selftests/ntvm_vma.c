@@ -33,7 +33,10 @@ TEST(alternating_protections_stay_one_vma)
 	EXPECT_EQ(0, can_write(a + 100 * PAGE, 1));
 	EXPECT_EQ(1, can_write(a + 101 * PAGE, 1));
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
-	EXPECT_EQ(0, count_vmas(a, a + BIG));
+	/* Released: free arena space, still the one view, reading free. */
+	EXPECT_EQ(1, count_vmas(a, a + BIG));
+	EXPECT_EQ(MEM_FREE, query(a + PAGE).State);
+	EXPECT_EQ(0, can_read(a + PAGE, NULL));
 }
 
 TEST(exec_runs_split_and_merge_back)
@@ -76,13 +79,22 @@ TEST(many_reservations_do_not_need_a_vma_each_when_adjacent)
 	/* Each is still its own allocation. */
 	EXPECT_EQ(ptr(b + 7 * GRAN), query(b + 7 * GRAN + 5).AllocationBase);
 	EXPECT_EQ(GRAN, query(b + 7 * GRAN).RegionSize);
+	/* A release changes no VMA: the range becomes free arena space. */
 	EXPECT_TRUE(VirtualFree(ptr(b + 7 * GRAN), 0, MEM_RELEASE));
-	EXPECT_EQ(2, count_vmas(b, b + 256 * GRAN));
+	EXPECT_EQ(1, count_vmas(b, b + 256 * GRAN));
+	EXPECT_EQ(MEM_FREE, query(b + 7 * GRAN).State);
+	EXPECT_EQ(GRAN, query(b + 7 * GRAN).RegionSize);
 	for (i = 0; i < 256; i++)
 		if (i != 7)
 			ASSERT_TRUE(VirtualFree(ptr(b + i * GRAN), 0,
 						MEM_RELEASE));
-	EXPECT_EQ(0, count_vmas(b, b + 256 * GRAN));
+	EXPECT_EQ(1, count_vmas(b, b + 256 * GRAN));
+	EXPECT_EQ(MEM_FREE, query(b).State);
+	/* Reserved again at the same address: no new VMA either. */
+	ASSERT_EQ(ptr(b + 9 * GRAN), VirtualAlloc(ptr(b + 9 * GRAN), PAGE,
+						  MEM_RESERVE, PAGE_READWRITE));
+	EXPECT_EQ(1, count_vmas(b, b + 256 * GRAN));
+	EXPECT_TRUE(VirtualFree(ptr(b + 9 * GRAN), 0, MEM_RELEASE));
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Arenas: address space ntvm keeps mapped by its data views while no
+ * allocation holds it, so that reserving and releasing change no VMA and
+ * a million allocations share a few VMAs.  Arena space is what lies
+ * between the extents of the address-space map (space.c); it reads free,
+ * and any access to it faults, as for unmapped memory.
+ *
+ *  - A reservation the kernel places goes to the lowest free range of the
+ *    arenas.  When none fits, a new arena is mapped where Linux finds room:
+ *    as big as all arenas so far (at least NTVM_ARENA_MIN, at most
+ *    NTVM_ARENA_MAX), so their number grows with the log of the space used.
+ *  - A reservation at an address outside the arenas maps what is unmapped
+ *    of the NTVM_ARENA_BLOCK-aligned blocks around it, and that becomes
+ *    arena space too: packed reservations at chosen addresses share views.
+ *
+ * The rest of the process may unmap arena space or map over it (the views'
+ * hooks let it split them only between allocations, see fault.c).  Such
+ * space is noticed when a placement next finds it, and is then left out
+ * of the arenas for good: ntvm maps there again only for a reservation
+ * at that very address.
+ */
+
+#include <linux/compat.h>
+
+#include "ntvm.h"
+
+#define NTVM_ARENA_MIN		(64UL << 20)
+#define NTVM_ARENA_MAX		(64UL << 30)
+/* For a 32-bit process, whose whole address space is 4 GiB. */
+#define NTVM_ARENA_MIN_COMPAT	(4UL << 20)
+#define NTVM_ARENA_MAX_COMPAT	(64UL << 20)
+#define NTVM_ARENA_BLOCK	(2UL << 20)
+
+/*
+ * Leave [start, end), in the gap before @next (NULL: none), out of the
+ * arenas: it is no longer our views.
+ */
+static u32 ntvm_arena_exclude(struct ntvm_ctx *ctx, unsigned long start,
+			      unsigned long end)
+{
+	struct ntvm_extent *ext, *next = ntvm_space_next(ctx, start);
+
+	/* Grow an outside extent that ends or starts right there. */
+	if (next && next->outside && next->start == end) {
+		ntvm_space_resize(ctx, next, start, next->end);
+		return NTVM_STATUS_SUCCESS;
+	}
+	ext = ntvm_outside_alloc();
+	if (!ext)
+		return NTVM_STATUS_NO_MEMORY;
+	ext->start = start;
+	ext->end = end;
+	ntvm_space_insert(ctx, ext);
+	return NTVM_STATUS_SUCCESS;
+}
+
+/**
+ * ntvm_arena_take - take [start, end) out of outside extent @ext
+ * @ctx:   the context
+ * @ext:   the outside extent
+ * @start: first address, in @ext
+ * @end:   end address, in @ext
+ * @spare: an outside extent not in the map, for a split; set to NULL when
+ *         used
+ */
+static void ntvm_arena_take(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
+			    unsigned long start, unsigned long end,
+			    struct ntvm_extent **spare)
+{
+	unsigned long ext_end = ext->end;
+
+	if (start == ext->start && end == ext_end) {
+		ntvm_space_erase(ctx, ext);
+		kfree(ext);
+	} else if (start == ext->start) {
+		ntvm_space_resize(ctx, ext, end, ext_end);
+	} else if (end == ext_end) {
+		ntvm_space_resize(ctx, ext, ext->start, start);
+	} else {
+		ntvm_space_resize(ctx, ext, ext->start, start);
+		(*spare)->start = end;
+		(*spare)->end = ext_end;
+		ntvm_space_insert(ctx, *spare);
+		*spare = NULL;
+	}
+}
+
+/*
+ * Map data views over the holes of [start, end).
+ * Return: 0, or the first address where something else is mapped (all of
+ * [start, end) is ours when 0 is returned), or an errno of vm_mmap() as a
+ * negative value.
+ */
+static long ntvm_arena_map_holes(struct ntvm_ctx *ctx, unsigned long start,
+				 unsigned long end)
+{
+	struct ntvm_span span;
+	unsigned long addr;
+	int err;
+
+	for (addr = start; addr < end; addr = span.end) {
+		ntvm_view_span(ctx, addr, end, &span);
+		if (span.kind == NTVM_SPAN_FOREIGN)
+			return addr;
+		if (span.kind == NTVM_SPAN_HOLE) {
+			err = ntvm_view_map(ctx, addr, span.end, false, false);
+			if (err == -EEXIST)
+				return addr;	/* raced with another mmap */
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The part of [lo, hi) around [start, end) with nothing foreign mapped in
+ * it, or false if something foreign is mapped in [start, end).
+ */
+static bool ntvm_arena_clear_run(struct ntvm_ctx *ctx, unsigned long start,
+				 unsigned long end, unsigned long *lo,
+				 unsigned long *hi)
+{
+	struct ntvm_span span;
+	unsigned long addr;
+
+	for (addr = *lo; addr < *hi; addr = span.end) {
+		ntvm_view_span(ctx, addr, *hi, &span);
+		if (span.kind != NTVM_SPAN_FOREIGN)
+			continue;
+		if (span.end <= start) {
+			*lo = span.end;
+		} else if (addr >= end) {
+			*hi = addr;
+			break;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Make [start, end) of outside extent @ext arena space, with the rest of
+ * its blocks that nothing else maps.
+ */
+static u32 ntvm_arena_adopt_outside(struct ntvm_ctx *ctx,
+				    struct ntvm_extent *ext,
+				    unsigned long start, unsigned long end)
+{
+	unsigned long lo, hi;
+	struct ntvm_extent *spare;
+	long ret;
+
+	lo = max(ALIGN_DOWN(start, NTVM_ARENA_BLOCK), ext->start);
+	hi = min(ALIGN(end, NTVM_ARENA_BLOCK), ext->end);
+	if (!ntvm_arena_clear_run(ctx, start, end, &lo, &hi))
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	/* All that can fail comes before the map changes. */
+	spare = ntvm_outside_alloc();
+	if (!spare)
+		return NTVM_STATUS_NO_MEMORY;
+	ret = ntvm_arena_map_holes(ctx, start, end);
+	if (ret) {
+		kfree(spare);
+		return ret > 0 ? NTVM_STATUS_CONFLICTING_ADDRESSES :
+				 NTVM_STATUS_NO_MEMORY;
+	}
+	/* The rest of the blocks, if nobody maps there meanwhile. */
+	if (lo < start && ntvm_arena_map_holes(ctx, lo, start))
+		lo = start;
+	if (hi > end) {
+		ret = ntvm_arena_map_holes(ctx, end, hi);
+		if (ret)
+			hi = ret > 0 ? ret : end;
+	}
+	ntvm_arena_take(ctx, ext, lo, hi, &spare);
+	kfree(spare);
+	return NTVM_STATUS_SUCCESS;
+}
+
+/**
+ * ntvm_arena_adopt - make [start, end) arena space, mapped by our views
+ * @ctx:   the context
+ * @start: first address, 64 KiB aligned
+ * @end:   end address
+ *
+ * Allocations in the range are skipped; the caller has made sure there
+ * is none where it wants one.
+ *
+ * Return: 0, STATUS_CONFLICTING_ADDRESSES (something else is mapped in
+ * the range) or STATUS_NO_MEMORY.
+ */
+u32 ntvm_arena_adopt(struct ntvm_ctx *ctx, unsigned long start,
+		     unsigned long end)
+{
+	unsigned long addr, piece_end;
+	struct ntvm_extent *ext;
+	long ret;
+	u32 status;
+
+	lockdep_assert_held(&ctx->op_lock);
+	for (addr = start; addr < end; addr = piece_end) {
+		ext = ntvm_space_next(ctx, addr);
+		if (ext && ext->start <= addr) {
+			piece_end = min(end, ext->end);
+			if (!ext->outside)
+				continue;
+			status = ntvm_arena_adopt_outside(ctx, ext, addr,
+							  piece_end);
+			if (status)
+				return status;
+		} else {
+			/* Arena space: mapped again if it was unmapped. */
+			piece_end = ext ? min(end, ext->start) : end;
+			ret = ntvm_arena_map_holes(ctx, addr, piece_end);
+			if (ret > 0)
+				return NTVM_STATUS_CONFLICTING_ADDRESSES;
+			if (ret < 0)
+				return NTVM_STATUS_NO_MEMORY;
+		}
+	}
+	return NTVM_STATUS_SUCCESS;
+}
+
+/* Map a new arena that fits @size bytes. */
+static u32 ntvm_arena_grow(struct ntvm_ctx *ctx, unsigned long size)
+{
+	bool compat = in_compat_syscall();
+	unsigned long min = compat ? NTVM_ARENA_MIN_COMPAT : NTVM_ARENA_MIN;
+	unsigned long max = compat ? NTVM_ARENA_MAX_COMPAT : NTVM_ARENA_MAX;
+	unsigned long len, addr;
+	u32 status;
+
+	len = max(clamp(ctx->arena_bytes, min, max), size);
+	addr = ntvm_view_find_free(ctx, len);
+	if (!addr && len > size) {
+		len = size;
+		addr = ntvm_view_find_free(ctx, len);
+	}
+	if (!addr)
+		return NTVM_STATUS_NO_MEMORY;
+	status = ntvm_arena_adopt(ctx, addr, addr + len);
+	if (status)
+		return NTVM_STATUS_NO_MEMORY;
+	ctx->arena_bytes += len;
+	return NTVM_STATUS_SUCCESS;
+}
+
+/**
+ * ntvm_arena_place - where a new allocation of @len bytes goes
+ * @ctx:  the context
+ * @len:  its size
+ * @base: out: its base, 64 KiB aligned; [base, base + @len) is free arena
+ *        space, mapped by our data views
+ *
+ * The rest of its last granule is free too: Windows leaves it unused.
+ *
+ * Return: 0 or STATUS_NO_MEMORY.
+ */
+u32 ntvm_arena_place(struct ntvm_ctx *ctx, unsigned long len,
+		     unsigned long *base)
+{
+	unsigned long size = ALIGN(len, NTVM_GRANULARITY);
+	unsigned long start, end, addr;
+	struct ntvm_span span;
+	u32 status;
+
+	lockdep_assert_held(&ctx->op_lock);
+	for (;;) {
+		if (fatal_signal_pending(current))
+			return NTVM_STATUS_NO_MEMORY;
+		if (!ntvm_space_find_gap(ctx, size, &start, &end)) {
+			status = ntvm_arena_grow(ctx, size);
+			if (status)
+				return status;
+			continue;
+		}
+		for (addr = start; addr < start + len; addr = span.end) {
+			ntvm_view_span(ctx, addr, end, &span);
+			if (span.kind != NTVM_SPAN_VIEW)
+				break;
+		}
+		if (addr >= start + len) {
+			*base = start;
+			return NTVM_STATUS_SUCCESS;
+		}
+		/* Unmapped or mapped over by the process: not ours now. */
+		status = ntvm_arena_exclude(ctx, addr, span.end);
+		if (status)
+			return status;
+	}
+}
