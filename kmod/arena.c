@@ -17,8 +17,11 @@
  * The rest of the process may unmap arena space or map over it (the views'
  * hooks let it split them only between allocations, see fault.c).  Such
  * space is noticed when a placement next finds it, and is then left out
- * of the arenas for good: ntvm maps there again only for a reservation
- * at that very address.
+ * of the arenas for good ("given up"): ntvm maps there again only for a
+ * reservation at that very address, never to extend a block.
+ *
+ * Our views in space outside the arenas belong to nothing (the rest of a
+ * failed adoption, an exec view given up): they may be unmapped at will.
  */
 
 #include <linux/compat.h>
@@ -33,16 +36,16 @@
 #define NTVM_ARENA_BLOCK	(2UL << 20)
 
 /*
- * Leave [start, end), in the gap before @next (NULL: none), out of the
- * arenas: it is no longer our views.
+ * Give up [start, end), in a gap: the process unmapped it or mapped over
+ * it, so it is not arena space any more.
  */
-static u32 ntvm_arena_exclude(struct ntvm_ctx *ctx, unsigned long start,
+static u32 ntvm_arena_give_up(struct ntvm_ctx *ctx, unsigned long start,
 			      unsigned long end)
 {
 	struct ntvm_extent *ext, *next = ntvm_space_next(ctx, start);
 
-	/* Grow an outside extent that ends or starts right there. */
-	if (next && next->outside && next->start == end) {
+	/* Grow a given-up extent that starts right there. */
+	if (next && next->given_up && next->start == end) {
 		ntvm_space_resize(ctx, next, start, next->end);
 		return NTVM_STATUS_SUCCESS;
 	}
@@ -51,6 +54,7 @@ static u32 ntvm_arena_exclude(struct ntvm_ctx *ctx, unsigned long start,
 		return NTVM_STATUS_NO_MEMORY;
 	ext->start = start;
 	ext->end = end;
+	ext->given_up = true;
 	ntvm_space_insert(ctx, ext);
 	return NTVM_STATUS_SUCCESS;
 }
@@ -78,10 +82,8 @@ static void ntvm_arena_take(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 	} else if (end == ext_end) {
 		ntvm_space_resize(ctx, ext, ext->start, start);
 	} else {
-		ntvm_space_resize(ctx, ext, ext->start, start);
-		(*spare)->start = end;
-		(*spare)->end = ext_end;
-		ntvm_space_insert(ctx, *spare);
+		(*spare)->given_up = ext->given_up;
+		ntvm_space_split(ctx, ext, start, end, *spare);
 		*spare = NULL;
 	}
 }
@@ -131,30 +133,32 @@ static bool ntvm_arena_clear_run(struct ntvm_ctx *ctx, unsigned long start,
 			continue;
 		if (span.end <= start) {
 			*lo = span.end;
-		} else if (addr >= end) {
-			*hi = addr;
-			break;
-		} else {
-			return false;
+			continue;
 		}
+		if (addr < end)
+			return false;
+		*hi = addr;
+		break;
 	}
 	return true;
 }
 
 /*
  * Make [start, end) of outside extent @ext arena space, with the rest of
- * its blocks that nothing else maps.
+ * its blocks that nothing else maps unless the process gave them up.
  */
 static u32 ntvm_arena_adopt_outside(struct ntvm_ctx *ctx,
 				    struct ntvm_extent *ext,
 				    unsigned long start, unsigned long end)
 {
-	unsigned long lo, hi;
+	unsigned long lo = start, hi = end;
 	struct ntvm_extent *spare;
 	long ret;
 
-	lo = max(ALIGN_DOWN(start, NTVM_ARENA_BLOCK), ext->start);
-	hi = min(ALIGN(end, NTVM_ARENA_BLOCK), ext->end);
+	if (!ext->given_up) {
+		lo = max(ALIGN_DOWN(start, NTVM_ARENA_BLOCK), ext->start);
+		hi = min(ALIGN(end, NTVM_ARENA_BLOCK), ext->end);
+	}
 	if (!ntvm_arena_clear_run(ctx, start, end, &lo, &hi))
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
 	/* All that can fail comes before the map changes. */
@@ -164,14 +168,19 @@ static u32 ntvm_arena_adopt_outside(struct ntvm_ctx *ctx,
 	ret = ntvm_arena_map_holes(ctx, start, end);
 	if (ret) {
 		kfree(spare);
+		ntvm_view_unmap_ours(ctx, start, end);
 		return ret > 0 ? NTVM_STATUS_CONFLICTING_ADDRESSES :
 				 NTVM_STATUS_NO_MEMORY;
 	}
-	/* The rest of the blocks, if nobody maps there meanwhile. */
-	if (lo < start && ntvm_arena_map_holes(ctx, lo, start))
+	/* The rest of the blocks, as far as nobody maps there meanwhile. */
+	if (lo < start && ntvm_arena_map_holes(ctx, lo, start)) {
+		ntvm_view_unmap_ours(ctx, lo, start);
 		lo = start;
+	}
 	if (hi > end) {
 		ret = ntvm_arena_map_holes(ctx, end, hi);
+		if (ret < 0)
+			ntvm_view_unmap_ours(ctx, end, hi);
 		if (ret)
 			hi = ret > 0 ? ret : end;
 	}
@@ -224,27 +233,51 @@ u32 ntvm_arena_adopt(struct ntvm_ctx *ctx, unsigned long start,
 	return NTVM_STATUS_SUCCESS;
 }
 
-/* Map a new arena that fits @size bytes. */
-static u32 ntvm_arena_grow(struct ntvm_ctx *ctx, unsigned long size)
+/**
+ * ntvm_arena_room - where a new arena for @len bytes could go
+ * @ctx:   the context
+ * @len:   the allocation it is for
+ * @start: out: its start, 64 KiB aligned, in space Linux sees unmapped
+ * @size:  out: its size: as big as all arenas so far, within bounds, and
+ *         at least @len (64 KiB rounded)
+ *
+ * Return: 0 or STATUS_NO_MEMORY (no room).
+ */
+u32 ntvm_arena_room(struct ntvm_ctx *ctx, unsigned long len,
+		    unsigned long *start, unsigned long *size)
 {
 	bool compat = in_compat_syscall();
 	unsigned long min = compat ? NTVM_ARENA_MIN_COMPAT : NTVM_ARENA_MIN;
 	unsigned long max = compat ? NTVM_ARENA_MAX_COMPAT : NTVM_ARENA_MAX;
-	unsigned long len, addr;
+	unsigned long need = ALIGN(len, NTVM_GRANULARITY);
+
+	*size = max(clamp(ctx->arena_bytes, min, max), need);
+	*start = ntvm_view_find_free(ctx, *size);
+	if (!*start && *size > need) {
+		*size = need;
+		*start = ntvm_view_find_free(ctx, *size);
+	}
+	return *start ? NTVM_STATUS_SUCCESS : NTVM_STATUS_NO_MEMORY;
+}
+
+/**
+ * ntvm_arena_grow - map a new arena over [start, start + size)
+ * @ctx:   the context
+ * @start: where ntvm_arena_room() said, with no allocation in the range
+ * @size:  the size it said
+ *
+ * Return: 0, STATUS_CONFLICTING_ADDRESSES (the process mapped there
+ * meanwhile) or STATUS_NO_MEMORY.
+ */
+u32 ntvm_arena_grow(struct ntvm_ctx *ctx, unsigned long start,
+		    unsigned long size)
+{
 	u32 status;
 
-	len = max(clamp(ctx->arena_bytes, min, max), size);
-	addr = ntvm_view_find_free(ctx, len);
-	if (!addr && len > size) {
-		len = size;
-		addr = ntvm_view_find_free(ctx, len);
-	}
-	if (!addr)
-		return NTVM_STATUS_NO_MEMORY;
-	status = ntvm_arena_adopt(ctx, addr, addr + len);
+	status = ntvm_arena_adopt(ctx, start, start + size);
 	if (status)
-		return NTVM_STATUS_NO_MEMORY;
-	ctx->arena_bytes += len;
+		return status;
+	ctx->arena_bytes += size;
 	return NTVM_STATUS_SUCCESS;
 }
 
@@ -253,7 +286,8 @@ static u32 ntvm_arena_grow(struct ntvm_ctx *ctx, unsigned long size)
  * @ctx:  the context
  * @len:  its size
  * @base: out: its base, 64 KiB aligned; [base, base + @len) is free arena
- *        space, mapped by our data views
+ *        space, mapped by our data views.  0 when no free range fits: a
+ *        new arena is needed (ntvm_arena_room(), ntvm_arena_grow()).
  *
  * The rest of its last granule is free too: Windows leaves it unused.
  *
@@ -268,18 +302,12 @@ u32 ntvm_arena_place(struct ntvm_ctx *ctx, unsigned long len,
 	u32 status;
 
 	lockdep_assert_held(&ctx->op_lock);
-	for (;;) {
-		if (fatal_signal_pending(current))
-			return NTVM_STATUS_NO_MEMORY;
-		if (!ntvm_space_find_gap(ctx, size, &start, &end)) {
-			status = ntvm_arena_grow(ctx, size);
-			if (status)
-				return status;
-			continue;
-		}
+	*base = 0;
+	while (ntvm_space_find_gap(ctx, size, &start, &end)) {
 		for (addr = start; addr < start + len; addr = span.end) {
 			ntvm_view_span(ctx, addr, end, &span);
-			if (span.kind != NTVM_SPAN_VIEW)
+			if (span.kind != NTVM_SPAN_VIEW ||
+			    (span.vm_flags & VM_EXEC))
 				break;
 		}
 		if (addr >= start + len) {
@@ -287,8 +315,12 @@ u32 ntvm_arena_place(struct ntvm_ctx *ctx, unsigned long len,
 			return NTVM_STATUS_SUCCESS;
 		}
 		/* Unmapped or mapped over by the process: not ours now. */
-		status = ntvm_arena_exclude(ctx, addr, span.end);
+		status = ntvm_arena_give_up(ctx, addr, span.end);
 		if (status)
 			return status;
+		if (fatal_signal_pending(current))
+			return NTVM_STATUS_NO_MEMORY;
+		cond_resched();
 	}
+	return NTVM_STATUS_SUCCESS;
 }

@@ -137,6 +137,7 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 	mutex_init(&ctx->op_lock);
 	xa_init(&ctx->chunks);
 	if (ntvm_space_init(ctx)) {
+		ntvm_vad_destroy_all(ctx);
 		kfree(ctx);
 		return ERR_PTR(-ENOMEM);
 	}

@@ -100,7 +100,7 @@ u32 ntvm_nt_query(struct ntvm_ctx *ctx, struct ntvm_query_args *q)
 	next = vad ? ntvm_vad_after(vad) : ntvm_vad_next(ctx, page);
 	while (next && !ntvm_vad_intact(ctx, next))
 		next = ntvm_vad_after(next);
-	ntvm_query_foreign(ctx, page, next ? ntvm_vad_base(next) : NTVM_MAX_ADDRESS + 1,
-			   q);
+	ntvm_query_foreign(ctx, page,
+			   next ? ntvm_vad_base(next) : NTVM_MAX_ADDRESS + 1, q);
 	return NTVM_STATUS_SUCCESS;
 }

@@ -59,7 +59,8 @@
  *     -> mmap_lock (taken by vm_mmap/vm_munmap, faults, queries)
  *       -> folio lock (faults)
  *         -> chunk->lock (spinlock; page-state bytes)
- *       -> map_lock (spinlock; changes of the map; the VMA hooks)
+ *       -> map_lock (spinlock; changes of the map, under op_lock; the
+ *          VMA hooks, under mmap_lock alone)
  * The fault path takes only the folio lock and chunk->lock.
  */
 #ifndef _NTVM_H
@@ -129,6 +130,7 @@ struct ntvm_extent {
 	unsigned long gap;	/* free arena space before it, 64 KiB aligned */
 	unsigned long gap_max;	/* the largest gap of its subtree */
 	bool outside;		/* not an allocation */
+	bool given_up;		/* outside: the process unmapped or mapped it */
 };
 
 /* An allocation (NT VAD): its extent is [base, end). */
@@ -259,9 +261,9 @@ enum ntvm_span_kind {
 struct ntvm_span {
 	enum ntvm_span_kind kind;
 	unsigned long end;	/* of the span, at most the end asked for */
+	unsigned long vm_flags;	/* of a view or another mapping */
 	/* NTVM_SPAN_FOREIGN only: */
 	unsigned long vm_start;
-	unsigned long vm_flags;
 	bool vm_file;
 };
 
@@ -314,6 +316,9 @@ void ntvm_space_insert(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
 void ntvm_space_erase(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
 void ntvm_space_resize(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 		       unsigned long start, unsigned long end);
+void ntvm_space_split(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
+		      unsigned long start, unsigned long end,
+		      struct ntvm_extent *tail);
 bool ntvm_space_find_gap(struct ntvm_ctx *ctx, unsigned long size,
 			 unsigned long *start, unsigned long *end);
 bool ntvm_space_splits_vad(struct ntvm_ctx *ctx, unsigned long addr);
@@ -323,6 +328,10 @@ bool ntvm_space_has_vad(struct ntvm_ctx *ctx, unsigned long start,
 /* arena.c */
 u32 ntvm_arena_place(struct ntvm_ctx *ctx, unsigned long len,
 		     unsigned long *base);
+u32 ntvm_arena_room(struct ntvm_ctx *ctx, unsigned long len,
+		    unsigned long *start, unsigned long *size);
+u32 ntvm_arena_grow(struct ntvm_ctx *ctx, unsigned long start,
+		    unsigned long size);
 u32 ntvm_arena_adopt(struct ntvm_ctx *ctx, unsigned long start,
 		     unsigned long end);
 

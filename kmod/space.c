@@ -121,6 +121,38 @@ void ntvm_space_resize(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 	spin_unlock(&ctx->map_lock);
 }
 
+/*
+ * Cut @ext into [ext->start, start) and @tail, [end, old end), in one step
+ * for the readers under map_lock.
+ */
+void ntvm_space_split(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
+		      unsigned long start, unsigned long end,
+		      struct ntvm_extent *tail)
+{
+	struct rb_node **link, *parent;
+
+	lockdep_assert_held(&ctx->op_lock);
+	spin_lock(&ctx->map_lock);
+	tail->start = end;
+	tail->end = ext->end;
+	ext->end = start;
+	ntvm_space_update_gap(ntvm_space_after(ext));
+	/* The tail goes right after @ext. */
+	parent = &ext->node;
+	link = &ext->node.rb_right;
+	while (*link) {
+		parent = *link;
+		link = &parent->rb_left;
+	}
+	rb_link_node(&tail->node, parent, link);
+	tail->gap = 0;
+	tail->gap_max = 0;
+	rb_insert_augmented(&tail->node, &ctx->space, &ntvm_space_cb);
+	ntvm_space_update_gap(tail);
+	ntvm_space_update_gap(ntvm_space_after(tail));
+	spin_unlock(&ctx->map_lock);
+}
+
 /**
  * ntvm_space_find_gap - the lowest free range of at least @size bytes
  * @ctx:   the context
@@ -143,13 +175,14 @@ bool ntvm_space_find_gap(struct ntvm_ctx *ctx, unsigned long size,
 
 		if (n->rb_left && ntvm_extent_of(n->rb_left)->gap_max >= size) {
 			n = n->rb_left;
-		} else if (ext->gap >= size) {
+			continue;
+		}
+		if (ext->gap >= size) {
 			*end = ALIGN_DOWN(ext->start, NTVM_GRANULARITY);
 			*start = *end - ext->gap;
 			return true;
-		} else {
-			n = n->rb_right;
 		}
+		n = n->rb_right;
 	}
 	/* Not reached: the subtree maxima said there was one. */
 	WARN_ON_ONCE(1);
@@ -186,22 +219,36 @@ bool ntvm_space_has_vad(struct ntvm_ctx *ctx, unsigned long start,
 	return ext && ext->start < end;
 }
 
-/* A new map: the whole address space is outside the arenas. */
+/*
+ * A new map: the whole address space is outside the arenas.  The first
+ * 64 KiB and the page after the top are outside for good (no change ever
+ * takes them), so that no allocation is placed at 0, and free space at
+ * the top is a gap before an extent.
+ */
 int ntvm_space_init(struct ntvm_ctx *ctx)
 {
+	static const unsigned long bounds[] = {
+		0, NTVM_MIN_ADDRESS, NTVM_MAX_ADDRESS + 1,
+		NTVM_MAX_ADDRESS + 1 + PAGE_SIZE,
+	};
 	struct ntvm_extent *ext;
+	int i;
 
 	spin_lock_init(&ctx->map_lock);
 	ctx->space = RB_ROOT;
-	ext = ntvm_outside_alloc();
-	if (!ext)
-		return -ENOMEM;
-	ext->start = 0;
-	ext->end = NTVM_MAX_ADDRESS + 1;
 	mutex_lock(&ctx->op_lock);
-	ntvm_space_insert(ctx, ext);
+	for (i = 0; i < ARRAY_SIZE(bounds) - 1; i++) {
+		ext = ntvm_outside_alloc();
+		if (!ext)
+			break;
+		ext->start = bounds[i];
+		ext->end = bounds[i + 1];
+		/* Never part of an arena: not for taking. */
+		ext->given_up = i != 1;
+		ntvm_space_insert(ctx, ext);
+	}
 	mutex_unlock(&ctx->op_lock);
-	return 0;
+	return ext ? 0 : -ENOMEM;
 }
 
 /* An outside extent, not in a map yet. */

@@ -68,12 +68,18 @@ static void ntvm_vad_free(struct ntvm_vad *vad)
 	kfree(vad);
 }
 
-static void ntvm_vad_insert(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
+/* Count @vad in, once it is in the map. */
+static void ntvm_vad_count(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 {
-	ntvm_space_insert(ctx, &vad->ext);
 	atomic_long_inc(&ntvm_nr_vads);
 	if (vad->write_watch)
 		WRITE_ONCE(ctx->write_watches, ctx->write_watches + 1);
+}
+
+static void ntvm_vad_insert(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
+{
+	ntvm_space_insert(ctx, &vad->ext);
+	ntvm_vad_count(ctx, vad);
 }
 
 static void ntvm_vad_erase(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
@@ -82,6 +88,46 @@ static void ntvm_vad_erase(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 	atomic_long_dec(&ntvm_nr_vads);
 	if (vad->write_watch)
 		WRITE_ONCE(ctx->write_watches, ctx->write_watches - 1);
+}
+
+/*
+ * Where a new allocation of @len bytes goes (see ntvm_arena_place()),
+ * mapping a new arena when none has room.
+ */
+static u32 ntvm_vad_place(struct ntvm_ctx *ctx, unsigned long len,
+			  unsigned long *base)
+{
+	unsigned long start, size;
+	bool grown = false;
+	int races = 0;
+	u32 status;
+
+	for (;;) {
+		status = ntvm_arena_place(ctx, len, base);
+		if (status || *base)
+			return status;
+		/* A new arena had room a moment ago. */
+		if (grown)
+			return NTVM_STATUS_NO_MEMORY;
+		status = ntvm_arena_room(ctx, len, &start, &size);
+		if (status)
+			return status;
+		/* Linux sees a hole: an allocation there is broken. */
+		if (ntvm_vad_range_taken(ctx, start, start + size))
+			return NTVM_STATUS_NO_MEMORY;
+		status = ntvm_arena_grow(ctx, start, size);
+		/* Raced with another mmap: look again. */
+		if (status == NTVM_STATUS_CONFLICTING_ADDRESSES && ++races < 8)
+			continue;
+		/* Too big for RLIMIT_AS, say: as small as it can be. */
+		if (status == NTVM_STATUS_NO_MEMORY &&
+		    size > ALIGN(len, NTVM_GRANULARITY))
+			status = ntvm_arena_grow(ctx, start,
+						 ALIGN(len, NTVM_GRANULARITY));
+		if (status)
+			return NTVM_STATUS_NO_MEMORY;
+		grown = true;
+	}
 }
 
 /**
@@ -115,7 +161,7 @@ u32 ntvm_vad_reserve(struct ntvm_ctx *ctx, unsigned long base,
 	if (base)
 		status = ntvm_arena_adopt(ctx, base, base + len);
 	else
-		status = ntvm_arena_place(ctx, len, &base);
+		status = ntvm_vad_place(ctx, len, &base);
 	if (status) {
 		ntvm_vad_free(vad);
 		return status;
@@ -138,10 +184,18 @@ u32 ntvm_vad_reserve(struct ntvm_ctx *ctx, unsigned long base,
  * @ctx: the context
  * @vad: the allocation, with nothing committed
  *
- * Its range goes back to the arenas.
+ * Its range goes back to the arenas: only data views may be left there.
+ * After a failed commit that could not put its views back (broken) or
+ * that moved some to exec views, the views are unmapped instead; if even
+ * that fails, the allocation stays, broken, to be forgotten later.
  */
 void ntvm_vad_unreserve(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 {
+	if ((vad->broken || vad->has_exec) &&
+	    ntvm_view_unmap_ours(ctx, ntvm_vad_base(vad), ntvm_vad_end(vad))) {
+		vad->broken = true;
+		return;
+	}
 	ntvm_vad_erase(ctx, vad);
 	ntvm_vad_free(vad);
 }
@@ -167,14 +221,12 @@ static void ntvm_vad_cut(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	} else if (end == vad_end) {
 		ntvm_space_resize(ctx, &vad->ext, base, start);
 	} else {
-		ntvm_space_resize(ctx, &vad->ext, base, start);
-		tail->ext.start = end;
-		tail->ext.end = vad_end;
 		tail->alloc_protect = vad->alloc_protect;
 		tail->broken = vad->broken;
 		tail->write_watch = vad->write_watch;
 		tail->has_exec = vad->has_exec;
-		ntvm_vad_insert(ctx, tail);
+		ntvm_space_split(ctx, &vad->ext, start, end, &tail->ext);
+		ntvm_vad_count(ctx, tail);
 	}
 }
 

@@ -4,10 +4,10 @@
  *
  * The module maps its backing MAP_SHARED with vm_mmap() from its ioctls
  * only (the backing's mmap refuses anyone else; see context.c), and the
- * new VMA gets the vm_ops of fault.c.  Userspace cannot split, mprotect or
- * move a view; a view it munmaps whole (which cannot be refused) is
- * noticed when its allocation is next changed (ntvm_vad_live()), and the
- * allocation is forgotten.
+ * new VMA gets the vm_ops of fault.c.  Userspace cannot mprotect or move a
+ * view, nor split one inside an allocation; views of whole allocations it
+ * munmaps (which cannot be refused) are noticed when the allocation is
+ * next changed (ntvm_vad_live()), and the allocation is forgotten.
  *
  * Every walk over the VMAs of a range goes through ntvm_view_span(), which
  * tells a hole, one of our views and another mapping of the process apart.
