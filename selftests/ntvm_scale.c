@@ -1114,12 +1114,14 @@ TEST_F_TIMEOUT(scale, arena_over_an_unmapped_allocation, 60)
 	p = VirtualAlloc(NULL, big, MEM_RESERVE, PAGE_READWRITE);
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, munmap(p, big));
-	q = VirtualAlloc(NULL, next, MEM_RESERVE | MEM_COMMIT,
-			 PAGE_READWRITE);
+	q = VirtualAlloc(NULL, next, MEM_RESERVE, PAGE_READWRITE);
 	ASSERT_NE(NULL, q) TH_LOG("error %u", GetLastError());
+	ASSERT_EQ(q + next - PAGE, VirtualAlloc(q + next - PAGE, PAGE,
+						MEM_COMMIT, PAGE_READWRITE));
 	q[next - 1] = 3;
 	EXPECT_EQ(q, query((uintptr_t)q + next / 2).AllocationBase);
-	EXPECT_EQ(next, query((uintptr_t)q).RegionSize);
+	EXPECT_EQ(next - PAGE, query((uintptr_t)q).RegionSize);
+	EXPECT_EQ(MEM_RESERVE, query((uintptr_t)q).State);
 	EXPECT_TRUE(VirtualFree(q, 0, MEM_RELEASE));
 }
 
