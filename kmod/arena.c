@@ -89,7 +89,8 @@ static void ntvm_arena_take(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 }
 
 /*
- * Map data views over the holes of [start, end).
+ * Map data views over the holes of [start, end), which holds no
+ * allocation.
  * Return: 0, or the first address where something else is mapped (all of
  * [start, end) is ours when 0 is returned), or an errno of vm_mmap() as a
  * negative value.
@@ -105,13 +106,15 @@ static long ntvm_arena_map_holes(struct ntvm_ctx *ctx, unsigned long start,
 		ntvm_view_span(ctx, addr, end, &span);
 		if (span.kind == NTVM_SPAN_FOREIGN)
 			return addr;
-		if (span.kind == NTVM_SPAN_HOLE) {
-			err = ntvm_view_map(ctx, addr, span.end, false, false);
-			if (err == -EEXIST)
-				return addr;	/* raced with another mmap */
-			if (err)
-				return err;
-		}
+		if (span.kind == NTVM_SPAN_VIEW && !(span.vm_flags & VM_EXEC))
+			continue;
+		/* A hole, or an exec view left over: a data view now. */
+		err = ntvm_view_map(ctx, addr, span.end, false,
+				    span.kind == NTVM_SPAN_VIEW);
+		if (err == -EEXIST)
+			return addr;	/* raced with another mmap */
+		if (err)
+			return err;
 	}
 	return 0;
 }
