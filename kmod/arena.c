@@ -25,6 +25,7 @@
  */
 
 #include <linux/compat.h>
+#include <linux/sched/signal.h>
 
 #include "ntvm.h"
 
@@ -140,7 +141,8 @@ static bool ntvm_arena_clear_run(struct ntvm_ctx *ctx, unsigned long start,
 		}
 		if (addr < end)
 			return false;
-		*hi = addr;
+		/* Keep a stack's guard gap free: no extension towards it. */
+		*hi = span.vm_flags & VM_GROWSDOWN ? end : addr;
 		break;
 	}
 	return true;
@@ -213,6 +215,11 @@ u32 ntvm_arena_adopt(struct ntvm_ctx *ctx, unsigned long start,
 	u32 status;
 
 	lockdep_assert_held(&ctx->op_lock);
+	/* Nothing changes for a range that is not free. */
+	addr = start;
+	piece_end = end;
+	if (!ntvm_arena_clear_run(ctx, start, end, &addr, &piece_end))
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
 	for (addr = start; addr < end; addr = piece_end) {
 		ext = ntvm_space_next(ctx, addr);
 		if (ext && ext->start <= addr) {

@@ -97,8 +97,6 @@ static u32 ntvm_change_apply(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	u8 st;
 
 	lockdep_assert_held(&ctx->op_lock);
-	if (ntvm_prot_is_exec(state))
-		vad->has_exec = true;
 	/* From the move of the views to the new states, faults retry. */
 	WRITE_ONCE(ctx->moving, true);
 	if (ntvm_change_move_views(ctx, vad, start, end,
@@ -106,6 +104,8 @@ static u32 ntvm_change_apply(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 		WRITE_ONCE(ctx->moving, false);
 		return NTVM_STATUS_NO_MEMORY;
 	}
+	if (ntvm_prot_is_exec(state))
+		vad->has_exec = true;
 
 	for (addr = start; addr < end && !revoke;) {
 		addr = ntvm_pages_run(ctx, addr, end, &st);

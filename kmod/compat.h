@@ -38,6 +38,11 @@ static inline void ntvm_vm_flags_clear(struct vm_area_struct *vma,
 #endif
 }
 
+/* mseal(2) (6.10) marks sealed VMAs; none can be sealed before. */
+#ifndef VM_SEALED
+#define VM_SEALED	0
+#endif
+
 /* A free range of @len bytes in current->mm; mmap_lock held (6.10 API). */
 static inline unsigned long ntvm_get_unmapped_area(unsigned long len)
 {

@@ -98,8 +98,10 @@ u32 ntvm_nt_query(struct ntvm_ctx *ctx, struct ntvm_query_args *q)
 	}
 	/* Free memory runs on over broken allocations: they read as free. */
 	next = vad ? ntvm_vad_after(vad) : ntvm_vad_next(ctx, page);
-	while (next && !ntvm_vad_intact(ctx, next))
+	while (next && !ntvm_vad_intact(ctx, next)) {
 		next = ntvm_vad_after(next);
+		cond_resched();
+	}
 	ntvm_query_foreign(ctx, page,
 			   next ? ntvm_vad_base(next) : NTVM_MAX_ADDRESS + 1, q);
 	return NTVM_STATUS_SUCCESS;

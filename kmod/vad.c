@@ -16,6 +16,7 @@
  * changes memory next meets it.  A query only looks (see nt_query.c).
  */
 
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "ntvm.h"
@@ -149,34 +150,50 @@ u32 ntvm_vad_reserve(struct ntvm_ctx *ctx, unsigned long base,
 		     unsigned long len, u32 alloc_protect, bool write_watch,
 		     struct ntvm_vad **vadp)
 {
+	bool anywhere = !base;
 	struct ntvm_vad *vad;
+	int tries = 0;
 	u32 status;
 
 	lockdep_assert_held(&ctx->op_lock);
-	if (base && ntvm_vad_range_taken(ctx, base, base + len))
+	if (!anywhere && ntvm_vad_range_taken(ctx, base, base + len))
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
 	vad = ntvm_vad_alloc();
 	if (!vad)
 		return NTVM_STATUS_NO_MEMORY;
-	if (base)
-		status = ntvm_arena_adopt(ctx, base, base + len);
-	else
-		status = ntvm_vad_place(ctx, len, &base);
-	if (status) {
-		ntvm_vad_free(vad);
-		return status;
-	}
-	vad->ext.start = base;
-	vad->ext.end = base + len;
 	vad->alloc_protect = alloc_protect;
 	/*
 	 * Its pages are written only once committed, after this; their bits
 	 * were cleared when they were last released.
 	 */
 	vad->write_watch = write_watch;
-	ntvm_vad_insert(ctx, vad);
-	*vadp = vad;
-	return NTVM_STATUS_SUCCESS;
+	for (;;) {
+		if (anywhere)
+			status = ntvm_vad_place(ctx, len, &base);
+		else
+			status = ntvm_arena_adopt(ctx, base, base + len);
+		if (status)
+			break;
+		vad->ext.start = base;
+		vad->ext.end = base + len;
+		ntvm_vad_insert(ctx, vad);
+		/*
+		 * Until now the range was free arena space, which another
+		 * thread may map over; in the map, only a mapping over the
+		 * whole allocation can get in.  Look once more.
+		 */
+		if (ntvm_view_covers(ctx, base, base + len)) {
+			*vadp = vad;
+			return NTVM_STATUS_SUCCESS;
+		}
+		ntvm_vad_erase(ctx, vad);
+		status = NTVM_STATUS_CONFLICTING_ADDRESSES;
+		if (!anywhere || ++tries == 8)
+			break;
+		base = 0;
+	}
+	ntvm_vad_free(vad);
+	return status;
 }
 
 /**
@@ -325,6 +342,10 @@ bool ntvm_vad_range_taken(struct ntvm_ctx *ctx, unsigned long start,
 	while ((vad = ntvm_vad_next(ctx, start)) && ntvm_vad_base(vad) < end) {
 		if (ntvm_vad_intact(ctx, vad) || !ntvm_vad_forget(ctx, vad))
 			return true;
+		/* A process that unmapped a million allocations at once. */
+		if (fatal_signal_pending(current))
+			return true;
+		cond_resched();
 	}
 	return false;
 }

@@ -50,8 +50,13 @@ void ntvm_view_span(struct ntvm_ctx *ctx, unsigned long addr,
 		span->kind = NTVM_SPAN_HOLE;
 		span->end = vma ? min(vma->vm_start, end) : end;
 	} else {
-		span->kind = ntvm_vma_is_ours(ctx, vma) ? NTVM_SPAN_VIEW :
-							  NTVM_SPAN_FOREIGN;
+		/*
+		 * A view the process sealed (mseal(2)) can no longer be
+		 * changed or unmapped: it is not ours to manage.
+		 */
+		span->kind = ntvm_vma_is_ours(ctx, vma) &&
+			     !(vma->vm_flags & VM_SEALED) ?
+			     NTVM_SPAN_VIEW : NTVM_SPAN_FOREIGN;
 		span->end = min(vma->vm_end, end);
 		span->vm_start = vma->vm_start;
 		span->vm_flags = vma->vm_flags;

@@ -1153,6 +1153,40 @@ TEST_F(scale, nothing_placed_below_64k)
 	EXPECT_TRUE(VirtualFree(low, 0, MEM_RELEASE));
 }
 
+#ifndef __NR_mseal
+#define __NR_mseal 462
+#endif
+
+/*
+ * Free arena space the process sealed (mseal(2), Linux 6.10) is not
+ * ntvm's any more: no allocation is placed there, so none fails for it
+ * (an executable commit there could not move its view).
+ */
+TEST_F(scale, sealed_free_space_is_given_up)
+{
+	unsigned int i;
+	char *p, *q[64];
+
+	p = VirtualAlloc(NULL, GRAN, MEM_RESERVE, PAGE_READWRITE);
+	ASSERT_NE(NULL, p);
+	ASSERT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+	if (syscall(__NR_mseal, p, GRAN, 0))
+		SKIP(return, "no mseal(2): %s", strerror(errno));
+	for (i = 0; i < 64; i++) {
+		q[i] = VirtualAlloc(NULL, GRAN, MEM_RESERVE | MEM_COMMIT,
+				    PAGE_EXECUTE_READWRITE);
+		ASSERT_NE(NULL, q[i]) TH_LOG("error %u", GetLastError());
+		EXPECT_NE(p, q[i]);
+		q[i][0] = 1;
+	}
+	for (i = 0; i < 64; i++)
+		EXPECT_TRUE(VirtualFree(q[i], 0, MEM_RELEASE));
+	/* Queried as what it is now: a mapping of the process's own. */
+	EXPECT_EQ(MEM_COMMIT, query((uintptr_t)p).State);
+	EXPECT_EQ(NULL, VirtualAlloc(p, GRAN, MEM_RESERVE, PAGE_READWRITE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+}
+
 /*
  * Kernel memory per reservation, beyond the page-state bytes (there are
  * none: nothing is committed): the growth of the slab caches over N
