@@ -454,7 +454,15 @@ TEST(failed_reserve_keeps_other_threads_mapping)
 		atomic_store(&t.call_done, 1);
 		atomic_store(&t.stop, 1);
 		ASSERT_EQ(0, pthread_join(th, NULL));
-		EXPECT_EQ(STATUS_COMMITMENT_LIMIT, (ULONG)s);
+		/*
+		 * Over the limit; or, when the other thread got in before
+		 * the new allocation was checked once more in the map,
+		 * conflicting addresses.
+		 */
+		if ((ULONG)s != STATUS_COMMITMENT_LIMIT)
+			EXPECT_TRUE((ULONG)s == STATUS_CONFLICTING_ADDRESSES &&
+				    t.got_in && t.during)
+				TH_LOG("status %#x", (unsigned int)s);
 		EXPECT_EQ(0, t.munmap_err);
 		if (!t.got_in) {
 			/* Never saw the view, or lost the race to the undo. */
