@@ -1049,7 +1049,7 @@ TEST_F_TIMEOUT(scale, jit_pattern_vma_count, 300)
 	 * debug kernel (fewer reservations asked for) each VMA split costs
 	 * KASAN and lockdep: the 10 000 pages are the distro kernel's run.
 	 */
-	const unsigned long pages = inject_active() ? 1000 :
+	const unsigned long pages = inject_active() ? 100 :
 		scale_reservations() < 1000000 ? 2000 : 10000;
 	long max_maps = read_long("/proc/sys/vm/max_map_count");
 	int alt, sep, after, all;
@@ -1158,6 +1158,55 @@ TEST_F(scale, nothing_placed_below_64k)
 	for (i = 0; i < 64; i++)
 		EXPECT_TRUE(VirtualFree(p[i], 0, MEM_RELEASE));
 	EXPECT_TRUE(VirtualFree(low, 0, MEM_RELEASE));
+}
+
+/*
+ * A process that exits holding N reservations (some committed and
+ * written) frees them all: allocations, charge and context.
+ */
+TEST_F_TIMEOUT(scale, exit_with_a_million_reservations, 600)
+{
+	struct ntvm_sysinfo_args before = sysinfo_now(), now;
+	unsigned int n = scale_reservations();
+	int status, waited;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		unsigned int i;
+		char *p;
+
+		for (i = 0; i < n; i++) {
+			/* Every 192nd: 4 KiB (i % 3 == 0), committed. */
+			p = VirtualAlloc(NULL, sizes[i % 3], i % 192 ?
+					 MEM_RESERVE : MEM_RESERVE | MEM_COMMIT,
+					 PAGE_READWRITE);
+			if (!p)
+				_exit(1);
+			if (!(i % 192))
+				p[0] = 1;
+		}
+		if (sysinfo_now().allocations < before.allocations + n)
+			_exit(2);
+		_exit(0);	/* all still live */
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	/* The context goes once its last view and fd are released. */
+	for (waited = 0; waited < 600; waited++) {
+		now = sysinfo_now();
+		if (now.allocations == before.allocations &&
+		    now.contexts == before.contexts &&
+		    now.committed == before.committed)
+			break;
+		usleep(100000);
+	}
+	note("exit: %u reservations freed in %.1f s\n", n, waited / 10.0);
+	EXPECT_EQ(before.allocations, now.allocations);
+	EXPECT_EQ(before.contexts, now.contexts);
+	EXPECT_EQ(before.committed, now.committed);
 }
 
 #ifndef __NR_mseal
