@@ -17,13 +17,15 @@
 
 /*
  * Put the views of [start, done) back as the (unchanged) page states want
- * them, after a move failed there.  If that fails too, pages may sit in a
- * view of the wrong kind: they are made inaccessible, and the allocation
- * is marked broken, to be forgotten when next changed.
+ * them, after a move to views of kind @exec failed there; @every: the
+ * move covered runs of both kinds, so any may have lost its view.  If
+ * that fails too, pages may sit in a view of the wrong kind: they are made
+ * inaccessible, and the allocation is marked broken, to be forgotten when
+ * next changed.
  */
 static void ntvm_change_undo_move(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 				  unsigned long start, unsigned long done,
-				  bool exec)
+				  bool exec, bool every)
 {
 	unsigned long addr, run_end;
 	bool undone = true;
@@ -31,7 +33,7 @@ static void ntvm_change_undo_move(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 
 	for (addr = start; addr < done; addr = run_end) {
 		run_end = ntvm_pages_run(ctx, addr, done, &st);
-		if (ntvm_prot_is_exec(st) == exec)
+		if (!every && ntvm_prot_is_exec(st) == exec)
 			continue;
 		if (ntvm_view_restore(ctx, addr, run_end,
 				      ntvm_prot_is_exec(st)))
@@ -80,7 +82,7 @@ static int ntvm_change_move_views(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	}
 	/* The failed segment included: a failed MAP_FIXED may leave a hole. */
 	if (err)
-		ntvm_change_undo_move(ctx, vad, start, run_end, exec);
+		ntvm_change_undo_move(ctx, vad, start, run_end, exec, false);
 	return err;
 }
 
@@ -136,6 +138,37 @@ static void ntvm_discard_uncommitted(struct ntvm_ctx *ctx,
 		if (!st && ntvm_view_has_pages(ctx, addr, run_end))
 			ntvm_view_discard(ctx, addr, run_end);
 	}
+}
+
+/*
+ * Before all pages of [start, end) become uncommitted: one data view from
+ * the first exec run to the last, in one view change however many runs
+ * there are (each would be a VMA operation that can fail for memory).
+ */
+static int ntvm_change_to_data_view(struct ntvm_ctx *ctx,
+				    struct ntvm_vad *vad, unsigned long start,
+				    unsigned long end)
+{
+	unsigned long addr, run_end, first = end, last = start;
+	int err;
+	u8 st;
+
+	if (!vad->has_exec)
+		return 0;
+	for (addr = start; addr < end; addr = run_end) {
+		run_end = ntvm_pages_run(ctx, addr, end, &st);
+		if (ntvm_prot_is_exec(st)) {
+			first = min(first, addr);
+			last = run_end;
+		}
+	}
+	if (first >= last)
+		return 0;
+	err = ntvm_view_map(ctx, first, last, false, true);
+	/* A failed MAP_FIXED may leave a hole over runs of either kind. */
+	if (err)
+		ntvm_change_undo_move(ctx, vad, first, last, false, true);
+	return err;
 }
 
 /**
@@ -250,7 +283,7 @@ u32 ntvm_change_decommit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 			 unsigned long start, unsigned long end)
 {
 	/* Exec runs go back to the data view: reserved pages live there. */
-	if (ntvm_change_move_views(ctx, vad, start, end, false))
+	if (ntvm_change_to_data_view(ctx, vad, start, end))
 		return NTVM_STATUS_NO_MEMORY;
 	ntvm_change_drop(ctx, start, end, true);
 	return NTVM_STATUS_SUCCESS;
@@ -265,7 +298,7 @@ u32 ntvm_change_release(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 			unsigned long start, unsigned long end)
 {
 	lockdep_assert_held(&ctx->op_lock);
-	if (vad->has_exec && ntvm_change_move_views(ctx, vad, start, end, false))
+	if (ntvm_change_to_data_view(ctx, vad, start, end))
 		return NTVM_STATUS_NO_MEMORY;
 	ntvm_change_drop_pages(ctx, start, end);
 	return NTVM_STATUS_SUCCESS;
