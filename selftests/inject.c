@@ -49,6 +49,13 @@ static int inject_on;
 static pid_t inject_pid;
 static struct inject_stats *stats;	/* shared with forked children */
 
+/*
+ * fork() waits for the armed calls in flight: it makes the pages of their
+ * arguments copy-on-write again, and copying a result out would then need
+ * a page, fail for it and be seen as EFAULT instead of a checked failure.
+ */
+static pthread_rwlock_t fork_lock;
+
 static __thread int arm_fd = -1;
 static __thread pid_t arm_tid;
 static __thread int armed_by_test;
@@ -178,6 +185,28 @@ void inject_arm(int on)
 	armed_by_test = on;
 }
 
+static void fork_prepare(void)
+{
+	pthread_rwlock_wrlock(&fork_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_rwlock_unlock(&fork_lock);
+}
+
+static void fork_lock_init(void)
+{
+	pthread_rwlockattr_t attr;
+
+	/* Writer first: busy threads must not keep a fork out for good. */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&fork_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+}
+
 __attribute__((constructor)) static void inject_init(void)
 {
 	const char *env = getenv("NTVM_FAULTINJ");
@@ -194,6 +223,8 @@ __attribute__((constructor)) static void inject_init(void)
 	if (stats == MAP_FAILED)
 		abort();
 	inject_pid = getpid();
+	fork_lock_init();
+	pthread_atfork(fork_prepare, fork_parent, fork_lock_init);
 	inject_on = 1;
 }
 
@@ -489,11 +520,15 @@ int ioctl(int fd, unsigned long req, ...)
 {
 	va_list ap;
 	void *arg;
+	long ret;
 
 	va_start(ap, req);
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	if (!inject_on || armed_by_test || _IOC_TYPE(req) != NTVM_IOC_MAGIC)
 		return raw_ioctl(fd, req, arg);
-	return armed_call(fd, req, arg);
+	pthread_rwlock_rdlock(&fork_lock);
+	ret = armed_call(fd, req, arg);
+	pthread_rwlock_unlock(&fork_lock);
+	return ret;
 }
