@@ -129,6 +129,40 @@ static long ntvm_ioctl_sysinfo(struct ntvm_ctx *ctx, void __user *argp)
 	return 0;
 }
 
+static long ntvm_ioctl_get_commit(struct ntvm_ctx *ctx, void __user *argp)
+{
+	struct ntvm_commit_args args;
+
+	if (mutex_lock_killable(&ctx->op_lock))
+		return -EINTR;
+	args.committed = ctx->committed;
+	args.peak_committed = ctx->peak_committed;
+	args.limit = ctx->commit_limit == ULONG_MAX ? NTVM_COMMIT_LIMIT_NONE :
+						      ctx->commit_limit;
+	mutex_unlock(&ctx->op_lock);
+	if (copy_to_user(argp, &args, sizeof(args)))
+		return -EFAULT;
+	return 0;
+}
+
+static long ntvm_ioctl_set_commit_limit(struct ntvm_ctx *ctx,
+					void __user *argp)
+{
+	struct ntvm_commit_limit_args args;
+
+	if (current->mm != ctx->mm)
+		return -EPERM;
+	if (copy_from_user(&args, argp, sizeof(args)))
+		return -EFAULT;
+	if (args.flags || args.pad)
+		return -EINVAL;
+	if (mutex_lock_killable(&ctx->op_lock))
+		return -EINTR;
+	ntvm_charge_set_limit(ctx, args.limit);
+	mutex_unlock(&ctx->op_lock);
+	return 0;
+}
+
 static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long parm)
 {
@@ -140,6 +174,10 @@ static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 		return put_user((__u64)NTVM_FEATURES_KNOWN, (__u64 __user *)argp);
 	case NTVM_IOC_SYSINFO:
 		return ntvm_ioctl_sysinfo(ctx, argp);
+	case NTVM_IOC_GET_COMMIT:
+		return ntvm_ioctl_get_commit(ctx, argp);
+	case NTVM_IOC_SET_COMMIT_LIMIT:
+		return ntvm_ioctl_set_commit_limit(ctx, argp);
 	case NTVM_IOC_ALLOC:
 	case NTVM_IOC_FREE:
 	case NTVM_IOC_PROTECT:

@@ -29,7 +29,8 @@
  *   pagestate.c   one state byte a page, in chunks found by address
  *   view.c        the VMAs (views) of the backing: map, unmap, revoke,
  *                 discard, and the one walker over the VMAs of a range
- *   charge.c      the commit charge, per user
+ *   charge.c      the commit charge, per user and per context, and
+ *                 their limits
  *   fault.c       the views' vm_operations: every fault decided from the
  *                 page state
  *   protection.c  Windows protections <-> the page-state encoding
@@ -168,6 +169,8 @@ struct ntvm_ctx {
 	struct xarray chunks;		/* of struct ntvm_chunk */
 	unsigned int idle_chunks;	/* op_lock */
 	unsigned long committed;	/* pages; op_lock */
+	unsigned long peak_committed;	/* the most pages; op_lock */
+	unsigned long commit_limit;	/* pages, ULONG_MAX: none; op_lock */
 	unsigned int write_watches;	/* MEM_WRITE_WATCH allocations */
 };
 
@@ -240,7 +243,9 @@ void ntvm_charge_init(void);
 struct ntvm_user_charge *ntvm_charge_get_user(void);
 void ntvm_charge_put_user(struct ntvm_user_charge *uc);
 bool ntvm_charge(struct ntvm_ctx *ctx, unsigned long pages);
+void ntvm_charge_done(struct ntvm_ctx *ctx);
 void ntvm_uncharge(struct ntvm_ctx *ctx, unsigned long pages);
+void ntvm_charge_set_limit(struct ntvm_ctx *ctx, u64 pages);
 unsigned long ntvm_commit_limit(void);
 unsigned long ntvm_committed_all(void);
 unsigned long ntvm_committed_user(struct ntvm_ctx *ctx);

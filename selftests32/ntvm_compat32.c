@@ -41,6 +41,8 @@ TEST(layouts_match_64bit)
 	EXPECT_EQ(64, sizeof(struct ntvm_sysinfo_args));
 	EXPECT_EQ(48, sizeof(struct ntvm_get_write_watch_args));
 	EXPECT_EQ(24, sizeof(struct ntvm_reset_write_watch_args));
+	EXPECT_EQ(24, sizeof(struct ntvm_commit_args));
+	EXPECT_EQ(16, sizeof(struct ntvm_commit_limit_args));
 }
 
 TEST(services_from_a_32bit_process)
@@ -150,6 +152,34 @@ TEST(write_watch_from_a_32bit_process)
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_RESET_WRITE_WATCH, &r));
 	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+}
+
+TEST(commit_limit_from_a_32bit_process)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	struct ntvm_alloc_args a = { .size = 0x3000, .type = NTVM_MEM_COMMIT,
+				     .protect = NTVM_PAGE_READWRITE };
+	struct ntvm_commit_limit_args l = { .limit = 4 };
+	struct ntvm_commit_args c;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_SET_COMMIT_LIMIT, &l));
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, a.status);
+	a.base = 0;
+	a.size = 0x2000;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	EXPECT_EQ(NTVM_STATUS_COMMITMENT_LIMIT, a.status);
+	memset(&c, 0xaa, sizeof(c));
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_GET_COMMIT, &c));
+	EXPECT_EQ(3, c.committed);
+	EXPECT_EQ(3, c.peak_committed);
+	EXPECT_EQ(4, c.limit);
+	l.limit = NTVM_COMMIT_LIMIT_NONE;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_SET_COMMIT_LIMIT, &l));
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_GET_COMMIT, &c));
+	EXPECT_EQ(NTVM_COMMIT_LIMIT_NONE, c.limit);
 	close(fd);
 }
 

@@ -49,7 +49,10 @@
  */
 /* MEM_WRITE_WATCH, NTVM_IOC_GET_WRITE_WATCH, NTVM_IOC_RESET_WRITE_WATCH */
 #define NTVM_FEATURE_WRITE_WATCH	_BITULL(0)
-#define NTVM_FEATURES_KNOWN		NTVM_FEATURE_WRITE_WATCH
+/* NTVM_IOC_GET_COMMIT, NTVM_IOC_SET_COMMIT_LIMIT */
+#define NTVM_FEATURE_COMMIT_LIMIT	_BITULL(3)
+#define NTVM_FEATURES_KNOWN		(NTVM_FEATURE_WRITE_WATCH | \
+					 NTVM_FEATURE_COMMIT_LIMIT)
 
 /**
  * struct ntvm_alloc_args - NtAllocateVirtualMemory
@@ -219,6 +222,48 @@ struct ntvm_reset_write_watch_args {
 	__u32 pad;
 };
 
+/**
+ * struct ntvm_commit_args - the commit charge and limit of this context
+ * @committed:      out: pages committed now in this context (its share of
+ *                  struct ntvm_sysinfo_args.user_committed).
+ * @peak_committed: out: the most pages committed at once in this context
+ *                  since it was opened, counting only commits that
+ *                  succeeded.
+ * @limit:          out: pages this context may commit (its own limit, a
+ *                  job's process memory limit), NTVM_COMMIT_LIMIT_NONE
+ *                  when it has none; the user's limit applies as well.
+ *
+ * Any holder of the file may read it (NTVM_IOC_GET_COMMIT).
+ */
+struct ntvm_commit_args {
+	__u64 committed;
+	__u64 peak_committed;
+	__u64 limit;
+};
+
+/**
+ * struct ntvm_commit_limit_args - set the commit limit of this context
+ * @limit: in: pages this context may commit from now on, whatever it has
+ *         committed already; NTVM_COMMIT_LIMIT_NONE for no limit of its
+ *         own.  Any value is accepted, lower or higher than the current
+ *         limit or charge: a limit below the charge makes every commit
+ *         that adds to the charge fail until enough is decommitted.
+ * @flags: in: none defined yet, must be zero.
+ * @pad:   must be zero.
+ *
+ * Only the process that opened the context may set it (EPERM).  A commit
+ * that would pass this limit, or the user's (commit_limit_pages), fails
+ * with STATUS_COMMITMENT_LIMIT and charges nothing.  A new context has no
+ * limit of its own; a forked child has no context.
+ */
+struct ntvm_commit_limit_args {
+	__u64 limit;
+	__u32 flags;
+	__u32 pad;
+};
+
+#define NTVM_COMMIT_LIMIT_NONE	(~(__u64)0)
+
 /*
  * Values of the NT constants the ABI carries.  They are Windows' own values
  * (winnt.h, ntstatus.h); libntvm's <ntvm.h> gives them their Windows names.
@@ -280,5 +325,9 @@ struct ntvm_reset_write_watch_args {
 	_IOWR(NTVM_IOC_MAGIC, 0x86, struct ntvm_get_write_watch_args)
 #define NTVM_IOC_RESET_WRITE_WATCH \
 	_IOWR(NTVM_IOC_MAGIC, 0x87, struct ntvm_reset_write_watch_args)
+#define NTVM_IOC_GET_COMMIT \
+	_IOR(NTVM_IOC_MAGIC, 0x8B, struct ntvm_commit_args)
+#define NTVM_IOC_SET_COMMIT_LIMIT \
+	_IOW(NTVM_IOC_MAGIC, 0x8C, struct ntvm_commit_limit_args)
 
 #endif /* __LINUX_NTVM_H */
