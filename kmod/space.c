@@ -40,6 +40,12 @@ struct ntvm_extent *ntvm_space_after(struct ntvm_extent *ext)
 	return ntvm_extent_of(rb_next(&ext->node));
 }
 
+/* The extent before @ext, or NULL. */
+struct ntvm_extent *ntvm_space_before(struct ntvm_extent *ext)
+{
+	return ntvm_extent_of(rb_prev(&ext->node));
+}
+
 /* Recompute the gap before @ext (if any) and the subtree maxima above it. */
 static void ntvm_space_update_gap(struct ntvm_extent *ext)
 {
@@ -154,39 +160,130 @@ void ntvm_space_split(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 }
 
 /**
- * ntvm_space_find_gap - the lowest free range of at least @size bytes
- * @ctx:   the context
- * @size:  the size wanted, a multiple of 64 KiB
- * @start: out: the start of the gap, 64 KiB aligned
- * @end:   out: its end, 64 KiB aligned
+ * ntvm_place_in - where in the free range [@start, @end) @pl goes
+ * @pl:    the placement wanted
+ * @start: first free address, 64 KiB aligned
+ * @end:   end of the free range, 64 KiB aligned
  *
- * Return: true if there is one.
+ * The allocation takes whole granules of the range (Windows leaves the
+ * rest of its last granule unused), and [base, base + @pl->len) must lie
+ * in [@pl->lo, @pl->hi).
+ *
+ * Return: its base (the lowest, or the highest for @pl->top_down), or 0
+ * if it does not fit.
  */
-bool ntvm_space_find_gap(struct ntvm_ctx *ctx, unsigned long size,
-			 unsigned long *start, unsigned long *end)
+unsigned long ntvm_place_in(const struct ntvm_place *pl, unsigned long start,
+			    unsigned long end)
 {
-	struct rb_node *n = ctx->space.rb_node;
+	unsigned long need = ALIGN(pl->len, NTVM_GRANULARITY), base;
 
-	lockdep_assert_held(&ctx->op_lock);
-	if (!n || ntvm_extent_of(n)->gap_max < size)
-		return false;
+	start = max(start, pl->lo);
+	if (pl->top_down) {
+		if (end < need || pl->hi < pl->len)
+			return 0;
+		base = ALIGN_DOWN(min(end - need, pl->hi - pl->len),
+				  pl->align);
+		return base >= start ? base : 0;
+	}
+	base = ALIGN(start, pl->align);
+	if (base < start || base > end || end - base < need ||
+	    base > pl->hi || pl->hi - base < pl->len)
+		return 0;
+	return base;
+}
+
+static bool ntvm_space_fits(struct rb_node *n, unsigned long need)
+{
+	return n && ntvm_extent_of(n)->gap_max >= need;
+}
+
+/* The child of @n towards higher addresses if @up, else lower. */
+static struct rb_node *ntvm_space_child(struct rb_node *n, bool up)
+{
+	return up ? n->rb_right : n->rb_left;
+}
+
+/*
+ * The first extent, going @up (else down) in address order, of the
+ * subtree at @n with a gap of at least @need; the subtree has one.
+ */
+static struct rb_node *ntvm_space_first(struct rb_node *n, unsigned long need,
+					bool up)
+{
 	while (n) {
-		struct ntvm_extent *ext = ntvm_extent_of(n);
-
-		if (n->rb_left && ntvm_extent_of(n->rb_left)->gap_max >= size) {
-			n = n->rb_left;
+		if (ntvm_space_fits(ntvm_space_child(n, !up), need)) {
+			n = ntvm_space_child(n, !up);
 			continue;
 		}
-		if (ext->gap >= size) {
-			*end = ALIGN_DOWN(ext->start, NTVM_GRANULARITY);
-			*start = *end - ext->gap;
-			return true;
-		}
-		n = n->rb_right;
+		if (ntvm_extent_of(n)->gap >= need)
+			return n;
+		n = ntvm_space_child(n, up);
 	}
 	/* Not reached: the subtree maxima said there was one. */
 	WARN_ON_ONCE(1);
-	return false;
+	return NULL;
+}
+
+/* The next extent after @n, going @up or down, with a gap of @need. */
+static struct rb_node *ntvm_space_step(struct rb_node *n, unsigned long need,
+				       bool up)
+{
+	struct rb_node *parent;
+
+	if (ntvm_space_fits(ntvm_space_child(n, up), need))
+		return ntvm_space_first(ntvm_space_child(n, up), need, up);
+	for (; (parent = rb_parent(n)); n = parent) {
+		if (ntvm_space_child(parent, up) == n)
+			continue;
+		/* Coming from below (above) @parent: it is next. */
+		if (ntvm_extent_of(parent)->gap >= need)
+			return parent;
+		if (ntvm_space_fits(ntvm_space_child(parent, up), need))
+			return ntvm_space_first(ntvm_space_child(parent, up),
+						need, up);
+	}
+	return NULL;
+}
+
+/**
+ * ntvm_space_find_place - where in the free arena space @pl goes
+ * @ctx: the context
+ * @pl:  the placement wanted: size, bounds, alignment, direction
+ *
+ * Walks the gaps from @pl's lower bound up (from its upper bound down, for
+ * @pl->top_down), skipping every subtree whose largest gap is too small.
+ *
+ * Return: the base of the lowest (highest) place that fits @pl, or 0.
+ */
+unsigned long ntvm_space_find_place(struct ntvm_ctx *ctx,
+				    const struct ntvm_place *pl)
+{
+	unsigned long need = ALIGN(pl->len, NTVM_GRANULARITY);
+	unsigned long base, gap_end;
+	struct ntvm_extent *ext;
+	struct rb_node *n;
+	bool up = !pl->top_down;
+
+	lockdep_assert_held(&ctx->op_lock);
+	if (!ntvm_space_fits(ctx->space.rb_node, need))
+		return 0;
+	/* The extent whose gap holds the first address to look at. */
+	ext = ntvm_space_next(ctx, up ? pl->lo : pl->hi);
+	n = ext ? &ext->node : rb_last(&ctx->space);
+	if (ntvm_extent_of(n)->gap < need)
+		n = ntvm_space_step(n, need, up);
+	for (; n; n = ntvm_space_step(n, need, up)) {
+		ext = ntvm_extent_of(n);
+		gap_end = ALIGN_DOWN(ext->start, NTVM_GRANULARITY);
+		/* Past the bounds: every gap after this one is too. */
+		if (up ? gap_end - ext->gap >= pl->hi : gap_end <= pl->lo)
+			break;
+		base = ntvm_place_in(pl, gap_end - ext->gap, gap_end);
+		if (base)
+			return base;
+		cond_resched();
+	}
+	return 0;
 }
 
 /*
