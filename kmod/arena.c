@@ -349,16 +349,17 @@ unsigned long ntvm_arena_find_hole(struct ntvm_ctx *ctx,
 				   const struct ntvm_place *pl)
 {
 	struct ntvm_place piece = *pl;
-	struct ntvm_extent *ext;
+	struct ntvm_extent *ext = NULL;
+	bool up = !pl->top_down;
 	unsigned long base;
 
 	lockdep_assert_held(&ctx->op_lock);
-	ext = ntvm_space_next(ctx, pl->top_down ? pl->hi - 1 : pl->lo);
-	for (; ext; ext = pl->top_down ? ntvm_space_before(ext) :
-					 ntvm_space_after(ext)) {
-		if (pl->top_down ? ext->end <= pl->lo : ext->start >= pl->hi)
+	while ((ext = ntvm_outside_next(ctx, ext, up))) {
+		if (up ? ext->end <= pl->lo : ext->start >= pl->hi)
+			continue;
+		if (up ? ext->start >= pl->hi : ext->end <= pl->lo)
 			break;
-		if (!ext->outside || ext->given_up)
+		if (ext->given_up)
 			continue;
 		piece.lo = max(pl->lo, ext->start);
 		piece.hi = min(pl->hi, ext->end);

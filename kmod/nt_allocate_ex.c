@@ -18,7 +18,8 @@
 
 #define NTVM_MEM_ALLOC_EX_TYPES (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE | \
 				 NTVM_MEM_TOP_DOWN | NTVM_MEM_WRITE_WATCH | \
-				 NTVM_MEM_RESET)
+				 NTVM_MEM_RESET | NTVM_MEM_LARGE_PAGES | \
+				 NTVM_MEM_PHYSICAL)
 
 /* MEM_ADDRESS_REQUIREMENTS at user address @uptr, in the caller's layout. */
 static u32 ntvm_read_requirements(u64 uptr,
@@ -100,11 +101,13 @@ static u32 ntvm_capture_params(const struct ntvm_alloc_ex_args *ex,
 			*placed = req.lowest || req.highest || req.alignment;
 			break;
 		case NTVM_MEM_EXTENDED_PARAMETER_NUMA_NODE:
-			if (p.value >= MAX_NUMNODES || !node_online(p.value))
+			/* A ULONG: the rest of the union is not looked at. */
+			if ((u32)p.value >= MAX_NUMNODES ||
+			    !node_online((u32)p.value))
 				return NTVM_STATUS_INVALID_PARAMETER;
 			break;
 		case NTVM_MEM_EXTENDED_PARAMETER_ATTRIBUTE_FLAGS:
-			if (p.value)
+			if ((u32)p.value)
 				return NTVM_STATUS_INVALID_PARAMETER;
 			break;
 		default:

@@ -177,6 +177,7 @@ struct ntvm_ctx {
 	bool op_exec;			/* ...mapping an exec view */
 	bool moving;			/* views moved, states not yet set */
 	struct rb_root space;		/* of struct ntvm_extent; see space.c */
+	struct list_head outside;	/* its outside extents; op_lock */
 	spinlock_t map_lock;		/* writers of @space */
 	unsigned long arena_bytes;	/* mapped as arenas so far; op_lock */
 	struct xarray chunks;		/* of struct ntvm_chunk */
@@ -326,6 +327,8 @@ int ntvm_space_init(struct ntvm_ctx *ctx);
 void ntvm_space_destroy(struct ntvm_ctx *ctx,
 			void (*free_vad)(struct ntvm_extent *ext));
 struct ntvm_extent *ntvm_outside_alloc(void);
+struct ntvm_extent *ntvm_outside_next(struct ntvm_ctx *ctx,
+				      struct ntvm_extent *ext, bool up);
 struct ntvm_extent *ntvm_space_next(struct ntvm_ctx *ctx, unsigned long addr);
 struct ntvm_extent *ntvm_space_after(struct ntvm_extent *ext);
 void ntvm_space_insert(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
@@ -335,7 +338,6 @@ void ntvm_space_resize(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 void ntvm_space_split(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 		      unsigned long start, unsigned long end,
 		      struct ntvm_extent *tail);
-struct ntvm_extent *ntvm_space_before(struct ntvm_extent *ext);
 unsigned long ntvm_place_in(const struct ntvm_place *pl, unsigned long start,
 			    unsigned long end);
 unsigned long ntvm_space_find_place(struct ntvm_ctx *ctx,

@@ -16,10 +16,60 @@
  * mmap_lock and may not take op_lock.
  */
 
+#include <linux/list.h>
 #include <linux/rbtree_augmented.h>
 #include <linux/slab.h>
 
 #include "ntvm.h"
+
+/*
+ * An extent outside the arenas is also in its context's list of them, by
+ * address, so that they are found without walking the allocations.
+ */
+struct ntvm_outside {
+	struct ntvm_extent ext;	/* first: freed as the extent */
+	struct list_head link;	/* in ctx->outside; op_lock */
+};
+
+static struct list_head *ntvm_outside_link(struct ntvm_extent *ext)
+{
+	return &container_of(ext, struct ntvm_outside, ext)->link;
+}
+
+/* List @ext, an outside extent just inserted, in address order. */
+static void ntvm_outside_add(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
+{
+	struct ntvm_outside *o;
+
+	list_for_each_entry_reverse(o, &ctx->outside, link) {
+		if (o->ext.start < ext->start) {
+			list_add(ntvm_outside_link(ext), &o->link);
+			return;
+		}
+	}
+	list_add(ntvm_outside_link(ext), &ctx->outside);
+}
+
+/**
+ * ntvm_outside_next - the next outside extent
+ * @ctx: the context
+ * @ext: an outside extent, or NULL to start
+ * @up:  in address order, else in reverse
+ *
+ * Return: the outside extent after (before) @ext, or the first (last) one
+ * if @ext is NULL; NULL after the last (first).
+ */
+struct ntvm_extent *ntvm_outside_next(struct ntvm_ctx *ctx,
+				      struct ntvm_extent *ext, bool up)
+{
+	struct list_head *pos = ext ? ntvm_outside_link(ext) : &ctx->outside;
+
+	lockdep_assert_held(&ctx->op_lock);
+	pos = up ? pos->next : pos->prev;
+	if (pos == &ctx->outside)
+		return NULL;
+	return &list_entry(pos, struct ntvm_outside, link)->ext;
+}
 
 static unsigned long ntvm_extent_gap(struct ntvm_extent *ext)
 {
@@ -38,12 +88,6 @@ static struct ntvm_extent *ntvm_extent_of(struct rb_node *n)
 struct ntvm_extent *ntvm_space_after(struct ntvm_extent *ext)
 {
 	return ntvm_extent_of(rb_next(&ext->node));
-}
-
-/* The extent before @ext, or NULL. */
-struct ntvm_extent *ntvm_space_before(struct ntvm_extent *ext)
-{
-	return ntvm_extent_of(rb_prev(&ext->node));
 }
 
 /* Recompute the gap before @ext (if any) and the subtree maxima above it. */
@@ -99,6 +143,8 @@ void ntvm_space_insert(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 	ntvm_space_update_gap(ext);
 	ntvm_space_update_gap(ntvm_space_after(ext));
 	spin_unlock(&ctx->map_lock);
+	if (ext->outside)
+		ntvm_outside_add(ctx, ext);
 }
 
 /* Take @ext out of the map: its range joins the gap after it. */
@@ -112,6 +158,8 @@ void ntvm_space_erase(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 	rb_erase_augmented(&ext->node, &ctx->space, &ntvm_space_cb);
 	ntvm_space_update_gap(next);
 	spin_unlock(&ctx->map_lock);
+	if (ext->outside)
+		list_del(ntvm_outside_link(ext));
 }
 
 /* Give @ext the range [start, end), which keeps it between its neighbours. */
@@ -157,6 +205,8 @@ void ntvm_space_split(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 	ntvm_space_update_gap(tail);
 	ntvm_space_update_gap(ntvm_space_after(tail));
 	spin_unlock(&ctx->map_lock);
+	if (ext->outside)
+		list_add(ntvm_outside_link(tail), ntvm_outside_link(ext));
 }
 
 /**
@@ -333,6 +383,7 @@ int ntvm_space_init(struct ntvm_ctx *ctx)
 
 	spin_lock_init(&ctx->map_lock);
 	ctx->space = RB_ROOT;
+	INIT_LIST_HEAD(&ctx->outside);
 	mutex_lock(&ctx->op_lock);
 	for (i = 0; i < ARRAY_SIZE(bounds) - 1; i++) {
 		ext = ntvm_outside_alloc();
@@ -351,12 +402,13 @@ int ntvm_space_init(struct ntvm_ctx *ctx)
 /* An outside extent, not in a map yet. */
 struct ntvm_extent *ntvm_outside_alloc(void)
 {
-	struct ntvm_extent *ext;
+	struct ntvm_outside *o;
 
-	ext = kzalloc(sizeof(*ext), GFP_KERNEL_ACCOUNT);
-	if (ext)
-		ext->outside = true;
-	return ext;
+	o = kzalloc(sizeof(*o), GFP_KERNEL_ACCOUNT);
+	if (!o)
+		return NULL;
+	o->ext.outside = true;
+	return &o->ext;
 }
 
 /**

@@ -103,15 +103,17 @@ static bool ntvm_place_is_plain(const struct ntvm_place *pl)
  * Linux finds room for the plain placement; else the unmapped space that
  * fits @pl best, if it beats @found (the place the arenas offer, or 0).
  * Return: 0, STATUS_CONFLICTING_ADDRESSES (the process mapped there
- * meanwhile) or STATUS_NO_MEMORY (no room, or none better).
+ * meanwhile) or STATUS_NO_MEMORY; *@none when there is no such room.
  */
 static u32 ntvm_vad_make_room(struct ntvm_ctx *ctx,
-			      const struct ntvm_place *pl, unsigned long found)
+			      const struct ntvm_place *pl, unsigned long found,
+			      bool *none)
 {
 	unsigned long start, size, need = ALIGN(pl->len, NTVM_GRANULARITY);
 	struct ntvm_place better = *pl;
 	u32 status;
 
+	*none = false;
 	if (ntvm_place_is_plain(pl)) {
 		status = ntvm_arena_room(ctx, pl->len, &start, &size);
 		if (status)
@@ -130,21 +132,28 @@ static u32 ntvm_vad_make_room(struct ntvm_ctx *ctx,
 	else if (found)
 		better.hi = min(pl->hi, found);
 	start = ntvm_arena_find_hole(ctx, &better);
-	if (!start)
+	if (!start) {
+		*none = true;
 		return NTVM_STATUS_NO_MEMORY;
-	return ntvm_arena_adopt(ctx, start, start + pl->len);
+	}
+	/*
+	 * Whole granules: even if the blocks around cannot be mapped, the
+	 * arena then ends where the allocation's place does.
+	 */
+	return ntvm_arena_adopt(ctx, start, start + need);
 }
 
 /*
  * Where a new allocation goes (see ntvm_arena_place()), mapping a new
  * arena when none has room.  Placed with bounds, an alignment or top-down,
  * it goes to the lowest (highest) place that fits, whether in the arenas
- * or in unmapped space; plainly, to the arenas first.
+ * or in unmapped space; plainly, to the arenas first.  A failure to map
+ * the better place fails the call rather than give a worse one.
  */
 static u32 ntvm_vad_place(struct ntvm_ctx *ctx, const struct ntvm_place *pl,
 			  unsigned long *base)
 {
-	bool grown = false, plain = ntvm_place_is_plain(pl);
+	bool grown = false, plain = ntvm_place_is_plain(pl), none;
 	int races = 0;
 	u32 status;
 
@@ -155,13 +164,15 @@ static u32 ntvm_vad_place(struct ntvm_ctx *ctx, const struct ntvm_place *pl,
 		if (grown || (*base && plain))
 			return *base ? NTVM_STATUS_SUCCESS :
 				       NTVM_STATUS_NO_MEMORY;
-		status = ntvm_vad_make_room(ctx, pl, *base);
+		status = ntvm_vad_make_room(ctx, pl, *base, &none);
+		if (none)
+			return *base ? NTVM_STATUS_SUCCESS :
+				       NTVM_STATUS_NO_MEMORY;
 		/* Raced with another mmap: look again. */
 		if (status == NTVM_STATUS_CONFLICTING_ADDRESSES && ++races < 8)
 			continue;
 		if (status)
-			return *base ? NTVM_STATUS_SUCCESS :
-				       NTVM_STATUS_NO_MEMORY;
+			return NTVM_STATUS_NO_MEMORY;
 		grown = true;
 	}
 }

@@ -366,7 +366,7 @@ static unsigned long ntvm_view_hole_in(struct mm_struct *mm,
  *
  * Only below Linux's mmap base (above it is the stack's room to grow, which
  * Linux's own placement leaves free too), and never in a stack's room.
- * Top-down looks at the highest 1 GiB first, then at 16 times more each
+ * Top-down looks at the highest 16 MiB first, then at 16 times more each
  * time, so that it rarely walks every VMA.
  *
  * Return: the lowest (highest, for @pl->top_down) base that fits, or 0.
@@ -383,7 +383,7 @@ unsigned long ntvm_view_find_hole(struct ntvm_ctx *ctx,
 	if (!pl->top_down && lo < hi)
 		base = ntvm_view_hole_in(mm, pl, lo, hi, false);
 	/* Each window holds the one before: a place across two is found. */
-	for (window = SZ_1G; pl->top_down && lo < hi; window *= 16) {
+	for (window = SZ_16M; pl->top_down && lo < hi; window *= 16) {
 		from = hi - lo > window ? hi - window : lo;
 		base = ntvm_view_hole_in(mm, pl, from, hi, true);
 		if (base || from == lo)

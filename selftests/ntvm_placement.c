@@ -403,8 +403,14 @@ TEST(extended_parameters)
 	p[0].Reserved = 1;
 	EXPECT_EQ(STATUS_INVALID_PARAMETER,
 		  nt_alloc_ex(&base, &size, MEM_RESERVE, p, 1));
-	/* A node that is not online; attribute flags. */
+	/* A node: only the ULONG counts. */
 	p[0].Reserved = 0;
+	p[0].ULong64 = 0xdeadbeef00000000ULL;
+	EXPECT_EQ(STATUS_SUCCESS,
+		  nt_alloc_ex(&base, &size, MEM_RESERVE, p, 1));
+	release(base);
+	base = 0;
+	/* A node that is not online; attribute flags. */
 	p[0].ULong = 999;
 	EXPECT_EQ(STATUS_INVALID_PARAMETER,
 		  nt_alloc_ex(&base, &size, MEM_RESERVE, p, 1));
@@ -434,9 +440,19 @@ TEST(allocate_ex_checks)
 		  nt_alloc_ex(&base, &size, MEM_RESERVE, NULL, 0));
 	size = PAGE;
 	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  nt_alloc_ex(&base, &size, MEM_RESERVE | MEM_4MB_PAGES, NULL,
+			      0));
+	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+		  nt_alloc_ex(&base, &size, MEM_RESERVE | 0x800000, NULL, 0));
+	/* Then NtAllocateVirtualMemory's own checks. */
+	EXPECT_EQ(STATUS_INVALID_PARAMETER_5,
 		  nt_alloc_ex(&base, &size, MEM_RESERVE | MEM_LARGE_PAGES,
 			      NULL, 0));
-	EXPECT_EQ(STATUS_INVALID_PARAMETER,
+	EXPECT_EQ(STATUS_PRIVILEGE_NOT_HELD,
+		  nt_alloc_ex(&base, &size,
+			      MEM_RESERVE | MEM_COMMIT | MEM_LARGE_PAGES, NULL,
+			      0));
+	EXPECT_EQ(STATUS_NOT_SUPPORTED,
 		  nt_alloc_ex(&base, &size, MEM_RESERVE | MEM_PHYSICAL, NULL,
 			      0));
 	EXPECT_EQ(STATUS_INVALID_HANDLE,
