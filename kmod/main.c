@@ -34,6 +34,7 @@ static int ntvm_char_release(struct inode *inode, struct file *file)
 
 union ntvm_nt_args {
 	struct ntvm_alloc_args alloc;
+	struct ntvm_alloc_ex_args alloc_ex;
 	struct ntvm_free_args free;
 	struct ntvm_protect_args protect;
 	struct ntvm_query_args query;
@@ -86,6 +87,9 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 	switch (cmd) {
 	case NTVM_IOC_ALLOC:
 		args.alloc.status = ntvm_nt_allocate(ctx, &args.alloc);
+		break;
+	case NTVM_IOC_ALLOC_EX:
+		args.alloc_ex.status = ntvm_nt_allocate_ex(ctx, &args.alloc_ex);
 		break;
 	case NTVM_IOC_FREE:
 		args.free.status = ntvm_nt_free(ctx, &args.free);
@@ -179,6 +183,7 @@ static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 	case NTVM_IOC_SET_COMMIT_LIMIT:
 		return ntvm_ioctl_set_commit_limit(ctx, argp);
 	case NTVM_IOC_ALLOC:
+	case NTVM_IOC_ALLOC_EX:
 	case NTVM_IOC_FREE:
 	case NTVM_IOC_PROTECT:
 	case NTVM_IOC_QUERY:

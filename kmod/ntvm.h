@@ -11,6 +11,7 @@
  *                 on ntvm's private tmpfs, the backing's file operations,
  *                 and freeing it when the last view and fd are gone
  *   nt_allocate.c NtAllocateVirtualMemory: reserve, commit, reset
+ *   nt_allocate_ex.c NtAllocateVirtualMemoryEx: its extended parameters
  *   nt_free.c     NtFreeVirtualMemory: decommit, release
  *   nt_protect.c  NtProtectVirtualMemory
  *   nt_query.c    NtQueryVirtualMemory(MemoryBasicInformation)
@@ -153,6 +154,19 @@ static inline unsigned long ntvm_vad_end(const struct ntvm_vad *vad)
 	return vad->ext.end;
 }
 
+/*
+ * Where a new allocation may go: [base, base + @len) within [@lo, @hi),
+ * @base a multiple of @align; the lowest such place, or the highest if
+ * @top_down.
+ */
+struct ntvm_place {
+	unsigned long len;	/* page aligned */
+	unsigned long lo;
+	unsigned long hi;
+	unsigned long align;	/* a power of two, at least 64 KiB */
+	bool top_down;
+};
+
 struct ntvm_user_charge;
 
 struct ntvm_ctx {
@@ -164,6 +178,7 @@ struct ntvm_ctx {
 	bool op_exec;			/* ...mapping an exec view */
 	bool moving;			/* views moved, states not yet set */
 	struct rb_root space;		/* of struct ntvm_extent; see space.c */
+	struct list_head outside;	/* its outside extents; op_lock */
 	spinlock_t map_lock;		/* writers of @space */
 	unsigned long arena_bytes;	/* mapped as arenas so far; op_lock */
 	struct xarray chunks;		/* of struct ntvm_chunk */
@@ -291,6 +306,8 @@ void ntvm_view_discard(struct ntvm_ctx *ctx, unsigned long start,
 bool ntvm_view_has_pages(struct ntvm_ctx *ctx, unsigned long start,
 			 unsigned long end);
 unsigned long ntvm_view_find_free(struct ntvm_ctx *ctx, unsigned long len);
+unsigned long ntvm_view_find_hole(struct ntvm_ctx *ctx,
+				  const struct ntvm_place *pl);
 struct folio *ntvm_view_lock_folio(struct ntvm_ctx *ctx, unsigned long addr);
 bool ntvm_view_page_cached(struct ntvm_ctx *ctx, unsigned long addr);
 
@@ -315,6 +332,8 @@ int ntvm_space_init(struct ntvm_ctx *ctx);
 void ntvm_space_destroy(struct ntvm_ctx *ctx,
 			void (*free_vad)(struct ntvm_extent *ext));
 struct ntvm_extent *ntvm_outside_alloc(void);
+struct ntvm_extent *ntvm_outside_next(struct ntvm_ctx *ctx,
+				      struct ntvm_extent *ext, bool up);
 struct ntvm_extent *ntvm_space_next(struct ntvm_ctx *ctx, unsigned long addr);
 struct ntvm_extent *ntvm_space_after(struct ntvm_extent *ext);
 void ntvm_space_insert(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
@@ -324,15 +343,19 @@ void ntvm_space_resize(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 void ntvm_space_split(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 		      unsigned long start, unsigned long end,
 		      struct ntvm_extent *tail);
-bool ntvm_space_find_gap(struct ntvm_ctx *ctx, unsigned long size,
-			 unsigned long *start, unsigned long *end);
+unsigned long ntvm_place_in(const struct ntvm_place *pl, unsigned long start,
+			    unsigned long end);
+unsigned long ntvm_space_find_place(struct ntvm_ctx *ctx,
+				    const struct ntvm_place *pl);
 bool ntvm_space_splits_vad(struct ntvm_ctx *ctx, unsigned long addr);
 bool ntvm_space_has_vad(struct ntvm_ctx *ctx, unsigned long start,
 			unsigned long end);
 
 /* arena.c */
-u32 ntvm_arena_place(struct ntvm_ctx *ctx, unsigned long len,
+u32 ntvm_arena_place(struct ntvm_ctx *ctx, const struct ntvm_place *pl,
 		     unsigned long *base);
+unsigned long ntvm_arena_find_hole(struct ntvm_ctx *ctx,
+				   const struct ntvm_place *pl);
 u32 ntvm_arena_room(struct ntvm_ctx *ctx, unsigned long len,
 		    unsigned long *start, unsigned long *size);
 u32 ntvm_arena_grow(struct ntvm_ctx *ctx, unsigned long start,
@@ -345,8 +368,8 @@ struct ntvm_vad *ntvm_vad_find(struct ntvm_ctx *ctx, unsigned long addr);
 struct ntvm_vad *ntvm_vad_next(struct ntvm_ctx *ctx, unsigned long addr);
 struct ntvm_vad *ntvm_vad_after(struct ntvm_vad *vad);
 u32 ntvm_vad_reserve(struct ntvm_ctx *ctx, unsigned long base,
-		     unsigned long len, u32 alloc_protect, bool write_watch,
-		     struct ntvm_vad **vadp);
+		     const struct ntvm_place *pl, u32 alloc_protect,
+		     bool write_watch, struct ntvm_vad **vadp);
 void ntvm_vad_unreserve(struct ntvm_ctx *ctx, struct ntvm_vad *vad);
 u32 ntvm_vad_release(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 		     unsigned long start, unsigned long end);
@@ -357,10 +380,13 @@ bool ntvm_vad_range_taken(struct ntvm_ctx *ctx, unsigned long start,
 			  unsigned long end);
 
 /*
- * the NT services: nt_allocate.c, nt_free.c, nt_protect.c, nt_query.c,
- * nt_write_watch.c
+ * the NT services: nt_allocate.c, nt_allocate_ex.c, nt_free.c,
+ * nt_protect.c, nt_query.c, nt_write_watch.c
  */
 u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args);
+u32 ntvm_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
+		  struct ntvm_place *pl);
+u32 ntvm_nt_allocate_ex(struct ntvm_ctx *ctx, struct ntvm_alloc_ex_args *ex);
 u32 ntvm_nt_free(struct ntvm_ctx *ctx, struct ntvm_free_args *args);
 u32 ntvm_nt_protect(struct ntvm_ctx *ctx, struct ntvm_protect_args *args);
 u32 ntvm_nt_query(struct ntvm_ctx *ctx, struct ntvm_query_args *args);

@@ -7,6 +7,8 @@
 #include "ntvm.h"
 
 #define NTVM_DEVICE "/dev/ntvm"
+/* Windows x64's highest user address, and ntvm's. */
+#define NTVM_MAX_USER_ADDRESS 0x7FFFFFFEFFFFULL
 #define NTVM_EXPORT __attribute__((visibility("default")))
 
 /* The process's /dev/ntvm fd, or -1 when the module is not there. */

@@ -471,6 +471,44 @@ typedef struct _PROCESS_MEMORY_COUNTERS_EX {
 #define PROCESSOR_AMD_X8664		8664
 #endif
 
+/* VirtualAlloc2's extended parameters (winnt.h). */
+#ifndef _WINNT_
+typedef unsigned long long DWORD64;
+
+typedef enum MEM_EXTENDED_PARAMETER_TYPE {
+	MemExtendedParameterInvalidType = 0,
+	MemExtendedParameterAddressRequirements,
+	MemExtendedParameterNumaNode,
+	MemExtendedParameterPartitionHandle,
+	MemExtendedParameterUserPhysicalHandle,
+	MemExtendedParameterAttributeFlags,
+	MemExtendedParameterImageMachine,
+	MemExtendedParameterMax
+} MEM_EXTENDED_PARAMETER_TYPE, *PMEM_EXTENDED_PARAMETER_TYPE;
+
+#define MEM_EXTENDED_PARAMETER_TYPE_BITS	8
+
+typedef struct __attribute__((aligned(8))) MEM_EXTENDED_PARAMETER {
+	struct {
+		DWORD64 Type : MEM_EXTENDED_PARAMETER_TYPE_BITS;
+		DWORD64 Reserved : 64 - MEM_EXTENDED_PARAMETER_TYPE_BITS;
+	};
+	union {
+		DWORD64 ULong64;
+		PVOID Pointer;
+		SIZE_T Size;
+		HANDLE Handle;
+		DWORD ULong;
+	};
+} MEM_EXTENDED_PARAMETER, *PMEM_EXTENDED_PARAMETER;
+
+typedef struct _MEM_ADDRESS_REQUIREMENTS {
+	PVOID LowestStartingAddress;
+	PVOID HighestEndingAddress;
+	SIZE_T Alignment;
+} MEM_ADDRESS_REQUIREMENTS, *PMEM_ADDRESS_REQUIREMENTS;
+#endif
+
 #ifndef __WINE_WINTERNL_H
 typedef enum _MEMORY_INFORMATION_CLASS {
 	MemoryBasicInformation = 0,
@@ -490,6 +528,11 @@ VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationType,
 NTVM_WINBASEAPI LPVOID WINAPI
 VirtualAllocEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
 	       DWORD flAllocationType, DWORD flProtect);
+NTVM_WINBASEAPI PVOID WINAPI
+VirtualAlloc2(HANDLE Process, PVOID BaseAddress, SIZE_T Size,
+	      ULONG AllocationType, ULONG PageProtection,
+	      MEM_EXTENDED_PARAMETER *ExtendedParameters,
+	      ULONG ParameterCount);
 NTVM_WINBASEAPI BOOL WINAPI
 VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType);
 NTVM_WINBASEAPI BOOL WINAPI
@@ -565,6 +608,13 @@ NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE ProcessHandle,
 				       PVOID *BaseAddress, ULONG_PTR ZeroBits,
 				       PSIZE_T RegionSize,
 				       ULONG AllocationType, ULONG Protect);
+NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE ProcessHandle,
+					 PVOID *BaseAddress,
+					 PSIZE_T RegionSize,
+					 ULONG AllocationType,
+					 ULONG PageProtection,
+					 PMEM_EXTENDED_PARAMETER ExtendedParameters,
+					 ULONG ExtendedParameterCount);
 NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress,
 				   PSIZE_T RegionSize, ULONG FreeType);
 NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE ProcessHandle,
