@@ -8,7 +8,8 @@
  * pages it reports, that is the pages scanned up to the last one
  * reported, each once it is in the caller's array.  The array is written
  * under the context's op_lock: memory that blocks on a fault
- * (userfaultfd) blocks the context's other calls meanwhile.
+ * (userfaultfd) blocks the context's other calls meanwhile.  An array on a
+ * guard page fails the call with STATUS_GUARD_PAGE_VIOLATION, once.
  */
 
 #include <linux/sched.h>
@@ -84,7 +85,9 @@ u32 ntvm_nt_get_write_watch(struct ntvm_ctx *ctx,
 		if (!n)
 			break;
 		if (copy_to_user(out + count - n, batch, n * sizeof(batch[0])))
-			return NTVM_STATUS_ACCESS_VIOLATION;
+			return ntvm_guard_tripped(ctx->backing) ?
+			       NTVM_STATUS_GUARD_PAGE_VIOLATION :
+			       NTVM_STATUS_ACCESS_VIOLATION;
 		if (reset)
 			ntvm_ww_reset_batch(ctx, batch, n);
 		n = 0;

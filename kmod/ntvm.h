@@ -34,6 +34,8 @@
  *                 their limits
  *   fault.c       the views' vm_operations: every fault decided from the
  *                 page state
+ *   guard.c       guard pages tripped by the kernel: the rest of that
+ *                 system call fails on the page too
  *   protection.c  Windows protections <-> the page-state encoding
  *
  * A context (one open of /dev/ntvm) owns:
@@ -63,7 +65,8 @@
  *         -> chunk->lock (spinlock; page-state bytes)
  *       -> map_lock (spinlock; changes of the map, under op_lock; the
  *          VMA hooks, under mmap_lock alone)
- * The fault path takes only the folio lock and chunk->lock.
+ * The fault path takes only the folio lock and chunk->lock, and, with
+ * neither held, guard.c's lock of its records.
  */
 #ifndef _NTVM_H
 #define _NTVM_H
@@ -239,8 +242,15 @@ unsigned long ntvm_pages_run(struct ntvm_ctx *ctx, unsigned long start,
 void ntvm_pages_trim(struct ntvm_ctx *ctx, unsigned long start,
 		     unsigned long end);
 void ntvm_pages_destroy(struct ntvm_ctx *ctx);
-bool ntvm_page_fault_check(struct ntvm_ctx *ctx, unsigned long addr,
-			   bool write);
+enum ntvm_access {
+	NTVM_ACCESS_DENIED,
+	NTVM_ACCESS_OK,
+	NTVM_ACCESS_GUARD,	/* refused once; see ntvm_page_clear_guard() */
+};
+
+enum ntvm_access ntvm_page_access(struct ntvm_ctx *ctx, unsigned long addr,
+				  bool write);
+bool ntvm_page_clear_guard(struct ntvm_ctx *ctx, unsigned long addr);
 void ntvm_page_mark_written(struct ntvm_ctx *ctx, unsigned long addr);
 unsigned long ntvm_pages_next_written(struct ntvm_ctx *ctx,
 				      unsigned long start, unsigned long end);
@@ -269,6 +279,15 @@ unsigned long ntvm_committed_user(struct ntvm_ctx *ctx);
 void ntvm_fault_setup_vma(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
 bool ntvm_vma_is_ours(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
 bool ntvm_own_op(struct ntvm_ctx *ctx);
+
+/* guard.c: guard pages tripped by the kernel */
+struct ntvm_guard_hit;
+bool ntvm_guard_refused(struct file *backing, unsigned long addr);
+bool ntvm_guard_tripped(struct file *backing);
+struct ntvm_guard_hit *ntvm_guard_hit_alloc(void);
+void ntvm_guard_hit_free(struct ntvm_guard_hit *hit);
+void ntvm_guard_hit_add(struct ntvm_guard_hit *hit, struct file *backing,
+			unsigned long addr);
 
 /* view.c */
 enum ntvm_span_kind {

@@ -279,7 +279,11 @@ struct ntvm_sysinfo_args {
  * With NTVM_WRITE_WATCH_FLAG_RESET the pages scanned up to the last one
  * reported are reset in the same call: a write racing with the call is
  * either reported by it or reported by a later call.  @count and
- * @granularity are written back only on success.
+ * @granularity are written back only on success.  An @addresses array
+ * that cannot be written gives STATUS_ACCESS_VIOLATION, or
+ * STATUS_GUARD_PAGE_VIOLATION when writing it tripped a guard page (whose
+ * guard is then cleared: the same call made again succeeds); pages that
+ * did not reach the array are not reset.
  */
 struct ntvm_get_write_watch_args {
 	__u64 base;
@@ -384,6 +388,7 @@ struct ntvm_commit_limit_args {
 #define NTVM_PAGE_WRITECOMBINE		0x0400
 
 #define NTVM_STATUS_SUCCESS			0x00000000
+#define NTVM_STATUS_GUARD_PAGE_VIOLATION	0x80000001
 #define NTVM_STATUS_ACCESS_VIOLATION		0xC0000005
 #define NTVM_STATUS_INVALID_PARAMETER		0xC000000D
 #define NTVM_STATUS_NO_MEMORY			0xC0000017
