@@ -34,6 +34,7 @@
 
 #include <linux/file.h>
 #include <linux/hashtable.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -126,7 +127,13 @@ struct ntvm_guard_hit *ntvm_guard_hit_alloc(void)
 
 	if (current->flags & PF_KTHREAD)
 		return NULL;
-	hit = kmalloc(sizeof(*hit), GFP_KERNEL | __GFP_NOWARN);
+#ifdef PF_USER_WORKER
+	/* vhost workers run task works only for a signal: never drop it. */
+	if ((current->flags & PF_USER_WORKER) &&
+	    !(current->flags & PF_IO_WORKER))
+		return NULL;
+#endif
+	hit = kmalloc(sizeof(*hit), GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (hit)
 		return hit;
 	for (i = 0; i < NTVM_GUARD_RESERVE; i++)
@@ -143,6 +150,19 @@ void ntvm_guard_hit_free(struct ntvm_guard_hit *hit)
 				 ntvm_guard_reserve_used);
 	else
 		kfree(hit);
+}
+
+/*
+ * Has a record ever been made?  Its callback's last instructions, after
+ * the fput() that may drop the module's last reference, are module text.
+ */
+static bool ntvm_guard_used;
+
+/* Before the module goes: no task is left inside a record's callback. */
+void ntvm_guard_exit(void)
+{
+	if (READ_ONCE(ntvm_guard_used))
+		synchronize_rcu_tasks();
 }
 
 /* Run by current on its way back to user mode, or at its exit. */
@@ -181,6 +201,7 @@ void ntvm_guard_hit_add(struct ntvm_guard_hit *hit, struct file *backing,
 		return;
 	}
 	get_file(backing);
+	WRITE_ONCE(ntvm_guard_used, true);
 	atomic_inc(&ntvm_guard_nr);
 	spin_lock(&ntvm_guard_lock);
 	hash_add(ntvm_guard_hits, &hit->node, (unsigned long)current);

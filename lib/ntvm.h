@@ -488,12 +488,12 @@ typedef enum MEM_EXTENDED_PARAMETER_TYPE {
 
 #define MEM_EXTENDED_PARAMETER_TYPE_BITS	8
 
-typedef struct __attribute__((aligned(8))) MEM_EXTENDED_PARAMETER {
-	struct {
+__extension__ typedef struct __attribute__((aligned(8))) MEM_EXTENDED_PARAMETER {
+	__extension__ struct {
 		DWORD64 Type : MEM_EXTENDED_PARAMETER_TYPE_BITS;
 		DWORD64 Reserved : 64 - MEM_EXTENDED_PARAMETER_TYPE_BITS;
 	};
-	union {
+	__extension__ union {
 		DWORD64 ULong64;
 		PVOID Pointer;
 		SIZE_T Size;

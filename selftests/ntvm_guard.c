@@ -466,6 +466,45 @@ TEST(write_watch_failed_read_not_written)
 }
 
 /*
+ * A guard page further into the array than the first batch of addresses
+ * (the kernel copies them out 64 at a time): the array is probed first,
+ * as NT does, so the failed call resets no page and the next one reports
+ * them all.
+ */
+TEST(get_write_watch_guard_after_the_first_batch)
+{
+	const unsigned int pages = 200, first = 100;
+	char *w = VirtualAlloc(NULL, pages * PAGE,
+			       MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH,
+			       PAGE_READWRITE);
+	char *a = guarded(2, 1, 'x');
+	/* Entries 0-99 on the first page, the rest on the guard page. */
+	PVOID *addrs = (PVOID *)(a + PAGE) - first;
+	ULONG_PTR count;
+	unsigned int i;
+	DWORD gran;
+
+	ASSERT_NE(NULL, w);
+	ASSERT_NE(NULL, a);
+	for (i = 0; i < pages; i++)
+		w[i * PAGE] = 1;
+	count = pages;
+	SetLastError(0);
+	EXPECT_EQ(~0u, GetWriteWatch(WRITE_WATCH_FLAG_RESET, w, pages * PAGE,
+				     addrs, &count, &gran));
+	EXPECT_EQ(0x80000001, GetLastError());
+	EXPECT_EQ(PAGE_READWRITE, protect_of(a + PAGE));
+	count = pages;
+	EXPECT_EQ(0, GetWriteWatch(WRITE_WATCH_FLAG_RESET, w, pages * PAGE,
+				   addrs, &count, &gran));
+	ASSERT_EQ(pages, count);
+	for (i = 0; i < pages; i++)
+		EXPECT_EQ(w + i * PAGE, addrs[i]);
+	EXPECT_TRUE(VirtualFree(w, 0, MEM_RELEASE));
+	EXPECT_TRUE(VirtualFree(a, 0, MEM_RELEASE));
+}
+
+/*
  * GetWriteWatch writing its array into a guard page fails once with
  * STATUS_GUARD_PAGE_VIOLATION (the last error is the status itself) and
  * resets nothing; the same call then succeeds.
