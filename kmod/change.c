@@ -200,8 +200,12 @@ u32 ntvm_change_commit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	}
 	ntvm_discard_uncommitted(ctx, start, end);
 	status = ntvm_change_apply(ctx, vad, start, end, state);
-	if (status == NTVM_STATUS_SUCCESS)
+	if (status == NTVM_STATUS_SUCCESS) {
+		/* Committed pages it makes inaccessible are unlocked. */
+		if (!ntvm_lock_allowed(state))
+			ntvm_lock_drop(ctx, start, end);
 		return status;
+	}
 fail:
 	ntvm_pages_trim(ctx, start, end);
 	ntvm_uncharge(ctx, pages);
@@ -217,8 +221,11 @@ fail:
  * @state: the new committed state
  * @first: out: the state of the page at @start before
  *
- * Return: 0, STATUS_NOT_COMMITTED (a page of the range is not) or
- * STATUS_NO_MEMORY; nothing changed on failure.
+ * A protection of PAGE_NOACCESS or PAGE_GUARD unlocks the locked pages of
+ * the range, as on NT, which then returns STATUS_WAS_UNLOCKED.
+ *
+ * Return: 0, STATUS_WAS_UNLOCKED (a success), STATUS_NOT_COMMITTED (a page
+ * of the range is not) or STATUS_NO_MEMORY; nothing changed on failure.
  */
 u32 ntvm_change_protect(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 			unsigned long start, unsigned long end, u8 state,
@@ -231,20 +238,31 @@ u32 ntvm_change_protect(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 		return NTVM_STATUS_NOT_COMMITTED;
 	*first = ntvm_page_state(ctx, start);
 	status = ntvm_change_apply(ctx, vad, start, end, state);
+	if (status)
+		return status;
 	/* Windows keeps reporting these pages, even once decommitted. */
-	if (!status && vad->write_watch)
+	if (vad->write_watch)
 		ntvm_pages_latch_written(ctx, start, end);
-	return status;
+	if (!ntvm_lock_allowed(state) && ntvm_lock_drop(ctx, start, end))
+		return NTVM_STATUS_WAS_UNLOCKED;
+	return NTVM_STATUS_SUCCESS;
 }
 
 /*
  * MEM_RESET of [start, end): the contents are of no interest.  Committed
  * pages may read zero afterwards (Windows allows both); states stay.
+ * Locked pages stay resident, with their contents.
  */
 void ntvm_change_reset(struct ntvm_ctx *ctx, unsigned long start,
 		       unsigned long end)
 {
-	ntvm_view_discard(ctx, start, end);
+	unsigned long addr, locked;
+
+	for (addr = start; addr < end; addr = locked + PAGE_SIZE) {
+		locked = ntvm_lock_next(ctx, addr, end);
+		if (locked > addr)
+			ntvm_view_discard(ctx, addr, locked);
+	}
 }
 
 /*
@@ -257,6 +275,7 @@ static void ntvm_change_drop(struct ntvm_ctx *ctx, unsigned long start,
 {
 	unsigned long pages = ntvm_pages_count_committed(ctx, start, end);
 
+	ntvm_lock_drop(ctx, start, end);
 	ntvm_pages_set(ctx, start, end, 0);
 	ntvm_view_discard(ctx, start, end);
 	/*

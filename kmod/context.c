@@ -60,6 +60,7 @@ void ntvm_context_exit(void)
 
 static void ntvm_ctx_free(struct ntvm_ctx *ctx)
 {
+	ntvm_lock_destroy(ctx);
 	ntvm_vad_destroy_all(ctx);
 	ntvm_uncharge(ctx, ctx->committed);
 	ntvm_charge_put_user(ctx->charge);
@@ -136,6 +137,7 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&ctx->op_lock);
 	xa_init(&ctx->chunks);
+	ntvm_lock_init(ctx);
 	if (ntvm_space_init(ctx)) {
 		ntvm_vad_destroy_all(ctx);
 		kfree(ctx);
