@@ -201,6 +201,7 @@ u32 ntvm_change_commit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	ntvm_discard_uncommitted(ctx, start, end);
 	status = ntvm_change_apply(ctx, vad, start, end, state);
 	if (status == NTVM_STATUS_SUCCESS) {
+		ntvm_charge_done(ctx);
 		/* Committed pages it makes inaccessible are unlocked. */
 		if (!ntvm_lock_allowed(state))
 			ntvm_lock_drop(ctx, start, end);

@@ -87,13 +87,17 @@ static u32 ntvm_lock_probe(struct ntvm_ctx *ctx, unsigned long start,
 		if (ntvm_lock_allowed(st))
 			continue;
 		/* The guard bit goes here, as in a fault. */
-		if (ntvm_page_fault_check(ctx, addr, false)) {
+		switch (ntvm_page_access(ctx, addr, false)) {
+		case NTVM_ACCESS_OK:
 			/* Another thread's access took the guard first. */
 			run_end = addr + PAGE_SIZE;
 			continue;
+		case NTVM_ACCESS_GUARD:
+			ntvm_page_clear_guard(ctx, addr);
+			return NTVM_STATUS_GUARD_PAGE_VIOLATION;
+		default:
+			return NTVM_STATUS_ACCESS_VIOLATION;
 		}
-		return st & NTVM_PS_GUARD ? NTVM_STATUS_GUARD_PAGE_VIOLATION :
-					    NTVM_STATUS_ACCESS_VIOLATION;
 	}
 	return NTVM_STATUS_SUCCESS;
 }
