@@ -46,6 +46,8 @@ static void ntvm_change_undo_move(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 		if (st)
 			ntvm_pages_set(ctx, addr, run_end, NTVM_PROT_NOACCESS);
 	}
+	/* PAGE_NOACCESS pages are never locked. */
+	ntvm_lock_drop(ctx, start, done);
 	vad->broken = true;
 	ntvm_view_revoke(ctx, start, done);
 }

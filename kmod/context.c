@@ -17,6 +17,7 @@
  * any of its views.
  */
 
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/module.h>
@@ -152,8 +153,11 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 	}
 	ctx->mm = current->mm;
 	mmgrab(ctx->mm);
+	/* Whose locked_vm locked pages count in: see lock.c. */
+	ctx->lock_user = get_uid(current_user());
 	err = ntvm_backing_create(ctx);
 	if (err) {
+		free_uid(ctx->lock_user);
 		mmdrop(ctx->mm);
 		ntvm_charge_put_user(ctx->charge);
 		ntvm_vad_destroy_all(ctx);

@@ -13,9 +13,24 @@
  * the next access is then a minor fault, which finds it in the page cache.
  * A folio so held cannot be migrated either.
  *
- * Locked pages count in the process's locked_vm, with what mlock(2)
- * locks, against RLIMIT_MEMLOCK unless the process has CAP_IPC_LOCK
- * (account_locked_vm(), as VFIO counts the pages it pins).
+ * Locked pages count twice against RLIMIT_MEMLOCK, unless the process
+ * has CAP_IPC_LOCK (they are counted then too, but not limited):
+ *
+ * - in the process's locked_vm, with what mlock(2) locks
+ *   (account_locked_vm(), as VFIO counts the pages it pins), which
+ *   /proc/PID/status shows as VmLck;
+ * - in its user's locked_vm (struct user_struct), as io_uring and iommufd
+ *   count theirs, because a context can outlive its process: the fd
+ *   passed to another process with SCM_RIGHTS, or left in a child, keeps
+ *   the pages held after the process exits, when its mm counts nothing
+ *   and no one can unlock them (only the opener's mm may call).  The
+ *   user's count needs no mm, so the pages stay charged to the user who
+ *   locked them until the context goes, and that user cannot pin more
+ *   than RLIMIT_MEMLOCK this way whatever happens to the processes.  (An
+ *   mmu_notifier whose ->release unlocked everything at exit_mmap was
+ *   the other way; it puts a notifier on every page-table change of the
+ *   process for the sake of its exit, and a release that takes op_lock
+ *   inside exit_mmap, so it was not taken.)
  *
  * A page is unlocked by NtUnlockVirtualMemory, and when it stops being
  * committed and accessible (decommit, release, a protection of
@@ -23,9 +38,13 @@
  * All under op_lock.
  */
 
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/pagemap.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 
 #include "ntvm.h"
 
@@ -107,12 +126,36 @@ static void ntvm_lock_forget(struct ntvm_ctx *ctx, unsigned long idx,
 	folio_put(folio);
 }
 
-/* Give back @pages of the process's locked_vm. */
+/* Entries walked between two cond_resched(). */
+#define NTVM_LOCK_BATCH		4096
+
+/*
+ * Charge @pages to the locked_vm of the user who opened the context,
+ * limited by RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK.
+ */
+static bool ntvm_lock_charge_user(struct ntvm_ctx *ctx, unsigned long pages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	bool limited = !capable(CAP_IPC_LOCK) &&
+		       rlimit(RLIMIT_MEMLOCK) != RLIM_INFINITY;
+	atomic_long_t *locked_vm = &ctx->lock_user->locked_vm;
+	long cur = atomic_long_read(locked_vm), new;
+
+	do {
+		new = cur + pages;
+		if (limited && (unsigned long)new > limit)
+			return false;
+	} while (!atomic_long_try_cmpxchg(locked_vm, &cur, new));
+	return true;
+}
+
+/* Give back @pages of the process's and the user's locked_vm. */
 static void ntvm_lock_unaccount(struct ntvm_ctx *ctx, unsigned long pages)
 {
 	if (!pages)
 		return;
 	ctx->locked -= pages;
+	atomic_long_sub(pages, &ctx->lock_user->locked_vm);
 	account_locked_vm(ctx->mm, pages, false);
 }
 
@@ -128,7 +171,8 @@ static void ntvm_lock_unaccount(struct ntvm_ctx *ctx, unsigned long pages)
  * context's own process: RLIMIT_MEMLOCK and CAP_IPC_LOCK are its own.
  *
  * Return: 0, STATUS_WORKING_SET_QUOTA (over RLIMIT_MEMLOCK) or
- * STATUS_NO_MEMORY; nothing changed on failure.
+ * STATUS_NO_MEMORY (also when a fatal signal stops it); nothing changed
+ * on failure.
  */
 u32 ntvm_lock_hold(struct ntvm_ctx *ctx, unsigned long start,
 		   unsigned long end, u32 types)
@@ -142,12 +186,19 @@ u32 ntvm_lock_hold(struct ntvm_ctx *ctx, unsigned long start,
 	lockdep_assert_held(&ctx->op_lock);
 	ntvm_lock_count(ctx, start, end, NTVM_LOCK_TYPES, &held, &all);
 	pages = last - first + 1 - held;
-	if (pages && account_locked_vm(ctx->mm, pages, true))
+	if (pages && !ntvm_lock_charge_user(ctx, pages))
 		return NTVM_STATUS_WORKING_SET_QUOTA;
+	if (pages && account_locked_vm(ctx->mm, pages, true)) {
+		atomic_long_sub(pages, &ctx->lock_user->locked_vm);
+		return NTVM_STATUS_WORKING_SET_QUOTA;
+	}
 
 	for (idx = first; idx <= last; idx++) {
 		if (xa_load(&ctx->locks, idx))
 			continue;
+		/* Reading in a large range may take long: let a kill stop it. */
+		if (fatal_signal_pending(current))
+			goto undo;
 		folio = ntvm_view_read_folio(ctx, idx << PAGE_SHIFT);
 		if (IS_ERR(folio))
 			goto undo;
@@ -169,9 +220,13 @@ u32 ntvm_lock_hold(struct ntvm_ctx *ctx, unsigned long start,
 
 undo:
 	/* The entries stored by this call are the ones with no mark. */
-	xa_for_each_range(&ctx->locks, idx, folio, first, last)
+	xa_for_each_range(&ctx->locks, idx, folio, first, last) {
 		if (!ntvm_lock_types(ctx, idx, NTVM_LOCK_TYPES))
 			ntvm_lock_forget(ctx, idx, folio);
+		if (!(idx % NTVM_LOCK_BATCH))
+			cond_resched();
+	}
+	atomic_long_sub(pages, &ctx->lock_user->locked_vm);
 	account_locked_vm(ctx->mm, pages, false);
 	return NTVM_STATUS_NO_MEMORY;
 }
@@ -203,6 +258,8 @@ void ntvm_lock_release(struct ntvm_ctx *ctx, unsigned long start,
 			ntvm_lock_forget(ctx, idx, folio);
 			pages++;
 		}
+		if (!(idx % NTVM_LOCK_BATCH))
+			cond_resched();
 	}
 	ntvm_lock_unaccount(ctx, pages);
 }
@@ -227,7 +284,8 @@ unsigned long ntvm_lock_drop(struct ntvm_ctx *ctx, unsigned long start,
 	xa_for_each_range(&ctx->locks, idx, folio, start >> PAGE_SHIFT,
 			  (end >> PAGE_SHIFT) - 1) {
 		ntvm_lock_forget(ctx, idx, folio);
-		pages++;
+		if (!(++pages % NTVM_LOCK_BATCH))
+			cond_resched();
 	}
 	ntvm_lock_unaccount(ctx, pages);
 	return pages;
@@ -247,22 +305,27 @@ unsigned long ntvm_lock_next(struct ntvm_ctx *ctx, unsigned long start,
 }
 
 /*
- * When the context goes: its folios go back to reclaim, and its pages
- * out of the process's locked_vm if the process is still there (after
- * exit, or exec, no one counts it).  Runs from the backing's release,
- * with no lock held.
+ * When the context goes: its folios go back to reclaim, its pages out of
+ * its user's locked_vm, and out of the process's if the process is still
+ * there (after exit, or exec, no one counts it).  Drops the user taken by
+ * ntvm_ctx_create().  Runs from the backing's release, with no lock held.
  */
 void ntvm_lock_destroy(struct ntvm_ctx *ctx)
 {
-	unsigned long idx;
+	unsigned long idx, n = 0;
 	struct folio *folio;
 
-	xa_for_each(&ctx->locks, idx, folio)
+	xa_for_each(&ctx->locks, idx, folio) {
 		folio_put(folio);
+		if (!(++n % NTVM_LOCK_BATCH))
+			cond_resched();
+	}
 	xa_destroy(&ctx->locks);
 	if (ctx->locked && mmget_not_zero(ctx->mm)) {
 		account_locked_vm(ctx->mm, ctx->locked, false);
 		mmput(ctx->mm);
 	}
+	atomic_long_sub(ctx->locked, &ctx->lock_user->locked_vm);
 	ctx->locked = 0;
+	free_uid(ctx->lock_user);
 }

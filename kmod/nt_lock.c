@@ -62,12 +62,14 @@ static bool ntvm_lock_in_allocations(struct ntvm_ctx *ctx,
 				     unsigned long start, unsigned long end)
 {
 	struct ntvm_vad *vad;
-	unsigned long addr;
+	unsigned long addr, n = 0;
 
 	for (addr = start; addr < end; addr = ntvm_vad_end(vad)) {
 		vad = ntvm_vad_live(ctx, addr);
 		if (!vad)
 			return false;
+		if (!(++n % 4096))
+			cond_resched();
 	}
 	return true;
 }

@@ -197,6 +197,7 @@ struct ntvm_ctx {
 	/* lock.c: the folio of each locked page, by page number; op_lock */
 	struct xarray locks;
 	unsigned long locked;		/* pages in @locks; op_lock */
+	struct user_struct *lock_user;	/* charged for them too */
 	unsigned long ws_min;		/* working-set minimum, pages */
 	unsigned long ws_max;		/* working-set maximum, pages */
 	u32 ws_hard;			/* QUOTA_LIMITS_HARDWS_* */

@@ -675,6 +675,133 @@ TEST(exit_releases)
 		EXPECT_GT(avail_after + 24 * 1024, avail_before);
 }
 
+/*
+ * Another fd for the process's context (libntvm closes its own in a
+ * forked child): a dup of the /dev/ntvm fd, or -1.
+ */
+static int dup_ntvm_fd(void)
+{
+	char path[64], target[64];
+	ssize_t n;
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = 0;
+		if (!strcmp(target, "/dev/ntvm"))
+			return fcntl(fd, F_DUPFD, 100);
+	}
+	return -1;
+}
+
+/*
+ * A child without CAP_IPC_LOCK, RLIMIT_MEMLOCK at @limit pages, locks
+ * @pages: 0 if that succeeds, 1 if it fails with ERROR_WORKING_SET_QUOTA,
+ * other values if something else went wrong.
+ */
+static int lock_without_cap(long pages, long limit)
+{
+	int status;
+	pid_t pid = fork();
+	struct rlimit rl = { limit * PAGE, limit * PAGE };
+	char *c;
+
+	if (pid < 0)
+		return -1;
+	if (pid) {
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+			return -1;
+		return WEXITSTATUS(status);
+	}
+	if (drop_caps() || setrlimit(RLIMIT_MEMLOCK, &rl))
+		_exit(10);
+	if (!SetProcessWorkingSetSize(GetCurrentProcess(), (pages + 8) * PAGE,
+				      (pages + 100) * PAGE))
+		_exit(11);
+	c = commit(pages * PAGE, PAGE_READWRITE);
+	if (!c)
+		_exit(12);
+	SetLastError(0);
+	if (VirtualLock(c, pages * PAGE))
+		_exit(0);
+	_exit(GetLastError() == ERROR_WORKING_SET_QUOTA ? 1 : 13);
+}
+
+/*
+ * A context that outlives its process (its fd kept by a child made
+ * before the exit; SCM_RIGHTS is the same) keeps its locked pages
+ * charged to the user who locked them, against RLIMIT_MEMLOCK, until the
+ * context goes: the user cannot pin more by exiting.  Process A, without
+ * CAP_IPC_LOCK and with a limit of 16 pages, locks 16 and exits, leaving
+ * its fd in its child B; a process of the same user with the same limit
+ * then cannot lock one page; once B is gone it can lock 16 again.
+ */
+TEST(context_outliving_its_process_stays_charged)
+{
+	struct ntvm_sysinfo_args before = sysinfo_now(), now;
+	int hold[2], gone[2], status, i;
+	char byte;
+	pid_t a;
+
+	ASSERT_EQ(0, pipe(hold));
+	ASSERT_EQ(0, pipe(gone));
+	a = fork();
+	ASSERT_LE(0, a);
+	if (!a) {
+		struct rlimit rl = { 16 * PAGE, 16 * PAGE };
+		pid_t b;
+		char *c;
+
+		close(hold[1]);
+		close(gone[0]);
+		if (drop_caps() || setrlimit(RLIMIT_MEMLOCK, &rl))
+			_exit(10);
+		if (!SetProcessWorkingSetSize(GetCurrentProcess(), 100 * PAGE,
+					      200 * PAGE))
+			_exit(11);
+		c = commit(16 * PAGE, PAGE_READWRITE);
+		if (!c || !VirtualLock(c, 16 * PAGE) || vmlck_pages() != 16)
+			_exit(12);
+		if (dup_ntvm_fd() < 0)
+			_exit(14);
+		b = fork();
+		if (b < 0)
+			_exit(13);
+		if (!b) {
+			/* B: holds A's fd (and @gone) until @hold closes. */
+			while (read(hold[0], &byte, 1) > 0)
+				;
+			_exit(0);
+		}
+		_exit(0);
+	}
+	close(hold[0]);
+	close(gone[1]);
+	ASSERT_EQ(a, waitpid(a, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	/* A is gone, its context is not: the 16 pages still count. */
+	EXPECT_LT(before.contexts, sysinfo_now().contexts);
+	EXPECT_EQ(1, lock_without_cap(1, 16));
+
+	/* B goes: its end of @gone closes at its exit. */
+	close(hold[1]);
+	EXPECT_EQ(0, read(gone[0], &byte, 1));
+	close(gone[0]);
+	for (i = 0; i < 100; i++) {
+		now = sysinfo_now();
+		if (now.contexts <= before.contexts)
+			break;
+		usleep(10000);
+	}
+	EXPECT_GE(before.contexts, now.contexts);
+	EXPECT_EQ(0, lock_without_cap(16, 16));
+	EXPECT_EQ(1, lock_without_cap(17, 16));
+}
+
 FIXTURE(swap) {
 	int have_swap;
 	int made;
