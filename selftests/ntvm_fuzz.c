@@ -127,6 +127,7 @@ static int known_status(uint32_t s)
 {
 	switch (s) {
 	case NTVM_STATUS_SUCCESS:
+	case NTVM_STATUS_GUARD_PAGE_VIOLATION:
 	case NTVM_STATUS_ACCESS_VIOLATION:
 	case NTVM_STATUS_INVALID_PARAMETER:
 	case NTVM_STATUS_NO_MEMORY:

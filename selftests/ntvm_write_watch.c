@@ -943,7 +943,8 @@ TEST(abi)
 #define RACE_WRITERS	2
 #define RACE_CALLS	100000
 #define RACE_MIN_CALLS	40
-#define RACE_MAX_SECONDS 15.0
+/* Under the harness's 30 s a test; fault injection makes calls slower. */
+#define RACE_MAX_SECONDS (inject_active() ? 24.0 : 15.0)
 
 struct race {
 	char *base;
