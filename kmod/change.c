@@ -46,6 +46,8 @@ static void ntvm_change_undo_move(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 		if (st)
 			ntvm_pages_set(ctx, addr, run_end, NTVM_PROT_NOACCESS);
 	}
+	/* PAGE_NOACCESS pages are never locked. */
+	ntvm_lock_drop(ctx, start, done);
 	vad->broken = true;
 	ntvm_view_revoke(ctx, start, done);
 }
@@ -202,6 +204,9 @@ u32 ntvm_change_commit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	status = ntvm_change_apply(ctx, vad, start, end, state);
 	if (status == NTVM_STATUS_SUCCESS) {
 		ntvm_charge_done(ctx);
+		/* Committed pages it makes inaccessible are unlocked. */
+		if (!ntvm_lock_allowed(state))
+			ntvm_lock_drop(ctx, start, end);
 		return status;
 	}
 fail:
@@ -219,8 +224,11 @@ fail:
  * @state: the new committed state
  * @first: out: the state of the page at @start before
  *
- * Return: 0, STATUS_NOT_COMMITTED (a page of the range is not) or
- * STATUS_NO_MEMORY; nothing changed on failure.
+ * A protection of PAGE_NOACCESS or PAGE_GUARD unlocks the locked pages of
+ * the range, as on NT, which then returns STATUS_WAS_UNLOCKED.
+ *
+ * Return: 0, STATUS_WAS_UNLOCKED (a success), STATUS_NOT_COMMITTED (a page
+ * of the range is not) or STATUS_NO_MEMORY; nothing changed on failure.
  */
 u32 ntvm_change_protect(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 			unsigned long start, unsigned long end, u8 state,
@@ -233,20 +241,31 @@ u32 ntvm_change_protect(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 		return NTVM_STATUS_NOT_COMMITTED;
 	*first = ntvm_page_state(ctx, start);
 	status = ntvm_change_apply(ctx, vad, start, end, state);
+	if (status)
+		return status;
 	/* Windows keeps reporting these pages, even once decommitted. */
-	if (!status && vad->write_watch)
+	if (vad->write_watch)
 		ntvm_pages_latch_written(ctx, start, end);
-	return status;
+	if (!ntvm_lock_allowed(state) && ntvm_lock_drop(ctx, start, end))
+		return NTVM_STATUS_WAS_UNLOCKED;
+	return NTVM_STATUS_SUCCESS;
 }
 
 /*
  * MEM_RESET of [start, end): the contents are of no interest.  Committed
  * pages may read zero afterwards (Windows allows both); states stay.
+ * Locked pages stay resident, with their contents.
  */
 void ntvm_change_reset(struct ntvm_ctx *ctx, unsigned long start,
 		       unsigned long end)
 {
-	ntvm_view_discard(ctx, start, end);
+	unsigned long addr, locked;
+
+	for (addr = start; addr < end; addr = locked + PAGE_SIZE) {
+		locked = ntvm_lock_next(ctx, addr, end);
+		if (locked > addr)
+			ntvm_view_discard(ctx, addr, locked);
+	}
 }
 
 /*
@@ -259,6 +278,7 @@ static void ntvm_change_drop(struct ntvm_ctx *ctx, unsigned long start,
 {
 	unsigned long pages = ntvm_pages_count_committed(ctx, start, end);
 
+	ntvm_lock_drop(ctx, start, end);
 	ntvm_pages_set(ctx, start, end, 0);
 	ntvm_view_discard(ctx, start, end);
 	/*

@@ -17,6 +17,7 @@
  * any of its views.
  */
 
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/module.h>
@@ -60,6 +61,7 @@ void ntvm_context_exit(void)
 
 static void ntvm_ctx_free(struct ntvm_ctx *ctx)
 {
+	ntvm_lock_destroy(ctx);
 	ntvm_vad_destroy_all(ctx);
 	ntvm_uncharge(ctx, ctx->committed);
 	ntvm_charge_put_user(ctx->charge);
@@ -137,6 +139,7 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 	mutex_init(&ctx->op_lock);
 	xa_init(&ctx->chunks);
 	ctx->commit_limit = ULONG_MAX;	/* none of its own */
+	ntvm_lock_init(ctx);
 	if (ntvm_space_init(ctx)) {
 		ntvm_vad_destroy_all(ctx);
 		kfree(ctx);
@@ -150,8 +153,11 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 	}
 	ctx->mm = current->mm;
 	mmgrab(ctx->mm);
+	/* Whose locked_vm locked pages count in: see lock.c. */
+	ctx->lock_user = get_uid(current_user());
 	err = ntvm_backing_create(ctx);
 	if (err) {
+		free_uid(ctx->lock_user);
 		mmdrop(ctx->mm);
 		ntvm_charge_put_user(ctx->charge);
 		ntvm_vad_destroy_all(ctx);

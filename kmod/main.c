@@ -40,6 +40,8 @@ union ntvm_nt_args {
 	struct ntvm_query_args query;
 	struct ntvm_get_write_watch_args get_ww;
 	struct ntvm_reset_write_watch_args reset_ww;
+	struct ntvm_lock_args lock;
+	struct ntvm_working_set_args ws;
 };
 
 /* The fields of this ABI (not NT arguments): -EINVAL when set wrong. */
@@ -56,6 +58,9 @@ static int ntvm_check_abi_fields(unsigned int cmd, union ntvm_nt_args *args)
 		return args->get_ww.pad ? -EINVAL : 0;
 	case NTVM_IOC_RESET_WRITE_WATCH:
 		return args->reset_ww.pad ? -EINVAL : 0;
+	case NTVM_IOC_WORKING_SET:
+		return (args->ws.flags & ~NTVM_WORKING_SET_SET) || args->ws.pad ?
+		       -EINVAL : 0;
 	}
 	return 0;
 }
@@ -106,6 +111,15 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 	case NTVM_IOC_RESET_WRITE_WATCH:
 		args.reset_ww.status = ntvm_nt_reset_write_watch(ctx,
 								 &args.reset_ww);
+		break;
+	case NTVM_IOC_LOCK:
+		args.lock.status = ntvm_nt_lock(ctx, &args.lock);
+		break;
+	case NTVM_IOC_UNLOCK:
+		args.lock.status = ntvm_nt_unlock(ctx, &args.lock);
+		break;
+	case NTVM_IOC_WORKING_SET:
+		args.ws.status = ntvm_nt_working_set(ctx, &args.ws);
 		break;
 	}
 	mutex_unlock(&ctx->op_lock);
@@ -189,6 +203,9 @@ static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 	case NTVM_IOC_QUERY:
 	case NTVM_IOC_GET_WRITE_WATCH:
 	case NTVM_IOC_RESET_WRITE_WATCH:
+	case NTVM_IOC_LOCK:
+	case NTVM_IOC_UNLOCK:
+	case NTVM_IOC_WORKING_SET:
 		return ntvm_ioctl_nt(ctx, cmd, argp);
 	default:
 		return -ENOIOCTLCMD;

@@ -27,10 +27,11 @@ u32 ntvm_nt_protect(struct ntvm_ctx *ctx, struct ntvm_protect_args *args)
 	if (!vad || end > ntvm_vad_end(vad))
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
 	status = ntvm_change_protect(ctx, vad, start, end, state, &first);
-	if (status)
+	if (status != NTVM_STATUS_SUCCESS &&
+	    status != NTVM_STATUS_WAS_UNLOCKED)
 		return status;
 	args->old_protect = ntvm_prot_to_win(first, vad->alloc_protect);
 	args->base = start;
 	args->size = end - start;
-	return NTVM_STATUS_SUCCESS;
+	return status;
 }

@@ -16,6 +16,8 @@
  *   nt_protect.c  NtProtectVirtualMemory
  *   nt_query.c    NtQueryVirtualMemory(MemoryBasicInformation)
  *   nt_write_watch.c NtGetWriteWatch, NtResetWriteWatch
+ *   nt_lock.c     NtLockVirtualMemory, NtUnlockVirtualMemory, the
+ *                 working-set limits (the lock quota)
  *   --- the services above validate and round, then call:
  *   vad.c         allocations (NT's VADs) by address: reserve, release
  *                 and split, lookup, and liveness (an allocation whose
@@ -32,6 +34,8 @@
  *                 discard, and the one walker over the VMAs of a range
  *   charge.c      the commit charge, per user and per context, and
  *                 their limits
+ *   lock.c        locked pages: a folio reference each, which keeps the
+ *                 page out of swap, counted against RLIMIT_MEMLOCK
  *   fault.c       the views' vm_operations: every fault decided from the
  *                 page state
  *   guard.c       guard pages tripped by the kernel: the rest of that
@@ -190,6 +194,13 @@ struct ntvm_ctx {
 	unsigned long peak_committed;	/* the most pages; op_lock */
 	unsigned long commit_limit;	/* pages, ULONG_MAX: none; op_lock */
 	unsigned int write_watches;	/* MEM_WRITE_WATCH allocations */
+	/* lock.c: the folio of each locked page, by page number; op_lock */
+	struct xarray locks;
+	unsigned long locked;		/* pages in @locks; op_lock */
+	struct user_struct *lock_user;	/* charged for them too */
+	unsigned long ws_min;		/* working-set minimum, pages */
+	unsigned long ws_max;		/* working-set maximum, pages */
+	u32 ws_hard;			/* QUOTA_LIMITS_HARDWS_* */
 };
 
 /*
@@ -275,6 +286,24 @@ unsigned long ntvm_commit_limit(void);
 unsigned long ntvm_committed_all(void);
 unsigned long ntvm_committed_user(struct ntvm_ctx *ctx);
 
+/* lock.c */
+/* Lock types (NT's MAP_PROCESS, MAP_SYSTEM), as xarray marks. */
+#define NTVM_LOCK_TYPES		(NTVM_MAP_PROCESS | NTVM_MAP_SYSTEM)
+void ntvm_lock_init(struct ntvm_ctx *ctx);
+void ntvm_lock_destroy(struct ntvm_ctx *ctx);
+void ntvm_lock_count(struct ntvm_ctx *ctx, unsigned long start,
+		     unsigned long end, u32 types, unsigned long *any,
+		     unsigned long *all);
+u32 ntvm_lock_hold(struct ntvm_ctx *ctx, unsigned long start,
+		   unsigned long end, u32 types);
+void ntvm_lock_release(struct ntvm_ctx *ctx, unsigned long start,
+		       unsigned long end, u32 types);
+unsigned long ntvm_lock_drop(struct ntvm_ctx *ctx, unsigned long start,
+			     unsigned long end);
+unsigned long ntvm_lock_next(struct ntvm_ctx *ctx, unsigned long start,
+			     unsigned long end);
+bool ntvm_lock_allowed(u8 state);
+
 /* fault.c */
 void ntvm_fault_setup_vma(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
 bool ntvm_vma_is_ours(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
@@ -328,6 +357,7 @@ unsigned long ntvm_view_find_free(struct ntvm_ctx *ctx, unsigned long len);
 unsigned long ntvm_view_find_hole(struct ntvm_ctx *ctx,
 				  const struct ntvm_place *pl);
 struct folio *ntvm_view_lock_folio(struct ntvm_ctx *ctx, unsigned long addr);
+struct folio *ntvm_view_read_folio(struct ntvm_ctx *ctx, unsigned long addr);
 bool ntvm_view_page_cached(struct ntvm_ctx *ctx, unsigned long addr);
 
 /* change.c: page-state changes with their views, charge and revocation */
@@ -400,7 +430,7 @@ bool ntvm_vad_range_taken(struct ntvm_ctx *ctx, unsigned long start,
 
 /*
  * the NT services: nt_allocate.c, nt_allocate_ex.c, nt_free.c,
- * nt_protect.c, nt_query.c, nt_write_watch.c
+ * nt_protect.c, nt_query.c, nt_write_watch.c, nt_lock.c
  */
 u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args);
 u32 ntvm_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
@@ -413,5 +443,9 @@ u32 ntvm_nt_get_write_watch(struct ntvm_ctx *ctx,
 			    struct ntvm_get_write_watch_args *args);
 u32 ntvm_nt_reset_write_watch(struct ntvm_ctx *ctx,
 			      struct ntvm_reset_write_watch_args *args);
+u32 ntvm_nt_lock(struct ntvm_ctx *ctx, struct ntvm_lock_args *args);
+u32 ntvm_nt_unlock(struct ntvm_ctx *ctx, struct ntvm_lock_args *args);
+u32 ntvm_nt_working_set(struct ntvm_ctx *ctx,
+			struct ntvm_working_set_args *args);
 
 #endif /* _NTVM_H */

@@ -411,3 +411,22 @@ bool ntvm_view_page_cached(struct ntvm_ctx *ctx, unsigned long addr)
 	return filemap_range_has_page(ctx->backing->f_mapping, pos,
 				      pos + PAGE_SIZE - 1);
 }
+
+/*
+ * The backing's folio of page @addr, with a reference, brought into the
+ * page cache (from swap, or a new zero page) if need be; or an ERR_PTR().
+ * Called by the context's own process: a new page is charged to its
+ * memory cgroup.
+ */
+struct folio *ntvm_view_read_folio(struct ntvm_ctx *ctx, unsigned long addr)
+{
+	struct address_space *mapping = ctx->backing->f_mapping;
+	struct page *page;
+
+	page = shmem_read_mapping_page_gfp(mapping,
+					   ntvm_file_pos(addr) >> PAGE_SHIFT,
+					   mapping_gfp_mask(mapping));
+	if (IS_ERR(page))
+		return ERR_CAST(page);
+	return page_folio(page);
+}

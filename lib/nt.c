@@ -32,8 +32,12 @@ NTVM_RANGE_ARGS(ntvm_alloc_args);
 NTVM_RANGE_ARGS(ntvm_alloc_ex_args);
 NTVM_RANGE_ARGS(ntvm_free_args);
 NTVM_RANGE_ARGS(ntvm_protect_args);
+NTVM_RANGE_ARGS(ntvm_lock_args);
 
-/* An NT service with an in/out base and size, written back on success. */
+/*
+ * An NT service with an in/out base and size, written back on success
+ * (an informational status, such as STATUS_WAS_LOCKED, is one).
+ */
 static NTSTATUS ntvm_range_call(HANDLE process, PVOID *base, PSIZE_T size,
 				unsigned long request, void *args,
 				const __u32 *status)
@@ -252,4 +256,22 @@ NtResetWriteWatch(HANDLE process, PVOID base, SIZE_T size)
 	if (!ntvm_is_self(process))
 		return STATUS_INVALID_HANDLE;
 	return ntvm_ioctl(NTVM_IOC_RESET_WRITE_WATCH, &args, &args.status);
+}
+
+NTVM_EXPORT NTSTATUS NTAPI
+NtLockVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size, ULONG type)
+{
+	struct ntvm_lock_args args = { .map_type = type };
+
+	return ntvm_range_call(process, base, size, NTVM_IOC_LOCK, &args,
+			       &args.status);
+}
+
+NTVM_EXPORT NTSTATUS NTAPI
+NtUnlockVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size, ULONG type)
+{
+	struct ntvm_lock_args args = { .map_type = type };
+
+	return ntvm_range_call(process, base, size, NTVM_IOC_UNLOCK, &args,
+			       &args.status);
 }

@@ -133,6 +133,28 @@ typedef LONG NTSTATUS;
 #define WRITE_WATCH_FLAG_RESET		0x01
 #endif
 
+/* NtLockVirtualMemory lock types (ntddk.h / winternl.h). */
+#ifndef MAP_PROCESS
+#define MAP_PROCESS			1
+#endif
+#ifndef MAP_SYSTEM
+#define MAP_SYSTEM			2
+#endif
+
+/* Hard working-set limits (winnt.h), SetProcessWorkingSetSizeEx. */
+#ifndef QUOTA_LIMITS_HARDWS_MIN_ENABLE
+#define QUOTA_LIMITS_HARDWS_MIN_ENABLE	0x00000001
+#endif
+#ifndef QUOTA_LIMITS_HARDWS_MIN_DISABLE
+#define QUOTA_LIMITS_HARDWS_MIN_DISABLE	0x00000002
+#endif
+#ifndef QUOTA_LIMITS_HARDWS_MAX_ENABLE
+#define QUOTA_LIMITS_HARDWS_MAX_ENABLE	0x00000004
+#endif
+#ifndef QUOTA_LIMITS_HARDWS_MAX_DISABLE
+#define QUOTA_LIMITS_HARDWS_MAX_DISABLE	0x00000008
+#endif
+
 /* Page protections (winnt.h). */
 #ifndef PAGE_NOACCESS
 #define PAGE_NOACCESS			0x0001
@@ -214,6 +236,9 @@ typedef LONG NTSTATUS;
 #ifndef ERROR_INVALID_ADDRESS
 #define ERROR_INVALID_ADDRESS		487
 #endif
+#ifndef ERROR_WAS_UNLOCKED
+#define ERROR_WAS_UNLOCKED		715
+#endif
 #ifndef ERROR_WAS_LOCKED
 #define ERROR_WAS_LOCKED		717
 #endif
@@ -254,6 +279,9 @@ typedef LONG NTSTATUS;
 #endif
 #ifndef STATUS_WORKING_SET_LIMIT_RANGE
 #define STATUS_WORKING_SET_LIMIT_RANGE	((NTSTATUS)0x40000002)
+#endif
+#ifndef STATUS_WAS_UNLOCKED
+#define STATUS_WAS_UNLOCKED		((NTSTATUS)0x40000017)
 #endif
 #ifndef STATUS_WAS_LOCKED
 #define STATUS_WAS_LOCKED		((NTSTATUS)0x40000019)
@@ -314,6 +342,9 @@ typedef LONG NTSTATUS;
 #endif
 #ifndef STATUS_INVALID_PAGE_PROTECTION
 #define STATUS_INVALID_PAGE_PROTECTION	((NTSTATUS)0xC0000045)
+#endif
+#ifndef STATUS_BAD_WORKING_SET_LIMIT
+#define STATUS_BAD_WORKING_SET_LIMIT	((NTSTATUS)0xC000004C)
 #endif
 #ifndef STATUS_SECTION_PROTECTION
 #define STATUS_SECTION_PROTECTION	((NTSTATUS)0xC000004E)
@@ -556,6 +587,20 @@ GetWriteWatch(DWORD dwFlags, PVOID lpBaseAddress, SIZE_T dwRegionSize,
 	      LPDWORD lpdwGranularity);
 NTVM_WINBASEAPI UINT WINAPI
 ResetWriteWatch(LPVOID lpBaseAddress, SIZE_T dwRegionSize);
+NTVM_WINBASEAPI BOOL WINAPI VirtualLock(LPVOID lpAddress, SIZE_T dwSize);
+NTVM_WINBASEAPI BOOL WINAPI VirtualUnlock(LPVOID lpAddress, SIZE_T dwSize);
+NTVM_WINBASEAPI BOOL WINAPI
+GetProcessWorkingSetSize(HANDLE hProcess, PSIZE_T lpMinimumWorkingSetSize,
+			 PSIZE_T lpMaximumWorkingSetSize);
+NTVM_WINBASEAPI BOOL WINAPI
+GetProcessWorkingSetSizeEx(HANDLE hProcess, PSIZE_T lpMinimumWorkingSetSize,
+			   PSIZE_T lpMaximumWorkingSetSize, PDWORD Flags);
+NTVM_WINBASEAPI BOOL WINAPI
+SetProcessWorkingSetSize(HANDLE hProcess, SIZE_T dwMinimumWorkingSetSize,
+			 SIZE_T dwMaximumWorkingSetSize);
+NTVM_WINBASEAPI BOOL WINAPI
+SetProcessWorkingSetSizeEx(HANDLE hProcess, SIZE_T dwMinimumWorkingSetSize,
+			   SIZE_T dwMaximumWorkingSetSize, DWORD Flags);
 NTVM_WINBASEAPI void WINAPI GetSystemInfo(LPSYSTEM_INFO lpSystemInfo);
 NTVM_WINBASEAPI DWORD WINAPI GetLastError(void);
 NTVM_WINBASEAPI void WINAPI SetLastError(DWORD dwErrCode);
@@ -637,6 +682,11 @@ NTSTATUS NTAPI NtGetWriteWatch(HANDLE ProcessHandle, ULONG Flags,
 			       PULONG Granularity);
 NTSTATUS NTAPI NtResetWriteWatch(HANDLE ProcessHandle, PVOID BaseAddress,
 				 SIZE_T RegionSize);
+NTSTATUS NTAPI NtLockVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress,
+				   PSIZE_T RegionSize, ULONG MapType);
+NTSTATUS NTAPI NtUnlockVirtualMemory(HANDLE ProcessHandle,
+				     PVOID *BaseAddress, PSIZE_T RegionSize,
+				     ULONG MapType);
 ULONG NTAPI RtlNtStatusToDosError(NTSTATUS Status);
 
 #ifdef __cplusplus

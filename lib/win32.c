@@ -133,6 +133,86 @@ NTVM_EXPORT UINT WINAPI ResetWriteWatch(LPVOID base, SIZE_T size)
 	return 0;
 }
 
+NTVM_EXPORT BOOL WINAPI VirtualLock(LPVOID address, SIZE_T size)
+{
+	return ntvm_set_status(NtLockVirtualMemory(GetCurrentProcess(),
+						   &address, &size,
+						   MAP_PROCESS));
+}
+
+NTVM_EXPORT BOOL WINAPI VirtualUnlock(LPVOID address, SIZE_T size)
+{
+	return ntvm_set_status(NtUnlockVirtualMemory(GetCurrentProcess(),
+						     &address, &size,
+						     MAP_PROCESS));
+}
+
+/*
+ * The working-set limits (NtQueryInformationProcess and
+ * NtSetInformationProcess with ProcessQuotaLimits on Windows).
+ */
+static NTSTATUS ntvm_working_set(HANDLE process,
+				 struct ntvm_working_set_args *args)
+{
+	if (!ntvm_is_self(process))
+		return STATUS_INVALID_HANDLE;
+	return ntvm_ioctl(NTVM_IOC_WORKING_SET, args, &args->status);
+}
+
+NTVM_EXPORT BOOL WINAPI GetProcessWorkingSetSizeEx(HANDLE process,
+						   PSIZE_T minimum,
+						   PSIZE_T maximum,
+						   PDWORD flags)
+{
+	struct ntvm_working_set_args args = { 0 };
+
+	if (!ntvm_set_status(ntvm_working_set(process, &args)))
+		return FALSE;
+	if (!minimum || !maximum || !flags) {
+		SetLastError(ERROR_NOACCESS);
+		return FALSE;
+	}
+	*minimum = args.minimum;
+	*maximum = args.maximum;
+	*flags = args.hard;
+	return TRUE;
+}
+
+NTVM_EXPORT BOOL WINAPI GetProcessWorkingSetSize(HANDLE process,
+						 PSIZE_T minimum,
+						 PSIZE_T maximum)
+{
+	DWORD flags;
+
+	return GetProcessWorkingSetSizeEx(process, minimum, maximum, &flags);
+}
+
+NTVM_EXPORT BOOL WINAPI SetProcessWorkingSetSizeEx(HANDLE process,
+						   SIZE_T minimum,
+						   SIZE_T maximum, DWORD flags)
+{
+	struct ntvm_working_set_args args = {
+		.minimum = minimum == (SIZE_T)-1 ? ~(__u64)0 : minimum,
+		.maximum = maximum == (SIZE_T)-1 ? ~(__u64)0 : maximum,
+		.hard = flags,
+		.flags = NTVM_WORKING_SET_SET,
+	};
+
+	/* kernel32 checks this before calling NT. */
+	if (!minimum || !maximum) {
+		SetLastError(ERROR_INVALID_PARAMETER);
+		return FALSE;
+	}
+	return ntvm_set_status(ntvm_working_set(process, &args));
+}
+
+NTVM_EXPORT BOOL WINAPI SetProcessWorkingSetSize(HANDLE process,
+						 SIZE_T minimum,
+						 SIZE_T maximum)
+{
+	return SetProcessWorkingSetSizeEx(process, minimum, maximum, 0);
+}
+
 NTVM_EXPORT void WINAPI GetSystemInfo(LPSYSTEM_INFO si)
 {
 	struct ntvm_sysinfo_args info = {

@@ -14,6 +14,9 @@
  * the test and for libntvm, which is linked statically.  Without
  * NTVM_FAULTINJ it only forwards the call.
  *
+ * A failed lock or unlock must also leave the context's count of locked
+ * pages as it was.
+ *
  * Write watches are not in a query's answer: a failed get or reset of
  * write watches is checked against the pages a watch query (without
  * reset) reports before and after it instead.
@@ -324,6 +327,17 @@ static int usable(void *arg, size_t size)
 	return ok;
 }
 
+/* The pages the context has locked (-1 before NTVM_FEATURE_LOCK). */
+static long locked_pages(int fd)
+{
+	struct ntvm_working_set_args ws;
+
+	memset(&ws, 0, sizeof(ws));
+	if (raw_ioctl(fd, NTVM_IOC_WORKING_SET, &ws) || ws.status)
+		return -1;
+	return (long)ws.locked;
+}
+
 /* One call with injection armed. */
 static long armed_once(int fd, unsigned long req, void *arg)
 {
@@ -434,9 +448,11 @@ static long armed_call(int fd, unsigned long req, void *arg)
 		struct ntvm_free_args free;
 		struct ntvm_protect_args protect;
 		struct ntvm_query_args query;
+		struct ntvm_lock_args lock;
 	} in;
 	size_t size = _IOC_SIZE(req);
 	struct snapshot *before, *after;
+	long locked_before = 0;
 	uint64_t start = 0, end = 0;
 	const char *op = NULL;
 	__u32 *status = NULL;
@@ -458,6 +474,12 @@ static long armed_call(int fd, unsigned long req, void *arg)
 		break;
 	case NTVM_IOC_QUERY:
 		op = "NtQueryVirtualMemory";
+		break;
+	case NTVM_IOC_LOCK:
+		op = "NtLockVirtualMemory";
+		break;
+	case NTVM_IOC_UNLOCK:
+		op = "NtUnlockVirtualMemory";
 		break;
 	}
 	if (req == NTVM_IOC_GET_WRITE_WATCH ||
@@ -491,6 +513,12 @@ static long armed_call(int fd, unsigned long req, void *arg)
 	case NTVM_IOC_QUERY:
 		status = &((struct ntvm_query_args *)arg)->status;
 		break;
+	case NTVM_IOC_LOCK:
+	case NTVM_IOC_UNLOCK:
+		status = &((struct ntvm_lock_args *)arg)->status;
+		start = in.lock.base;
+		end = start + in.lock.size;
+		break;
 	}
 	/* Threads that race on one range would see each other's changes. */
 	if (inject_racy)
@@ -505,6 +533,7 @@ static long armed_call(int fd, unsigned long req, void *arg)
 	for (tries = 1; ; tries++) {
 		if (start)
 			take(fd, start, end, before);
+		locked_before = locked_pages(fd);
 		ret = armed_once(fd, req, arg);
 		if (ret || *status != NTVM_STATUS_NO_MEMORY)
 			break;
@@ -518,6 +547,12 @@ static long armed_call(int fd, unsigned long req, void *arg)
 			take(fd, start, end, after);
 			if (memcmp(before, after, sizeof(*before)))
 				differ(op, start, end, before, after);
+		}
+		if (!inject_racy && locked_pages(fd) != locked_before) {
+			fprintf(stderr,
+				"# inject: a failed %s changed the locked pages: %ld, then %ld\n",
+				op, locked_before, locked_pages(fd));
+			abort();
 		}
 		memcpy(arg, &in, size);
 	}

@@ -144,6 +144,12 @@ static int known_status(uint32_t s)
 	case NTVM_STATUS_INVALID_PARAMETER_4:
 	case NTVM_STATUS_INVALID_PARAMETER_5:
 	case NTVM_STATUS_COMMITMENT_LIMIT:
+	case NTVM_STATUS_WORKING_SET_LIMIT_RANGE:
+	case NTVM_STATUS_WAS_UNLOCKED:
+	case NTVM_STATUS_WAS_LOCKED:
+	case NTVM_STATUS_NOT_LOCKED:
+	case NTVM_STATUS_BAD_WORKING_SET_LIMIT:
+	case NTVM_STATUS_WORKING_SET_QUOTA:
 		return 1;
 	}
 	return 0;
@@ -165,6 +171,8 @@ int main(int argc, char **argv)
 		struct ntvm_sysinfo_args s;
 		struct ntvm_get_write_watch_args g;
 		struct ntvm_reset_write_watch_args r;
+		struct ntvm_lock_args l;
+		struct ntvm_working_set_args w;
 		unsigned char raw[256];
 	} u;
 
@@ -178,7 +186,7 @@ int main(int argc, char **argv)
 		unsigned long req;
 		uint32_t *status = NULL;
 		void *arg = &u;
-		int ret, what = rnd() % 20;
+		int ret, what = rnd() % 22;
 
 		memset(&u, (int)rnd(), sizeof(u));
 		switch (what) {
@@ -194,8 +202,9 @@ int main(int argc, char **argv)
 				NTVM_IOC_PROTECT, NTVM_IOC_QUERY,
 				NTVM_IOC_SYSINFO, NTVM_IOC_FEATURES,
 				NTVM_IOC_GET_WRITE_WATCH,
-				NTVM_IOC_RESET_WRITE_WATCH,
-				NTVM_IOC_ALLOC_EX }[rnd() % 9];
+				NTVM_IOC_RESET_WRITE_WATCH, NTVM_IOC_LOCK,
+				NTVM_IOC_UNLOCK, NTVM_IOC_WORKING_SET,
+				NTVM_IOC_ALLOC_EX }[rnd() % 12];
 			arg = (void *)(uintptr_t)addr();
 			break;
 		case 3: case 4: case 5: case 6:
@@ -247,6 +256,24 @@ int main(int argc, char **argv)
 			status = &u.r.status;
 			break;
 		case 18: case 19:
+			req = what == 18 ? NTVM_IOC_LOCK : NTVM_IOC_UNLOCK;
+			u.l.base = addr();
+			u.l.size = size();
+			u.l.map_type = rnd() % 8 ? 1 + rnd() % 3 :
+						   (uint32_t)rnd();
+			status = &u.l.status;
+			break;
+		case 20:
+			/* Up to 16 MiB: a larger quota could pin all RAM. */
+			req = NTVM_IOC_WORKING_SET;
+			u.w.minimum = rnd() % 5 ? rnd() % (4096 * 4096) : 0;
+			u.w.maximum = rnd() % 5 ? rnd() % (4096 * 4096) : 0;
+			u.w.hard = rnd() % 4 ? 0 : (uint32_t)rnd() % 32;
+			u.w.flags = rnd() % 8 ? rnd() % 2 : (uint32_t)rnd();
+			u.w.pad = rnd() % 8 ? 0 : (uint32_t)rnd();
+			status = &u.w.status;
+			break;
+		case 21:
 			req = NTVM_IOC_ALLOC_EX;
 			u.x.base = rnd() % 2 ? 0 : addr();
 			u.x.size = size();

@@ -4,8 +4,9 @@
  *
  * Each open() of /dev/ntvm is one address-space context bound to the
  * opening process.  Its ioctls follow the NT system services
- * NtAllocateVirtualMemory, NtFreeVirtualMemory, NtProtectVirtualMemory and
- * NtQueryVirtualMemory, acting on the caller's own address space.
+ * NtAllocateVirtualMemory, NtFreeVirtualMemory, NtProtectVirtualMemory,
+ * NtQueryVirtualMemory and NtLockVirtualMemory/NtUnlockVirtualMemory,
+ * acting on the caller's own address space.
  *
  * Return convention: an ioctl returns 0 when the request was carried out,
  * successfully or not; the NT result is then in the ``status`` field of its
@@ -49,6 +50,8 @@
  */
 /* MEM_WRITE_WATCH, NTVM_IOC_GET_WRITE_WATCH, NTVM_IOC_RESET_WRITE_WATCH */
 #define NTVM_FEATURE_WRITE_WATCH	_BITULL(0)
+/* NTVM_IOC_LOCK, NTVM_IOC_UNLOCK, NTVM_IOC_WORKING_SET */
+#define NTVM_FEATURE_LOCK		_BITULL(2)
 /* NTVM_IOC_GET_COMMIT, NTVM_IOC_SET_COMMIT_LIMIT */
 #define NTVM_FEATURE_COMMIT_LIMIT	_BITULL(3)
 /*
@@ -57,6 +60,7 @@
  */
 #define NTVM_FEATURE_PLACEMENT		_BITULL(4)
 #define NTVM_FEATURES_KNOWN		(NTVM_FEATURE_WRITE_WATCH | \
+					 NTVM_FEATURE_LOCK | \
 					 NTVM_FEATURE_COMMIT_LIMIT | \
 					 NTVM_FEATURE_PLACEMENT)
 
@@ -313,6 +317,65 @@ struct ntvm_reset_write_watch_args {
 };
 
 /**
+ * struct ntvm_lock_args - NtLockVirtualMemory, NtUnlockVirtualMemory
+ * @base:     in/out: address; out: page-rounded base.
+ * @size:     in/out: size in bytes (not 0); out: page-rounded size.
+ * @map_type: in: NTVM_MAP_PROCESS and/or NTVM_MAP_SYSTEM (an NT argument:
+ *            other values give STATUS_INVALID_PARAMETER).
+ * @status:   out: NTSTATUS.
+ *
+ * A locked page stays resident (never written to swap) until it is
+ * unlocked, decommitted, released, protected PAGE_NOACCESS or PAGE_GUARD,
+ * or the context goes.  @base and @size are written back only when
+ * @status is a success (STATUS_WAS_LOCKED included).
+ */
+struct ntvm_lock_args {
+	__u64 base;
+	__u64 size;
+	__u32 map_type;
+	__u32 status;
+};
+
+#define NTVM_MAP_PROCESS	0x1
+#define NTVM_MAP_SYSTEM		0x2
+
+/**
+ * struct ntvm_working_set_args - the working-set limits of the context
+ * @minimum: in (NTVM_WORKING_SET_SET): bytes; out: the minimum in bytes.
+ * @maximum: in (NTVM_WORKING_SET_SET): bytes; out: the maximum in bytes.
+ * @locked:  out: pages locked now (NTVM_IOC_LOCK).
+ * @hard:    in (NTVM_WORKING_SET_SET): QUOTA_LIMITS_HARDWS_* enable and
+ *           disable bits (an NT argument); out: the hard limits, one
+ *           enable or disable bit for each limit.
+ * @flags:   in: 0 to query, NTVM_WORKING_SET_SET to set and query.
+ * @status:  out: NTSTATUS.
+ * @pad:     must be zero.
+ *
+ * The minimum bounds the pages a context may lock: see NTVM_IOC_LOCK.
+ * A set follows NtSetInformationProcess(ProcessQuotaLimits): a limit out
+ * of range is brought into range (STATUS_WORKING_SET_LIMIT_RANGE, a
+ * success); a minimum above the maximum, or a maximum not above the
+ * locked pages plus 8, fails with STATUS_BAD_WORKING_SET_LIMIT.  The
+ * outputs are written on success.
+ */
+struct ntvm_working_set_args {
+	__u64 minimum;
+	__u64 maximum;
+	__u64 locked;
+	__u32 hard;
+	__u32 flags;
+	__u32 status;
+	__u32 pad;
+};
+
+#define NTVM_WORKING_SET_SET	0x1
+
+#define NTVM_QUOTA_LIMITS_HARDWS_MIN_ENABLE	0x1
+#define NTVM_QUOTA_LIMITS_HARDWS_MIN_DISABLE	0x2
+#define NTVM_QUOTA_LIMITS_HARDWS_MAX_ENABLE	0x4
+#define NTVM_QUOTA_LIMITS_HARDWS_MAX_DISABLE	0x8
+
+/**
  * struct ntvm_commit_args - the commit charge and limit of this context
  * @committed:      out: pages committed now in this context (its share of
  *                  struct ntvm_sysinfo_args.user_committed).
@@ -388,17 +451,23 @@ struct ntvm_commit_limit_args {
 #define NTVM_PAGE_WRITECOMBINE		0x0400
 
 #define NTVM_STATUS_SUCCESS			0x00000000
+#define NTVM_STATUS_WORKING_SET_LIMIT_RANGE	0x40000002
+#define NTVM_STATUS_WAS_UNLOCKED		0x40000017
+#define NTVM_STATUS_WAS_LOCKED			0x40000019
 #define NTVM_STATUS_GUARD_PAGE_VIOLATION	0x80000001
 #define NTVM_STATUS_ACCESS_VIOLATION		0xC0000005
 #define NTVM_STATUS_INVALID_PARAMETER		0xC000000D
 #define NTVM_STATUS_NO_MEMORY			0xC0000017
 #define NTVM_STATUS_CONFLICTING_ADDRESSES	0xC0000018
 #define NTVM_STATUS_UNABLE_TO_FREE_VM		0xC000001A
+#define NTVM_STATUS_NOT_LOCKED			0xC000002A
 #define NTVM_STATUS_NOT_COMMITTED		0xC000002D
 #define NTVM_STATUS_INVALID_PAGE_PROTECTION	0xC0000045
+#define NTVM_STATUS_BAD_WORKING_SET_LIMIT	0xC000004C
 #define NTVM_STATUS_PRIVILEGE_NOT_HELD		0xC0000061
 #define NTVM_STATUS_FREE_VM_NOT_AT_BASE		0xC000009F
 #define NTVM_STATUS_MEMORY_NOT_ALLOCATED	0xC00000A0
+#define NTVM_STATUS_WORKING_SET_QUOTA		0xC00000A1
 #define NTVM_STATUS_NOT_SUPPORTED		0xC00000BB
 #define NTVM_STATUS_INVALID_PARAMETER_2		0xC00000F0
 #define NTVM_STATUS_INVALID_PARAMETER_3		0xC00000F1
@@ -418,6 +487,10 @@ struct ntvm_commit_limit_args {
 	_IOWR(NTVM_IOC_MAGIC, 0x86, struct ntvm_get_write_watch_args)
 #define NTVM_IOC_RESET_WRITE_WATCH \
 	_IOWR(NTVM_IOC_MAGIC, 0x87, struct ntvm_reset_write_watch_args)
+#define NTVM_IOC_LOCK		_IOWR(NTVM_IOC_MAGIC, 0x88, struct ntvm_lock_args)
+#define NTVM_IOC_UNLOCK		_IOWR(NTVM_IOC_MAGIC, 0x89, struct ntvm_lock_args)
+#define NTVM_IOC_WORKING_SET \
+	_IOWR(NTVM_IOC_MAGIC, 0x8A, struct ntvm_working_set_args)
 #define NTVM_IOC_GET_COMMIT \
 	_IOR(NTVM_IOC_MAGIC, 0x8B, struct ntvm_commit_args)
 #define NTVM_IOC_SET_COMMIT_LIMIT \
