@@ -238,13 +238,28 @@ u32 ntvm_change_protect(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 }
 
 /*
- * MEM_RESET of [start, end): the contents are of no interest.  Committed
- * pages may read zero afterwards (Windows allows both); states stay.
+ * MEM_RESET of [start, end): the contents are of no interest.  States,
+ * protections and contents stay; the pages are not written to swap and
+ * may be discarded (read zero) when memory is needed (see reset.c).
+ * Return: 0 or STATUS_NO_MEMORY (nothing changed).
  */
-void ntvm_change_reset(struct ntvm_ctx *ctx, unsigned long start,
-		       unsigned long end)
+u32 ntvm_change_reset(struct ntvm_ctx *ctx, unsigned long start,
+		      unsigned long end)
 {
-	ntvm_view_discard(ctx, start, end);
+	return ntvm_reset_range(ctx, start, end);
+}
+
+/*
+ * MEM_RESET_UNDO of [start, end): the pages are ordinary pages again.
+ * Return: 0 when every byte is intact, STATUS_CONFLICTING_ADDRESSES when
+ * a page was discarded since its reset (it read zero since).
+ */
+u32 ntvm_change_reset_undo(struct ntvm_ctx *ctx, unsigned long start,
+			   unsigned long end)
+{
+	if (ntvm_reset_undo(ctx, start, end))
+		return NTVM_STATUS_SUCCESS;
+	return NTVM_STATUS_CONFLICTING_ADDRESSES;
 }
 
 /*
@@ -258,6 +273,8 @@ static void ntvm_change_drop(struct ntvm_ctx *ctx, unsigned long start,
 	unsigned long pages = ntvm_pages_count_committed(ctx, start, end);
 
 	ntvm_pages_set(ctx, start, end, 0);
+	/* Reset pages: their references go first, so that they are freed. */
+	ntvm_reset_drop(ctx, start, end);
 	ntvm_view_discard(ctx, start, end);
 	/*
 	 * After the truncation, which waited for any page_mkwrite that saw

@@ -9,7 +9,10 @@
  *    offers drivers for their objects' pages, and the state is checked
  *    again with the folio locked;
  *  - page_mkwrite: only read-write pages may become writable, and the
- *    first write after a write-watch reset is recorded there;
+ *    first write after a write-watch reset is recorded there, as is the
+ *    first write after a MEM_RESET (the page is of interest again);
+ *  - a MEM_RESET page the shrinker is discarding is never mapped: the
+ *    fault retries until the old folio is gone (see reset.c);
  *  - no map_pages: fault-around would map neighbours without asking;
  *  - userspace cannot mprotect or move a view, nor split one inside an
  *    allocation;
@@ -133,6 +136,12 @@ static vm_fault_t ntvm_fault(struct vm_fault *vmf)
 		folio_put(folio);
 		return VM_FAULT_SIGSEGV;
 	}
+	/* A reset page being discarded: wait for the new one (reset.c). */
+	if (unlikely(ntvm_page_marked(ctx, vmf->address, NTVM_MARK_DOOMED))) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return VM_FAULT_NOPAGE;
+	}
 	vmf->page = folio_file_page(folio, vmf->pgoff);
 	return VM_FAULT_LOCKED;
 }
@@ -155,6 +164,16 @@ static vm_fault_t ntvm_page_mkwrite(struct vm_fault *vmf)
 		folio_unlock(folio);
 		return VM_FAULT_SIGSEGV;
 	}
+	if (unlikely(ntvm_page_marked(ctx, vmf->address, NTVM_MARK_DOOMED))) {
+		folio_unlock(folio);
+		return VM_FAULT_NOPAGE;
+	}
+	/*
+	 * A MEM_RESET page written: of interest again, and no longer
+	 * discarded.  Its PTEs were made read-only with the folio locked,
+	 * so the first write after the reset comes here (reset.c).
+	 */
+	ntvm_reset_page_written(ctx, vmf->address);
 	/*
 	 * Every write to a page that is not writable in its PTE comes here
 	 * first: a write watch reset makes the PTE read-only again with the

@@ -56,7 +56,8 @@
  * @base:      in: requested address, 0 to let the kernel choose; out: the
  *             (rounded) base of the reserved or committed range.
  * @size:      in: requested size in bytes; out: the rounded size.
- * @type:      in: MEM_COMMIT, MEM_RESERVE, MEM_RESET, MEM_TOP_DOWN, ...
+ * @type:      in: MEM_COMMIT, MEM_RESERVE, MEM_RESET, MEM_RESET_UNDO,
+ *             MEM_TOP_DOWN, ...
  * @protect:   in: PAGE_* protection.
  * @zero_bits: in: NT zero bits; only 0 is supported.
  * @status:    out: NTSTATUS.
@@ -235,7 +236,11 @@ struct ntvm_reset_write_watch_args {
 #define NTVM_MEM_WRITE_WATCH		0x00200000
 #define NTVM_MEM_PHYSICAL		0x00400000
 #define NTVM_MEM_IMAGE			0x01000000
-#define NTVM_MEM_RESET_UNDO		0x10000000
+/*
+ * MEM_RESET_UNDO has MEM_IMAGE's value, as in Windows' winnt.h and the
+ * VirtualAlloc documentation (0x1000000); 0x10000000 is SEC_NOCACHE.
+ */
+#define NTVM_MEM_RESET_UNDO		0x01000000
 #define NTVM_MEM_LARGE_PAGES		0x20000000
 
 #define NTVM_PAGE_NOACCESS		0x0001

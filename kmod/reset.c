@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * MEM_RESET and MEM_RESET_UNDO.
+ *
+ * MEM_RESET says the contents of committed pages are no longer of
+ * interest: they must not be written to swap, and may be discarded, but
+ * only when memory is needed.  MEM_RESET_UNDO says they are of interest
+ * again, and tells whether every byte is still there.
+ *
+ * Not written to swap: a reset page that is in the backing's page cache
+ * gets one more folio reference, kept in ctx->reset_folios.  Reclaim
+ * writes a dirty shmem folio to swap only when nothing but the page cache
+ * and reclaim itself hold it (pageout(): is_page_cache_freeable(), the
+ * same in 6.1 and 6.12); with our reference it keeps the folio in memory
+ * (PAGE_KEEP) instead.  A clean one is not freed either: its reference
+ * count does not freeze.  A page not in the page cache (never touched,
+ * or already out in swap) is left alone: there is nothing in memory to
+ * write out, and a page already in swap stays there, intact.
+ *
+ * Discarded when memory is needed: a shrinker counts the held pages and,
+ * when reclaim asks it to scan, discards them (unmap and truncate, as
+ * drm_gem_shmem_purge() and i915's shrinker do with their shmem objects),
+ * marks them "lost" and drops the reference.  A discarded page reads zero.
+ * The shrinker only trylocks (op_lock, the folio lock): reclaim can run
+ * inside an ntvm call, or in a fault holding a folio lock.
+ *
+ * Of interest again after a write: the reset write-protects the page's
+ * PTEs with its folio locked (as a write-watch reset does), so the first
+ * write faults into page_mkwrite, which takes the folio lock and drops the
+ * reference (ntvm_reset_page_written()): the page is an ordinary page
+ * again, and is never discarded with what was written.
+ *
+ * The race between a write and the discard: the shrinker decides with the
+ * folio locked, marks the page "doomed" before unlocking it, and clears
+ * the mark once the old folio is out of the page cache.  A fault or
+ * page_mkwrite that finds the old folio (they check with the folio locked)
+ * and sees the mark retries, so no write lands in a folio being dropped.
+ *
+ * Whoever erases a folio from ctx->reset_folios (under the xarray's lock)
+ * owns its reference and puts it; a reader that needs the folio takes its
+ * own reference under the same lock.
+ */
+
+#include <linux/pagemap.h>
+#include <linux/rmap.h>
+
+#include "compat.h"
+#include "ntvm.h"
+
+/* Held by the reset in progress: undone if the reset fails. */
+#define NTVM_RESET_FRESH	XA_MARK_1
+
+/* The address of the backing's folio at file index @index. */
+static unsigned long ntvm_reset_folio_addr(pgoff_t index)
+{
+	return ((unsigned long)index << PAGE_SHIFT) - PAGE_SIZE;
+}
+
+/* Drop the reference held for page @index, if any.  op_lock or folio. */
+static void ntvm_reset_put(struct ntvm_ctx *ctx, unsigned long index)
+{
+	struct folio *held = xa_erase(&ctx->reset_folios, index);
+
+	if (held) {
+		atomic_long_dec(&ctx->reset_held);
+		folio_put(held);
+	}
+}
+
+/*
+ * Reset the page of @folio, if it is committed and not reset already: its
+ * PTEs read-only, a reference held.  Return: 0 or -ENOMEM.
+ */
+static int ntvm_reset_folio(struct ntvm_ctx *ctx, struct folio *folio)
+{
+	unsigned long addr = ntvm_reset_folio_addr(folio->index);
+	unsigned long index = addr >> PAGE_SHIFT;
+	void *old;
+	int err = 0;
+
+	/* Reserved pages stay reserved; a reset page stays held. */
+	if (!ntvm_page_state(ctx, addr) ||
+	    xa_load(&ctx->reset_folios, index) || folio_test_large(folio))
+		return 0;
+	folio_lock(folio);
+	if (folio->mapping != ctx->backing->f_mapping)
+		goto out;	/* truncated since */
+	/* The PTEs' dirty bits go to the folio: its data stays. */
+	if (folio_mkclean(folio))
+		folio_mark_dirty(folio);
+	/*
+	 * Checked after the PTEs (GUP pins under the PTL): a page pinned
+	 * for writing can be written behind them, so it stays of interest.
+	 */
+	if (folio_maybe_dma_pinned(folio))
+		goto out;
+	folio_get(folio);
+	old = xa_store(&ctx->reset_folios, index, folio, GFP_KERNEL_ACCOUNT);
+	if (xa_is_err(old)) {
+		folio_put(folio);
+		err = xa_err(old);
+		goto out;
+	}
+	xa_set_mark(&ctx->reset_folios, index, NTVM_RESET_FRESH);
+	atomic_long_inc(&ctx->reset_held);
+out:
+	folio_unlock(folio);
+	return err;
+}
+
+/*
+ * After a reset of [start, end): forget which pages it took (@keep), or
+ * drop them again (a failed reset).
+ */
+static void ntvm_reset_settle(struct ntvm_ctx *ctx, unsigned long start,
+			      unsigned long end, bool keep)
+{
+	unsigned long index = start >> PAGE_SHIFT;
+	unsigned long last = (end >> PAGE_SHIFT) - 1;
+	struct folio *folio;
+
+	for (;; index++) {
+		xa_lock(&ctx->reset_folios);
+		folio = xa_find(&ctx->reset_folios, &index, last,
+				NTVM_RESET_FRESH);
+		if (folio) {
+			if (keep)
+				__xa_clear_mark(&ctx->reset_folios, index,
+						NTVM_RESET_FRESH);
+			else
+				__xa_erase(&ctx->reset_folios, index);
+		}
+		xa_unlock(&ctx->reset_folios);
+		if (!folio)
+			break;
+		if (!keep) {
+			atomic_long_dec(&ctx->reset_held);
+			folio_put(folio);
+		}
+	}
+}
+
+/**
+ * ntvm_reset_range - MEM_RESET of [start, end)
+ * @ctx:   the context
+ * @start: first address
+ * @end:   end address, in the same allocation
+ *
+ * Every committed page of the range that is in the page cache is held,
+ * its PTEs read-only; the others are left as they are.
+ *
+ * Return: 0 or STATUS_NO_MEMORY (nothing changed).
+ */
+u32 ntvm_reset_range(struct ntvm_ctx *ctx, unsigned long start,
+		     unsigned long end)
+{
+	struct address_space *mapping = ctx->backing->f_mapping;
+	pgoff_t index = ntvm_file_pos(start) >> PAGE_SHIFT;
+	pgoff_t last = (ntvm_file_pos(end) >> PAGE_SHIFT) - 1;
+	struct folio_batch fbatch;
+	unsigned int i;
+	int err = 0;
+
+	lockdep_assert_held(&ctx->op_lock);
+	folio_batch_init(&fbatch);
+	while (!err && filemap_get_folios(mapping, &index, last, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch) && !err; i++)
+			err = ntvm_reset_folio(ctx, fbatch.folios[i]);
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+	ntvm_reset_settle(ctx, start, end, !err);
+	return err ? NTVM_STATUS_NO_MEMORY : NTVM_STATUS_SUCCESS;
+}
+
+/**
+ * ntvm_reset_drop - the pages of [start, end) are of interest again
+ * @ctx:   the context
+ * @start: first address
+ * @end:   end address
+ *
+ * For MEM_RESET_UNDO, a decommit and a release: references dropped, the
+ * "lost" marks cleared.
+ */
+void ntvm_reset_drop(struct ntvm_ctx *ctx, unsigned long start,
+		     unsigned long end)
+{
+	unsigned long index;
+	struct folio *folio;
+
+	lockdep_assert_held(&ctx->op_lock);
+	xa_for_each_range(&ctx->reset_folios, index, folio, start >> PAGE_SHIFT,
+			  (end >> PAGE_SHIFT) - 1)
+		ntvm_reset_put(ctx, index);
+	ntvm_pages_unmark(ctx, start, end, NTVM_MARK_LOST);
+}
+
+/**
+ * ntvm_reset_undo - MEM_RESET_UNDO of [start, end)
+ * @ctx:   the context
+ * @start: first address
+ * @end:   end address, in the same allocation
+ *
+ * Every page of the range is an ordinary page afterwards, whatever the
+ * answer.
+ *
+ * Return: true when no page of the range was discarded since its reset.
+ */
+bool ntvm_reset_undo(struct ntvm_ctx *ctx, unsigned long start,
+		     unsigned long end)
+{
+	bool lost = ntvm_pages_any_marked(ctx, start, end, NTVM_MARK_LOST);
+
+	ntvm_reset_drop(ctx, start, end);
+	return !lost;
+}
+
+/**
+ * ntvm_reset_page_written - the first write to page @addr since a reset
+ * @ctx:  the context
+ * @addr: the page
+ *
+ * From page_mkwrite, with the page's folio locked.
+ */
+void ntvm_reset_page_written(struct ntvm_ctx *ctx, unsigned long addr)
+{
+	if (xa_load(&ctx->reset_folios, addr >> PAGE_SHIFT))
+		ntvm_reset_put(ctx, addr >> PAGE_SHIFT);
+}
+
+/*
+ * Discard the reset page @index, whose folio the caller holds a reference
+ * to, unless it is busy.  op_lock held.  Return: 1 if discarded, else 0.
+ */
+static unsigned long ntvm_reset_discard(struct ntvm_ctx *ctx,
+					unsigned long index,
+					struct folio *folio)
+{
+	unsigned long addr = index << PAGE_SHIFT;
+	struct folio *held;
+
+	if (!folio_trylock(folio))
+		return 0;
+	/* Still held (page_mkwrite drops it with the folio locked)? */
+	if (xa_load(&ctx->reset_folios, index) != folio ||
+	    folio_maybe_dma_pinned(folio)) {
+		folio_unlock(folio);
+		return 0;
+	}
+	ntvm_page_mark(ctx, addr, NTVM_MARK_LOST, true);
+	ntvm_page_mark(ctx, addr, NTVM_MARK_DOOMED, true);
+	held = xa_erase(&ctx->reset_folios, index);
+	atomic_long_dec(&ctx->reset_held);
+	/* A fault that locks the folio from now on sees it doomed. */
+	folio_unlock(folio);
+	ntvm_view_discard(ctx, addr, addr + PAGE_SIZE);
+	/* The old folio is out of the page cache: faults find a new one. */
+	ntvm_page_mark(ctx, addr, NTVM_MARK_DOOMED, false);
+	folio_put(held);
+	return 1;
+}
+
+static unsigned long ntvm_reset_count(struct shrinker *shrinker,
+				      struct shrink_control *sc)
+{
+	struct ntvm_ctx *ctx = ntvm_shrinker_data(shrinker);
+	long held = atomic_long_read(&ctx->reset_held);
+
+	return held > 0 ? held : SHRINK_EMPTY;
+}
+
+/*
+ * Memory is needed: discard up to sc->nr_to_scan reset pages, going on
+ * where the last scan stopped.
+ */
+static unsigned long ntvm_reset_scan(struct shrinker *shrinker,
+				     struct shrink_control *sc)
+{
+	struct ntvm_ctx *ctx = ntvm_shrinker_data(shrinker);
+	unsigned long index, scanned = 0, freed = 0;
+	bool wrapped = false;
+	struct folio *folio;
+
+	/* Never wait: this may be reclaim inside one of our own calls. */
+	if (!mutex_trylock(&ctx->op_lock))
+		return SHRINK_STOP;
+	index = ctx->reset_cursor;
+	while (scanned < sc->nr_to_scan) {
+		xa_lock(&ctx->reset_folios);
+		folio = xa_find(&ctx->reset_folios, &index, ULONG_MAX,
+				XA_PRESENT);
+		if (folio)
+			folio_get(folio);
+		xa_unlock(&ctx->reset_folios);
+		if (!folio) {
+			if (wrapped || !ctx->reset_cursor)
+				break;
+			wrapped = true;
+			index = 0;
+			continue;
+		}
+		scanned++;
+		freed += ntvm_reset_discard(ctx, index, folio);
+		folio_put(folio);
+		index++;
+	}
+	/* Went through all of them: from the start next time. */
+	ctx->reset_cursor = scanned < sc->nr_to_scan ? 0 : index;
+	mutex_unlock(&ctx->op_lock);
+	/*
+	 * None left (sc->nr_scanned stays nr_to_scan: a smaller figure
+	 * would have the caller ask again for what it did not get).
+	 */
+	return scanned ? freed : SHRINK_STOP;
+}
+
+/* A context's reset bookkeeping and shrinker.  Return: 0 or -ENOMEM. */
+int ntvm_reset_init(struct ntvm_ctx *ctx)
+{
+	xa_init(&ctx->reset_folios);
+	atomic_long_set(&ctx->reset_held, 0);
+	ctx->reset_shrinker = ntvm_shrinker_create("ntvm-reset", ctx,
+						   ntvm_reset_count,
+						   ntvm_reset_scan);
+	return ctx->reset_shrinker ? 0 : -ENOMEM;
+}
+
+/* The context goes: no view and no fd is left, no call in progress. */
+void ntvm_reset_destroy(struct ntvm_ctx *ctx)
+{
+	unsigned long index;
+	struct folio *folio;
+
+	/* Waits for a scan in progress. */
+	if (ctx->reset_shrinker)
+		ntvm_shrinker_destroy(ctx->reset_shrinker);
+	xa_for_each(&ctx->reset_folios, index, folio)
+		folio_put(folio);
+	xa_destroy(&ctx->reset_folios);
+}
