@@ -546,7 +546,8 @@ FIXTURE_TEARDOWN(swap)
  * Reclaim of reset pages (MADV_PAGEOUT) writes none of them to swap; the
  * same pages not reset mostly go (the test can fail).
  */
-TEST_F(swap, reset_pages_not_written_to_swap)
+/* Slow under KASAN and fault injection: three page-outs of 4 MiB. */
+TEST_F_TIMEOUT(swap, reset_pages_not_written_to_swap, 180)
 {
 	long before, control, reset;
 	char *p;
@@ -593,7 +594,7 @@ TEST_F(swap, reset_pages_not_written_to_swap)
  */
 #define PRESSURE_PAGES	16384	/* 64 MiB */
 
-TEST_F(swap, undo_after_memory_pressure)
+TEST_F_TIMEOUT(swap, undo_after_memory_pressure, 600)
 {
 	long ram_kb = meminfo_kb("MemTotal:");
 	size_t i, hog_size;
