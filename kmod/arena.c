@@ -292,35 +292,34 @@ u32 ntvm_arena_grow(struct ntvm_ctx *ctx, unsigned long start,
 }
 
 /**
- * ntvm_arena_place - where a new allocation of @len bytes goes
+ * ntvm_arena_place - where in the arenas a new allocation goes
  * @ctx:  the context
- * @len:  its size
- * @base: out: its base, 64 KiB aligned; [base, base + @len) is free arena
- *        space, mapped by our data views.  0 when no free range fits: a
- *        new arena is needed (ntvm_arena_room(), ntvm_arena_grow()).
+ * @pl:   the placement wanted
+ * @base: out: its base; [base, base + @pl->len) is free arena space,
+ *        mapped by our data views.  0 when no free range fits.
  *
  * The rest of its last granule is free too: Windows leaves it unused.
  *
  * Return: 0 or STATUS_NO_MEMORY.
  */
-u32 ntvm_arena_place(struct ntvm_ctx *ctx, unsigned long len,
+u32 ntvm_arena_place(struct ntvm_ctx *ctx, const struct ntvm_place *pl,
 		     unsigned long *base)
 {
-	unsigned long size = ALIGN(len, NTVM_GRANULARITY);
 	unsigned long start, end, addr;
 	struct ntvm_span span;
 	u32 status;
 
 	lockdep_assert_held(&ctx->op_lock);
 	*base = 0;
-	while (ntvm_space_find_gap(ctx, size, &start, &end)) {
-		for (addr = start; addr < start + len; addr = span.end) {
+	while ((start = ntvm_space_find_place(ctx, pl))) {
+		end = start + pl->len;
+		for (addr = start; addr < end; addr = span.end) {
 			ntvm_view_span(ctx, addr, end, &span);
 			if (span.kind != NTVM_SPAN_VIEW ||
 			    (span.vm_flags & VM_EXEC))
 				break;
 		}
-		if (addr >= start + len) {
+		if (addr >= end) {
 			*base = start;
 			return NTVM_STATUS_SUCCESS;
 		}
@@ -333,4 +332,42 @@ u32 ntvm_arena_place(struct ntvm_ctx *ctx, unsigned long len,
 		cond_resched();
 	}
 	return NTVM_STATUS_SUCCESS;
+}
+
+/**
+ * ntvm_arena_find_hole - unmapped space outside the arenas where @pl goes
+ * @ctx: the context
+ * @pl:  the placement wanted
+ *
+ * Only in space that is neither an allocation (a broken one is unmapped
+ * too) nor given up by the process, going up from @pl's lower bound (down
+ * from its upper bound, for @pl->top_down).
+ *
+ * Return: the base, or 0 if none fits.
+ */
+unsigned long ntvm_arena_find_hole(struct ntvm_ctx *ctx,
+				   const struct ntvm_place *pl)
+{
+	struct ntvm_place piece = *pl;
+	struct ntvm_extent *ext = NULL;
+	bool up = !pl->top_down;
+	unsigned long base;
+
+	lockdep_assert_held(&ctx->op_lock);
+	while ((ext = ntvm_outside_next(ctx, ext, up))) {
+		if (up ? ext->end <= pl->lo : ext->start >= pl->hi)
+			continue;
+		if (up ? ext->start >= pl->hi : ext->end <= pl->lo)
+			break;
+		if (ext->given_up)
+			continue;
+		piece.lo = max(pl->lo, ext->start);
+		piece.hi = min(pl->hi, ext->end);
+		base = ntvm_view_find_hole(ctx, &piece);
+		if (base)
+			return base;
+		if (fatal_signal_pending(current))
+			break;
+	}
+	return 0;
 }

@@ -200,8 +200,10 @@ u32 ntvm_change_commit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	}
 	ntvm_discard_uncommitted(ctx, start, end);
 	status = ntvm_change_apply(ctx, vad, start, end, state);
-	if (status == NTVM_STATUS_SUCCESS)
+	if (status == NTVM_STATUS_SUCCESS) {
+		ntvm_charge_done(ctx);
 		return status;
+	}
 fail:
 	ntvm_pages_trim(ctx, start, end);
 	ntvm_uncharge(ctx, pages);

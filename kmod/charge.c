@@ -13,6 +13,14 @@
  * unit because it is Linux's unit of trust between processes (one user's
  * processes may signal and ptrace each other anyway) and the one Linux
  * accounts similar memory by (locked_vm, pipe buffers, message queues).
+ *
+ * Each context also has a limit of its own (a job object's process memory
+ * limit), none until its process sets one: a commit must fit both.  A
+ * limit below the context's charge is allowed; it makes every commit that
+ * adds to the charge fail until enough is decommitted.
+ *
+ * The module parameter is writable by root only (0644): changing the
+ * users' limit at run time is an administrator's action.
  */
 
 #include <linux/atomic.h>
@@ -109,7 +117,7 @@ void ntvm_charge_put_user(struct ntvm_user_charge *uc)
 	kfree(uc);
 }
 
-/* Charge @pages to @ctx and its user; false when that would pass the limit. */
+/* Charge @pages to @ctx and its user; false when that would pass a limit. */
 bool ntvm_charge(struct ntvm_ctx *ctx, unsigned long pages)
 {
 	unsigned long limit = ntvm_commit_limit();
@@ -119,6 +127,10 @@ bool ntvm_charge(struct ntvm_ctx *ctx, unsigned long pages)
 	lockdep_assert_held(&ctx->op_lock);
 	if (!pages)
 		return true;
+	/* The context's own limit may be below its charge. */
+	if (ctx->committed > ctx->commit_limit ||
+	    pages > ctx->commit_limit - ctx->committed)
+		return false;
 	if (pages > limit)
 		return false;
 	now = atomic_long_add_return(pages, user);
@@ -131,9 +143,30 @@ bool ntvm_charge(struct ntvm_ctx *ctx, unsigned long pages)
 	return true;
 }
 
+/*
+ * The commit that charged is done: the peak counts only what commits
+ * that succeeded charged.
+ */
+void ntvm_charge_done(struct ntvm_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->op_lock);
+	if (ctx->committed > ctx->peak_committed)
+		ctx->peak_committed = ctx->committed;
+}
+
 void ntvm_uncharge(struct ntvm_ctx *ctx, unsigned long pages)
 {
 	ctx->committed -= pages;
 	atomic_long_sub(pages, &ctx->charge->committed);
 	atomic_long_sub(pages, &ntvm_committed);
+}
+
+/*
+ * The context's own limit: any number of pages, lower or higher than
+ * before and than its charge; NTVM_COMMIT_LIMIT_NONE for none.
+ */
+void ntvm_charge_set_limit(struct ntvm_ctx *ctx, u64 pages)
+{
+	lockdep_assert_held(&ctx->op_lock);
+	ctx->commit_limit = pages > ULONG_MAX ? ULONG_MAX : pages;
 }

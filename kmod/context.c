@@ -137,6 +137,7 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&ctx->op_lock);
 	xa_init(&ctx->chunks);
+	ctx->commit_limit = ULONG_MAX;	/* none of its own */
 	if (ntvm_space_init(ctx)) {
 		ntvm_vad_destroy_all(ctx);
 		kfree(ctx);

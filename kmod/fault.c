@@ -4,10 +4,12 @@
  * from the page state.
  *
  *  - fault: uncommitted, no-access and guard pages raise SIGSEGV (a guard
- *    page loses its guard bit first: one shot); other pages come from the
- *    backing through shmem_read_mapping_page_gfp(), the interface shmem
- *    offers drivers for their objects' pages, and the state is checked
- *    again with the folio locked;
+ *    page loses its guard bit first: one shot; when the kernel tripped it,
+ *    guard.c makes the rest of that system call fail on the page too);
+ *    other pages come from the backing through
+ *    shmem_read_mapping_page_gfp(), the interface shmem offers drivers for
+ *    their objects' pages, and the state is checked again with the folio
+ *    locked;
  *  - page_mkwrite: only read-write pages may become writable, and the
  *    first write after a write-watch reset is recorded there, as is the
  *    first write after a MEM_RESET (the page is of interest again);
@@ -94,19 +96,57 @@ static vm_fault_t ntvm_fault_get_folio(struct vm_fault *vmf,
 	return 0;
 }
 
+/*
+ * Trip the guard of the page at @vmf->address: clear it and fail the
+ * access.  A fault that does not come from user mode (a user copy, GUP)
+ * makes the rest of its system call fail on the page too (guard.c).
+ * Called with no folio locked: the record is allocated first.
+ */
+static vm_fault_t ntvm_fault_trip_guard(struct vm_fault *vmf)
+{
+	struct ntvm_ctx *ctx = vmf->vma->vm_private_data;
+	struct ntvm_guard_hit *hit = NULL;
+
+	if (!(vmf->flags & FAULT_FLAG_USER))
+		hit = ntvm_guard_hit_alloc();
+	if (!ntvm_page_clear_guard(ctx, vmf->address)) {
+		/* Another fault or a protection change came first. */
+		ntvm_guard_hit_free(hit);
+		return VM_FAULT_NOPAGE;
+	}
+	if (hit)
+		ntvm_guard_hit_add(hit, vmf->vma->vm_file, vmf->address);
+	return VM_FAULT_SIGSEGV;
+}
+
+/* The result of an access the page state refuses. */
+static vm_fault_t ntvm_fault_refuse(struct vm_fault *vmf,
+				    enum ntvm_access access)
+{
+	if (access == NTVM_ACCESS_GUARD)
+		return ntvm_fault_trip_guard(vmf);
+	return VM_FAULT_SIGSEGV;
+}
+
 static vm_fault_t ntvm_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct ntvm_ctx *ctx = vma->vm_private_data;
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	enum ntvm_access access;
 	struct folio *folio;
 	vm_fault_t ret;
 
 	/* A view copied into a child (MADV_DOFORK) gives it nothing. */
 	if (vma->vm_mm != ctx->mm)
 		return VM_FAULT_SIGSEGV;
-	if (!ntvm_page_fault_check(ctx, vmf->address, write))
+	/* This system call tripped the page's guard: it fails there. */
+	if (!(vmf->flags & FAULT_FLAG_USER) &&
+	    ntvm_guard_refused(vma->vm_file, vmf->address))
 		return VM_FAULT_SIGSEGV;
+	access = ntvm_page_access(ctx, vmf->address, write);
+	if (access != NTVM_ACCESS_OK)
+		return ntvm_fault_refuse(vmf, access);
 	/*
 	 * A page whose state is not executable in an exec view: a view
 	 * change in progress moved it there before publishing its new state
@@ -131,10 +171,11 @@ static vm_fault_t ntvm_fault(struct vm_fault *vmf)
 	 * one in ntvm_view_revoke(), so one of us sees the other.
 	 */
 	smp_mb();
-	if (!ntvm_page_fault_check(ctx, vmf->address, write)) {
+	access = ntvm_page_access(ctx, vmf->address, write);
+	if (access != NTVM_ACCESS_OK) {
 		folio_unlock(folio);
 		folio_put(folio);
-		return VM_FAULT_SIGSEGV;
+		return ntvm_fault_refuse(vmf, access);
 	}
 	/* A reset page being discarded: wait for the new one (reset.c). */
 	if (unlikely(ntvm_page_marked(ctx, vmf->address, NTVM_MARK_DOOMED))) {
@@ -151,6 +192,7 @@ static vm_fault_t ntvm_page_mkwrite(struct vm_fault *vmf)
 	struct vm_area_struct *vma = vmf->vma;
 	struct ntvm_ctx *ctx = vma->vm_private_data;
 	struct folio *folio = page_folio(vmf->page);
+	enum ntvm_access access;
 
 	if (vma->vm_mm != ctx->mm)
 		return VM_FAULT_SIGSEGV;
@@ -160,9 +202,10 @@ static vm_fault_t ntvm_page_mkwrite(struct vm_fault *vmf)
 		return VM_FAULT_NOPAGE;
 	}
 	/* In the page cache already: the folio lock orders us. */
-	if (!ntvm_page_fault_check(ctx, vmf->address, true)) {
+	access = ntvm_page_access(ctx, vmf->address, true);
+	if (access != NTVM_ACCESS_OK) {
 		folio_unlock(folio);
-		return VM_FAULT_SIGSEGV;
+		return ntvm_fault_refuse(vmf, access);
 	}
 	if (unlikely(ntvm_page_marked(ctx, vmf->address, NTVM_MARK_DOOMED))) {
 		folio_unlock(folio);

@@ -34,6 +34,7 @@ static int ntvm_char_release(struct inode *inode, struct file *file)
 
 union ntvm_nt_args {
 	struct ntvm_alloc_args alloc;
+	struct ntvm_alloc_ex_args alloc_ex;
 	struct ntvm_free_args free;
 	struct ntvm_protect_args protect;
 	struct ntvm_query_args query;
@@ -87,6 +88,9 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 	case NTVM_IOC_ALLOC:
 		args.alloc.status = ntvm_nt_allocate(ctx, &args.alloc);
 		break;
+	case NTVM_IOC_ALLOC_EX:
+		args.alloc_ex.status = ntvm_nt_allocate_ex(ctx, &args.alloc_ex);
+		break;
 	case NTVM_IOC_FREE:
 		args.free.status = ntvm_nt_free(ctx, &args.free);
 		break;
@@ -129,6 +133,40 @@ static long ntvm_ioctl_sysinfo(struct ntvm_ctx *ctx, void __user *argp)
 	return 0;
 }
 
+static long ntvm_ioctl_get_commit(struct ntvm_ctx *ctx, void __user *argp)
+{
+	struct ntvm_commit_args args;
+
+	if (mutex_lock_killable(&ctx->op_lock))
+		return -EINTR;
+	args.committed = ctx->committed;
+	args.peak_committed = ctx->peak_committed;
+	args.limit = ctx->commit_limit == ULONG_MAX ? NTVM_COMMIT_LIMIT_NONE :
+						      ctx->commit_limit;
+	mutex_unlock(&ctx->op_lock);
+	if (copy_to_user(argp, &args, sizeof(args)))
+		return -EFAULT;
+	return 0;
+}
+
+static long ntvm_ioctl_set_commit_limit(struct ntvm_ctx *ctx,
+					void __user *argp)
+{
+	struct ntvm_commit_limit_args args;
+
+	if (current->mm != ctx->mm)
+		return -EPERM;
+	if (copy_from_user(&args, argp, sizeof(args)))
+		return -EFAULT;
+	if (args.flags || args.pad)
+		return -EINVAL;
+	if (mutex_lock_killable(&ctx->op_lock))
+		return -EINTR;
+	ntvm_charge_set_limit(ctx, args.limit);
+	mutex_unlock(&ctx->op_lock);
+	return 0;
+}
+
 static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long parm)
 {
@@ -140,7 +178,12 @@ static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 		return put_user((__u64)NTVM_FEATURES_KNOWN, (__u64 __user *)argp);
 	case NTVM_IOC_SYSINFO:
 		return ntvm_ioctl_sysinfo(ctx, argp);
+	case NTVM_IOC_GET_COMMIT:
+		return ntvm_ioctl_get_commit(ctx, argp);
+	case NTVM_IOC_SET_COMMIT_LIMIT:
+		return ntvm_ioctl_set_commit_limit(ctx, argp);
 	case NTVM_IOC_ALLOC:
+	case NTVM_IOC_ALLOC_EX:
 	case NTVM_IOC_FREE:
 	case NTVM_IOC_PROTECT:
 	case NTVM_IOC_QUERY:
@@ -186,6 +229,7 @@ static void __exit ntvm_exit(void)
 {
 	misc_deregister(&ntvm_misc);
 	ntvm_context_exit();
+	ntvm_guard_exit();
 }
 
 module_init(ntvm_init);

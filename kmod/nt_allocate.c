@@ -42,9 +42,12 @@ static u32 ntvm_check_type(u32 type, u32 protect)
 	return NTVM_STATUS_SUCCESS;
 }
 
-/* MEM_RESERVE, with MEM_COMMIT of the whole range if @commit. */
+/*
+ * MEM_RESERVE, with MEM_COMMIT of the whole range if @commit; at an
+ * address @pl allows if the kernel chooses it.
+ */
 static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
-			bool commit, u8 state)
+			bool commit, u8 state, struct ntvm_place *pl)
 {
 	unsigned long base = 0, end, len;
 	struct ntvm_vad *vad;
@@ -61,8 +64,10 @@ static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 	} else {
 		len = PAGE_ALIGN(args->size);
 	}
+	pl->len = len;
+	pl->top_down = args->type & NTVM_MEM_TOP_DOWN;
 
-	status = ntvm_vad_reserve(ctx, base, len, args->protect,
+	status = ntvm_vad_reserve(ctx, base, pl, args->protect,
 				  args->type & NTVM_MEM_WRITE_WATCH, &vad);
 	if (status)
 		return status;
@@ -126,14 +131,22 @@ static u32 ntvm_reset(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 	return NTVM_STATUS_SUCCESS;
 }
 
-u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
+/**
+ * ntvm_allocate - NtAllocateVirtualMemory, once its placement is known
+ * @ctx:  the context
+ * @args: the call
+ * @pl:   where a new allocation the kernel places may go (bounds and
+ *        alignment; the rest is set here)
+ *
+ * Return: NTSTATUS.
+ */
+u32 ntvm_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
+		  struct ntvm_place *pl)
 {
 	unsigned long limit;
 	u32 status;
 	u8 state;
 
-	if (args->zero_bits > 21 && args->zero_bits < 32)
-		return NTVM_STATUS_INVALID_PARAMETER_3;
 	status = ntvm_check_type(args->type, args->protect);
 	if (status)
 		return status;
@@ -145,8 +158,6 @@ u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
 	limit = NTVM_MAX_ADDRESS + 1 - max_t(u64, args->base, NTVM_MIN_ADDRESS);
 	if (!args->size || args->size > limit)
 		return NTVM_STATUS_INVALID_PARAMETER_4;
-	if (args->zero_bits)
-		return NTVM_STATUS_NOT_SUPPORTED;
 	if (args->type & NTVM_MEM_LARGE_PAGES)
 		return NTVM_STATUS_PRIVILEGE_NOT_HELD;
 	if (args->type & NTVM_MEM_PHYSICAL)
@@ -157,6 +168,34 @@ u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
 				  args->type & NTVM_MEM_RESET_UNDO);
 	if ((args->type & NTVM_MEM_RESERVE) || !args->base)
 		return ntvm_reserve(ctx, args, args->type & NTVM_MEM_COMMIT,
-				    state);
+				    state, pl);
 	return ntvm_commit_existing(ctx, args, state);
+}
+
+/*
+ * The highest address NT zero bits allow: 1 to 21 count the zero bits
+ * above bit 31; 32, and 0xffff or more, is a mask, whose highest set bit
+ * is the highest the address may have.
+ */
+static unsigned long ntvm_zero_bits_limit(u32 zero_bits)
+{
+	if (zero_bits < 32)
+		return (1UL << (32 - zero_bits)) - 1;
+	return (1UL << fls(zero_bits)) - 1;
+}
+
+u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
+{
+	struct ntvm_place pl = {
+		.lo = NTVM_MIN_ADDRESS,
+		.hi = NTVM_MAX_ADDRESS + 1,
+		.align = NTVM_GRANULARITY,
+	};
+
+	if ((args->zero_bits > 21 && args->zero_bits < 32) ||
+	    (args->zero_bits > 32 && args->zero_bits < NTVM_GRANULARITY - 1))
+		return NTVM_STATUS_INVALID_PARAMETER_3;
+	if (args->zero_bits)
+		pl.hi = min(pl.hi, ntvm_zero_bits_limit(args->zero_bits) + 1);
+	return ntvm_allocate(ctx, args, &pl);
 }

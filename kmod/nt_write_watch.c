@@ -8,9 +8,11 @@
  * pages it reports, that is the pages scanned up to the last one
  * reported, each once it is in the caller's array.  The array is written
  * under the context's op_lock: memory that blocks on a fault
- * (userfaultfd) blocks the context's other calls meanwhile.
+ * (userfaultfd) blocks the context's other calls meanwhile.  An array on a
+ * guard page fails the call with STATUS_GUARD_PAGE_VIOLATION, once.
  */
 
+#include <linux/pagemap.h>
 #include <linux/sched.h>
 #include <linux/uaccess.h>
 
@@ -58,6 +60,7 @@ u32 ntvm_nt_get_write_watch(struct ntvm_ctx *ctx,
 	unsigned long start, end, addr;
 	unsigned int n = 0;
 	u64 count = 0;
+	size_t probe;
 
 	if (!args->count || !args->size ||
 	    (args->watch_flags & ~NTVM_WRITE_WATCH_FLAG_RESET))
@@ -66,6 +69,17 @@ u32 ntvm_nt_get_write_watch(struct ntvm_ctx *ctx,
 		return NTVM_STATUS_ACCESS_VIOLATION;
 	if (!ntvm_ww_range(ctx, args->base, args->size, &start, &end))
 		return NTVM_STATUS_INVALID_PARAMETER;
+	/*
+	 * The part of the array the call can fill is probed first, as NT
+	 * does: a guard page in it (or an unwritable page) fails the call
+	 * before a batch is reset.
+	 */
+	probe = min_t(u64, args->count, (end - start) >> PAGE_SHIFT) *
+		sizeof(*batch);
+	if (fault_in_safe_writeable((const char __user *)out, probe))
+		return ntvm_guard_tripped(ctx->backing) ?
+		       NTVM_STATUS_GUARD_PAGE_VIOLATION :
+		       NTVM_STATUS_ACCESS_VIOLATION;
 
 	/*
 	 * A batch is reset only once it is in the caller's array: a page is
@@ -84,7 +98,9 @@ u32 ntvm_nt_get_write_watch(struct ntvm_ctx *ctx,
 		if (!n)
 			break;
 		if (copy_to_user(out + count - n, batch, n * sizeof(batch[0])))
-			return NTVM_STATUS_ACCESS_VIOLATION;
+			return ntvm_guard_tripped(ctx->backing) ?
+			       NTVM_STATUS_GUARD_PAGE_VIOLATION :
+			       NTVM_STATUS_ACCESS_VIOLATION;
 		if (reset)
 			ntvm_ww_reset_batch(ctx, batch, n);
 		n = 0;

@@ -11,6 +11,7 @@
  *                 on ntvm's private tmpfs, the backing's file operations,
  *                 and freeing it when the last view and fd are gone
  *   nt_allocate.c NtAllocateVirtualMemory: reserve, commit, reset
+ *   nt_allocate_ex.c NtAllocateVirtualMemoryEx: its extended parameters
  *   nt_free.c     NtFreeVirtualMemory: decommit, release
  *   nt_protect.c  NtProtectVirtualMemory
  *   nt_query.c    NtQueryVirtualMemory(MemoryBasicInformation)
@@ -29,12 +30,15 @@
  *   pagestate.c   one state byte a page, in chunks found by address
  *   view.c        the VMAs (views) of the backing: map, unmap, revoke,
  *                 discard, and the one walker over the VMAs of a range
- *   charge.c      the commit charge, per user
+ *   charge.c      the commit charge, per user and per context, and
+ *                 their limits
  *   reset.c       MEM_RESET and MEM_RESET_UNDO: the references held on
  *                 reset pages, and the shrinker that discards them when
  *                 memory is needed
  *   fault.c       the views' vm_operations: every fault decided from the
  *                 page state
+ *   guard.c       guard pages tripped by the kernel: the rest of that
+ *                 system call fails on the page too
  *   protection.c  Windows protections <-> the page-state encoding
  *
  * A context (one open of /dev/ntvm) owns:
@@ -64,7 +68,8 @@
  *         -> chunk->lock (spinlock; page-state bytes)
  *       -> map_lock (spinlock; changes of the map, under op_lock; the
  *          VMA hooks, under mmap_lock alone)
- * The fault path takes only the folio lock and chunk->lock.
+ * The fault path takes only the folio lock and chunk->lock, and, with
+ * neither held, guard.c's lock of its records.
  */
 #ifndef _NTVM_H
 #define _NTVM_H
@@ -165,6 +170,19 @@ static inline unsigned long ntvm_vad_end(const struct ntvm_vad *vad)
 	return vad->ext.end;
 }
 
+/*
+ * Where a new allocation may go: [base, base + @len) within [@lo, @hi),
+ * @base a multiple of @align; the lowest such place, or the highest if
+ * @top_down.
+ */
+struct ntvm_place {
+	unsigned long len;	/* page aligned */
+	unsigned long lo;
+	unsigned long hi;
+	unsigned long align;	/* a power of two, at least 64 KiB */
+	bool top_down;
+};
+
 struct ntvm_user_charge;
 struct shrinker;
 
@@ -177,11 +195,14 @@ struct ntvm_ctx {
 	bool op_exec;			/* ...mapping an exec view */
 	bool moving;			/* views moved, states not yet set */
 	struct rb_root space;		/* of struct ntvm_extent; see space.c */
+	struct list_head outside;	/* its outside extents; op_lock */
 	spinlock_t map_lock;		/* writers of @space */
 	unsigned long arena_bytes;	/* mapped as arenas so far; op_lock */
 	struct xarray chunks;		/* of struct ntvm_chunk */
 	unsigned int idle_chunks;	/* op_lock */
 	unsigned long committed;	/* pages; op_lock */
+	unsigned long peak_committed;	/* the most pages; op_lock */
+	unsigned long commit_limit;	/* pages, ULONG_MAX: none; op_lock */
 	unsigned int write_watches;	/* MEM_WRITE_WATCH allocations */
 	/*
 	 * MEM_RESET (reset.c): the folios of reset pages, one reference
@@ -244,8 +265,15 @@ unsigned long ntvm_pages_run(struct ntvm_ctx *ctx, unsigned long start,
 void ntvm_pages_trim(struct ntvm_ctx *ctx, unsigned long start,
 		     unsigned long end);
 void ntvm_pages_destroy(struct ntvm_ctx *ctx);
-bool ntvm_page_fault_check(struct ntvm_ctx *ctx, unsigned long addr,
-			   bool write);
+enum ntvm_access {
+	NTVM_ACCESS_DENIED,
+	NTVM_ACCESS_OK,
+	NTVM_ACCESS_GUARD,	/* refused once; see ntvm_page_clear_guard() */
+};
+
+enum ntvm_access ntvm_page_access(struct ntvm_ctx *ctx, unsigned long addr,
+				  bool write);
+bool ntvm_page_clear_guard(struct ntvm_ctx *ctx, unsigned long addr);
 void ntvm_page_mark_written(struct ntvm_ctx *ctx, unsigned long addr);
 unsigned long ntvm_pages_next_written(struct ntvm_ctx *ctx,
 				      unsigned long start, unsigned long end);
@@ -271,7 +299,9 @@ void ntvm_charge_init(void);
 struct ntvm_user_charge *ntvm_charge_get_user(void);
 void ntvm_charge_put_user(struct ntvm_user_charge *uc);
 bool ntvm_charge(struct ntvm_ctx *ctx, unsigned long pages);
+void ntvm_charge_done(struct ntvm_ctx *ctx);
 void ntvm_uncharge(struct ntvm_ctx *ctx, unsigned long pages);
+void ntvm_charge_set_limit(struct ntvm_ctx *ctx, u64 pages);
 unsigned long ntvm_commit_limit(void);
 unsigned long ntvm_committed_all(void);
 unsigned long ntvm_committed_user(struct ntvm_ctx *ctx);
@@ -280,6 +310,16 @@ unsigned long ntvm_committed_user(struct ntvm_ctx *ctx);
 void ntvm_fault_setup_vma(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
 bool ntvm_vma_is_ours(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
 bool ntvm_own_op(struct ntvm_ctx *ctx);
+
+/* guard.c: guard pages tripped by the kernel */
+struct ntvm_guard_hit;
+bool ntvm_guard_refused(struct file *backing, unsigned long addr);
+bool ntvm_guard_tripped(struct file *backing);
+void ntvm_guard_exit(void);
+struct ntvm_guard_hit *ntvm_guard_hit_alloc(void);
+void ntvm_guard_hit_free(struct ntvm_guard_hit *hit);
+void ntvm_guard_hit_add(struct ntvm_guard_hit *hit, struct file *backing,
+			unsigned long addr);
 
 /* view.c */
 enum ntvm_span_kind {
@@ -317,6 +357,8 @@ void ntvm_view_discard(struct ntvm_ctx *ctx, unsigned long start,
 bool ntvm_view_has_pages(struct ntvm_ctx *ctx, unsigned long start,
 			 unsigned long end);
 unsigned long ntvm_view_find_free(struct ntvm_ctx *ctx, unsigned long len);
+unsigned long ntvm_view_find_hole(struct ntvm_ctx *ctx,
+				  const struct ntvm_place *pl);
 struct folio *ntvm_view_lock_folio(struct ntvm_ctx *ctx, unsigned long addr);
 bool ntvm_view_page_cached(struct ntvm_ctx *ctx, unsigned long addr);
 
@@ -354,6 +396,8 @@ int ntvm_space_init(struct ntvm_ctx *ctx);
 void ntvm_space_destroy(struct ntvm_ctx *ctx,
 			void (*free_vad)(struct ntvm_extent *ext));
 struct ntvm_extent *ntvm_outside_alloc(void);
+struct ntvm_extent *ntvm_outside_next(struct ntvm_ctx *ctx,
+				      struct ntvm_extent *ext, bool up);
 struct ntvm_extent *ntvm_space_next(struct ntvm_ctx *ctx, unsigned long addr);
 struct ntvm_extent *ntvm_space_after(struct ntvm_extent *ext);
 void ntvm_space_insert(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
@@ -363,15 +407,19 @@ void ntvm_space_resize(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 void ntvm_space_split(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 		      unsigned long start, unsigned long end,
 		      struct ntvm_extent *tail);
-bool ntvm_space_find_gap(struct ntvm_ctx *ctx, unsigned long size,
-			 unsigned long *start, unsigned long *end);
+unsigned long ntvm_place_in(const struct ntvm_place *pl, unsigned long start,
+			    unsigned long end);
+unsigned long ntvm_space_find_place(struct ntvm_ctx *ctx,
+				    const struct ntvm_place *pl);
 bool ntvm_space_splits_vad(struct ntvm_ctx *ctx, unsigned long addr);
 bool ntvm_space_has_vad(struct ntvm_ctx *ctx, unsigned long start,
 			unsigned long end);
 
 /* arena.c */
-u32 ntvm_arena_place(struct ntvm_ctx *ctx, unsigned long len,
+u32 ntvm_arena_place(struct ntvm_ctx *ctx, const struct ntvm_place *pl,
 		     unsigned long *base);
+unsigned long ntvm_arena_find_hole(struct ntvm_ctx *ctx,
+				   const struct ntvm_place *pl);
 u32 ntvm_arena_room(struct ntvm_ctx *ctx, unsigned long len,
 		    unsigned long *start, unsigned long *size);
 u32 ntvm_arena_grow(struct ntvm_ctx *ctx, unsigned long start,
@@ -384,8 +432,8 @@ struct ntvm_vad *ntvm_vad_find(struct ntvm_ctx *ctx, unsigned long addr);
 struct ntvm_vad *ntvm_vad_next(struct ntvm_ctx *ctx, unsigned long addr);
 struct ntvm_vad *ntvm_vad_after(struct ntvm_vad *vad);
 u32 ntvm_vad_reserve(struct ntvm_ctx *ctx, unsigned long base,
-		     unsigned long len, u32 alloc_protect, bool write_watch,
-		     struct ntvm_vad **vadp);
+		     const struct ntvm_place *pl, u32 alloc_protect,
+		     bool write_watch, struct ntvm_vad **vadp);
 void ntvm_vad_unreserve(struct ntvm_ctx *ctx, struct ntvm_vad *vad);
 u32 ntvm_vad_release(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 		     unsigned long start, unsigned long end);
@@ -396,10 +444,13 @@ bool ntvm_vad_range_taken(struct ntvm_ctx *ctx, unsigned long start,
 			  unsigned long end);
 
 /*
- * the NT services: nt_allocate.c, nt_free.c, nt_protect.c, nt_query.c,
- * nt_write_watch.c
+ * the NT services: nt_allocate.c, nt_allocate_ex.c, nt_free.c,
+ * nt_protect.c, nt_query.c, nt_write_watch.c
  */
 u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args);
+u32 ntvm_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
+		  struct ntvm_place *pl);
+u32 ntvm_nt_allocate_ex(struct ntvm_ctx *ctx, struct ntvm_alloc_ex_args *ex);
 u32 ntvm_nt_free(struct ntvm_ctx *ctx, struct ntvm_free_args *args);
 u32 ntvm_nt_protect(struct ntvm_ctx *ctx, struct ntvm_protect_args *args);
 u32 ntvm_nt_query(struct ntvm_ctx *ctx, struct ntvm_query_args *args);

@@ -257,41 +257,57 @@ void ntvm_pages_destroy(struct ntvm_ctx *ctx)
 }
 
 /**
- * ntvm_page_fault_check - may this access to @addr proceed?
+ * ntvm_page_access - may this access to @addr proceed?
  * @ctx:   the context
  * @addr:  the faulting address
  * @write: the access is a write
  *
- * A guard page refuses the access and loses its guard bit (one shot).
  * Callers that must not be overtaken by a protection change call this with
  * the folio locked (see ntvm_view_revoke()).
+ *
+ * Return: NTVM_ACCESS_OK, NTVM_ACCESS_DENIED, or NTVM_ACCESS_GUARD for a
+ * guard page, which refuses the access once: the caller clears the guard
+ * with ntvm_page_clear_guard().
  */
-bool ntvm_page_fault_check(struct ntvm_ctx *ctx, unsigned long addr,
-			   bool write)
+enum ntvm_access ntvm_page_access(struct ntvm_ctx *ctx, unsigned long addr,
+				  bool write)
+{
+	u8 st = ntvm_page_state(ctx, addr);
+
+	if (unlikely(st & NTVM_PS_GUARD))
+		return NTVM_ACCESS_GUARD;
+	if (write ? ntvm_prot_writable(st) : ntvm_prot_readable(st))
+		return NTVM_ACCESS_OK;
+	return NTVM_ACCESS_DENIED;
+}
+
+/**
+ * ntvm_page_clear_guard - clear the guard bit of page @addr (one shot)
+ * @ctx:  the context
+ * @addr: the page
+ *
+ * Return: true when this call cleared it; false when it was not set (an
+ * access or a protection change cleared it first).
+ */
+bool ntvm_page_clear_guard(struct ntvm_ctx *ctx, unsigned long addr)
 {
 	struct ntvm_chunk *c;
-	bool ok = false;
-	u8 *p, st;
+	bool cleared = false;
+	u8 *p;
 
 	rcu_read_lock();
 	c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
-	if (!c)
-		goto out;
-	p = &c->state[ntvm_chunk_slot(addr)];
-	st = READ_ONCE(*p);
-	if (unlikely(st & NTVM_PS_GUARD)) {
+	if (c) {
+		p = &c->state[ntvm_chunk_slot(addr)];
 		spin_lock(&c->lock);
-		st = *p;
-		if (st & NTVM_PS_GUARD)
-			WRITE_ONCE(*p, st & ~NTVM_PS_GUARD);
+		if (*p & NTVM_PS_GUARD) {
+			WRITE_ONCE(*p, *p & ~NTVM_PS_GUARD);
+			cleared = true;
+		}
 		spin_unlock(&c->lock);
-		if (st & NTVM_PS_GUARD)
-			goto out;
 	}
-	ok = write ? ntvm_prot_writable(st) : ntvm_prot_readable(st);
-out:
 	rcu_read_unlock();
-	return ok;
+	return cleared;
 }
 
 /* Called from page_mkwrite, with the folio locked. */

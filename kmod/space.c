@@ -16,10 +16,60 @@
  * mmap_lock and may not take op_lock.
  */
 
+#include <linux/list.h>
 #include <linux/rbtree_augmented.h>
 #include <linux/slab.h>
 
 #include "ntvm.h"
+
+/*
+ * An extent outside the arenas is also in its context's list of them, by
+ * address, so that they are found without walking the allocations.
+ */
+struct ntvm_outside {
+	struct ntvm_extent ext;	/* first: freed as the extent */
+	struct list_head link;	/* in ctx->outside; op_lock */
+};
+
+static struct list_head *ntvm_outside_link(struct ntvm_extent *ext)
+{
+	return &container_of(ext, struct ntvm_outside, ext)->link;
+}
+
+/* List @ext, an outside extent just inserted, in address order. */
+static void ntvm_outside_add(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
+{
+	struct ntvm_outside *o;
+
+	list_for_each_entry_reverse(o, &ctx->outside, link) {
+		if (o->ext.start < ext->start) {
+			list_add(ntvm_outside_link(ext), &o->link);
+			return;
+		}
+	}
+	list_add(ntvm_outside_link(ext), &ctx->outside);
+}
+
+/**
+ * ntvm_outside_next - the next outside extent
+ * @ctx: the context
+ * @ext: an outside extent, or NULL to start
+ * @up:  in address order, else in reverse
+ *
+ * Return: the outside extent after (before) @ext, or the first (last) one
+ * if @ext is NULL; NULL after the last (first).
+ */
+struct ntvm_extent *ntvm_outside_next(struct ntvm_ctx *ctx,
+				      struct ntvm_extent *ext, bool up)
+{
+	struct list_head *pos = ext ? ntvm_outside_link(ext) : &ctx->outside;
+
+	lockdep_assert_held(&ctx->op_lock);
+	pos = up ? pos->next : pos->prev;
+	if (pos == &ctx->outside)
+		return NULL;
+	return &list_entry(pos, struct ntvm_outside, link)->ext;
+}
 
 static unsigned long ntvm_extent_gap(struct ntvm_extent *ext)
 {
@@ -93,6 +143,8 @@ void ntvm_space_insert(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 	ntvm_space_update_gap(ext);
 	ntvm_space_update_gap(ntvm_space_after(ext));
 	spin_unlock(&ctx->map_lock);
+	if (ext->outside)
+		ntvm_outside_add(ctx, ext);
 }
 
 /* Take @ext out of the map: its range joins the gap after it. */
@@ -106,6 +158,8 @@ void ntvm_space_erase(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 	rb_erase_augmented(&ext->node, &ctx->space, &ntvm_space_cb);
 	ntvm_space_update_gap(next);
 	spin_unlock(&ctx->map_lock);
+	if (ext->outside)
+		list_del(ntvm_outside_link(ext));
 }
 
 /* Give @ext the range [start, end), which keeps it between its neighbours. */
@@ -151,42 +205,135 @@ void ntvm_space_split(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 	ntvm_space_update_gap(tail);
 	ntvm_space_update_gap(ntvm_space_after(tail));
 	spin_unlock(&ctx->map_lock);
+	if (ext->outside)
+		list_add(ntvm_outside_link(tail), ntvm_outside_link(ext));
 }
 
 /**
- * ntvm_space_find_gap - the lowest free range of at least @size bytes
- * @ctx:   the context
- * @size:  the size wanted, a multiple of 64 KiB
- * @start: out: the start of the gap, 64 KiB aligned
- * @end:   out: its end, 64 KiB aligned
+ * ntvm_place_in - where in the free range [@start, @end) @pl goes
+ * @pl:    the placement wanted
+ * @start: first free address, 64 KiB aligned
+ * @end:   end of the free range, 64 KiB aligned
  *
- * Return: true if there is one.
+ * The allocation takes whole granules of the range (Windows leaves the
+ * rest of its last granule unused), and [base, base + @pl->len) must lie
+ * in [@pl->lo, @pl->hi).
+ *
+ * Return: its base (the lowest, or the highest for @pl->top_down), or 0
+ * if it does not fit.
  */
-bool ntvm_space_find_gap(struct ntvm_ctx *ctx, unsigned long size,
-			 unsigned long *start, unsigned long *end)
+unsigned long ntvm_place_in(const struct ntvm_place *pl, unsigned long start,
+			    unsigned long end)
 {
-	struct rb_node *n = ctx->space.rb_node;
+	unsigned long need = ALIGN(pl->len, NTVM_GRANULARITY), base;
 
-	lockdep_assert_held(&ctx->op_lock);
-	if (!n || ntvm_extent_of(n)->gap_max < size)
-		return false;
+	start = max(start, pl->lo);
+	if (pl->top_down) {
+		if (end < need || pl->hi < pl->len)
+			return 0;
+		base = ALIGN_DOWN(min(end - need, pl->hi - pl->len),
+				  pl->align);
+		return base >= start ? base : 0;
+	}
+	base = ALIGN(start, pl->align);
+	if (base < start || base > end || end - base < need ||
+	    base > pl->hi || pl->hi - base < pl->len)
+		return 0;
+	return base;
+}
+
+static bool ntvm_space_fits(struct rb_node *n, unsigned long need)
+{
+	return n && ntvm_extent_of(n)->gap_max >= need;
+}
+
+/* The child of @n towards higher addresses if @up, else lower. */
+static struct rb_node *ntvm_space_child(struct rb_node *n, bool up)
+{
+	return up ? n->rb_right : n->rb_left;
+}
+
+/*
+ * The first extent, going @up (else down) in address order, of the
+ * subtree at @n with a gap of at least @need; the subtree has one.
+ */
+static struct rb_node *ntvm_space_first(struct rb_node *n, unsigned long need,
+					bool up)
+{
 	while (n) {
-		struct ntvm_extent *ext = ntvm_extent_of(n);
-
-		if (n->rb_left && ntvm_extent_of(n->rb_left)->gap_max >= size) {
-			n = n->rb_left;
+		if (ntvm_space_fits(ntvm_space_child(n, !up), need)) {
+			n = ntvm_space_child(n, !up);
 			continue;
 		}
-		if (ext->gap >= size) {
-			*end = ALIGN_DOWN(ext->start, NTVM_GRANULARITY);
-			*start = *end - ext->gap;
-			return true;
-		}
-		n = n->rb_right;
+		if (ntvm_extent_of(n)->gap >= need)
+			return n;
+		n = ntvm_space_child(n, up);
 	}
 	/* Not reached: the subtree maxima said there was one. */
 	WARN_ON_ONCE(1);
-	return false;
+	return NULL;
+}
+
+/* The next extent after @n, going @up or down, with a gap of @need. */
+static struct rb_node *ntvm_space_step(struct rb_node *n, unsigned long need,
+				       bool up)
+{
+	struct rb_node *parent;
+
+	if (ntvm_space_fits(ntvm_space_child(n, up), need))
+		return ntvm_space_first(ntvm_space_child(n, up), need, up);
+	for (; (parent = rb_parent(n)); n = parent) {
+		if (ntvm_space_child(parent, up) == n)
+			continue;
+		/* Coming from below (above) @parent: it is next. */
+		if (ntvm_extent_of(parent)->gap >= need)
+			return parent;
+		if (ntvm_space_fits(ntvm_space_child(parent, up), need))
+			return ntvm_space_first(ntvm_space_child(parent, up),
+						need, up);
+	}
+	return NULL;
+}
+
+/**
+ * ntvm_space_find_place - where in the free arena space @pl goes
+ * @ctx: the context
+ * @pl:  the placement wanted: size, bounds, alignment, direction
+ *
+ * Walks the gaps from @pl's lower bound up (from its upper bound down, for
+ * @pl->top_down), skipping every subtree whose largest gap is too small.
+ *
+ * Return: the base of the lowest (highest) place that fits @pl, or 0.
+ */
+unsigned long ntvm_space_find_place(struct ntvm_ctx *ctx,
+				    const struct ntvm_place *pl)
+{
+	unsigned long need = ALIGN(pl->len, NTVM_GRANULARITY);
+	unsigned long base, gap_end;
+	struct ntvm_extent *ext;
+	struct rb_node *n;
+	bool up = !pl->top_down;
+
+	lockdep_assert_held(&ctx->op_lock);
+	if (!ntvm_space_fits(ctx->space.rb_node, need))
+		return 0;
+	/* The extent whose gap holds the first address to look at. */
+	ext = ntvm_space_next(ctx, up ? pl->lo : pl->hi);
+	n = ext ? &ext->node : rb_last(&ctx->space);
+	if (ntvm_extent_of(n)->gap < need)
+		n = ntvm_space_step(n, need, up);
+	for (; n; n = ntvm_space_step(n, need, up)) {
+		ext = ntvm_extent_of(n);
+		gap_end = ALIGN_DOWN(ext->start, NTVM_GRANULARITY);
+		/* Past the bounds: every gap after this one is too. */
+		if (up ? gap_end - ext->gap >= pl->hi : gap_end <= pl->lo)
+			break;
+		base = ntvm_place_in(pl, gap_end - ext->gap, gap_end);
+		if (base)
+			return base;
+		cond_resched();
+	}
+	return 0;
 }
 
 /*
@@ -236,6 +383,7 @@ int ntvm_space_init(struct ntvm_ctx *ctx)
 
 	spin_lock_init(&ctx->map_lock);
 	ctx->space = RB_ROOT;
+	INIT_LIST_HEAD(&ctx->outside);
 	mutex_lock(&ctx->op_lock);
 	for (i = 0; i < ARRAY_SIZE(bounds) - 1; i++) {
 		ext = ntvm_outside_alloc();
@@ -254,12 +402,13 @@ int ntvm_space_init(struct ntvm_ctx *ctx)
 /* An outside extent, not in a map yet. */
 struct ntvm_extent *ntvm_outside_alloc(void)
 {
-	struct ntvm_extent *ext;
+	struct ntvm_outside *o;
 
-	ext = kzalloc(sizeof(*ext), GFP_KERNEL_ACCOUNT);
-	if (ext)
-		ext->outside = true;
-	return ext;
+	o = kzalloc(sizeof(*o), GFP_KERNEL_ACCOUNT);
+	if (!o)
+		return NULL;
+	o->ext.outside = true;
+	return &o->ext;
 }
 
 /**

@@ -91,40 +91,86 @@ static void ntvm_vad_erase(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 		WRITE_ONCE(ctx->write_watches, ctx->write_watches - 1);
 }
 
-/*
- * Where a new allocation of @len bytes goes (see ntvm_arena_place()),
- * mapping a new arena when none has room.
- */
-static u32 ntvm_vad_place(struct ntvm_ctx *ctx, unsigned long len,
-			  unsigned long *base)
+/* Is @pl the plain placement, with no bound, alignment or direction? */
+static bool ntvm_place_is_plain(const struct ntvm_place *pl)
 {
-	unsigned long start, size;
-	bool grown = false;
-	int races = 0;
+	return pl->lo <= NTVM_MIN_ADDRESS && pl->hi > NTVM_MAX_ADDRESS &&
+	       pl->align == NTVM_GRANULARITY && !pl->top_down;
+}
+
+/*
+ * Room for @pl outside the arenas, made arena space: a new arena where
+ * Linux finds room for the plain placement; else the unmapped space that
+ * fits @pl best, if it beats @found (the place the arenas offer, or 0).
+ * Return: 0, STATUS_CONFLICTING_ADDRESSES (the process mapped there
+ * meanwhile) or STATUS_NO_MEMORY; *@none when there is no such room.
+ */
+static u32 ntvm_vad_make_room(struct ntvm_ctx *ctx,
+			      const struct ntvm_place *pl, unsigned long found,
+			      bool *none)
+{
+	unsigned long start, size, need = ALIGN(pl->len, NTVM_GRANULARITY);
+	struct ntvm_place better = *pl;
 	u32 status;
 
-	for (;;) {
-		status = ntvm_arena_place(ctx, len, base);
-		if (status || *base)
-			return status;
-		/* A new arena had room a moment ago. */
-		if (grown)
-			return NTVM_STATUS_NO_MEMORY;
-		status = ntvm_arena_room(ctx, len, &start, &size);
+	*none = false;
+	if (ntvm_place_is_plain(pl)) {
+		status = ntvm_arena_room(ctx, pl->len, &start, &size);
 		if (status)
 			return status;
 		/* Linux sees a hole: an allocation there is broken. */
 		if (ntvm_vad_range_taken(ctx, start, start + size))
 			return NTVM_STATUS_NO_MEMORY;
 		status = ntvm_arena_grow(ctx, start, size);
+		/* Too big for RLIMIT_AS, say: as small as it can be. */
+		if (status == NTVM_STATUS_NO_MEMORY && size > need)
+			status = ntvm_arena_grow(ctx, start, need);
+		return status;
+	}
+	if (found && pl->top_down)
+		better.lo = max(pl->lo, found + NTVM_GRANULARITY);
+	else if (found)
+		better.hi = min(pl->hi, found);
+	start = ntvm_arena_find_hole(ctx, &better);
+	if (!start) {
+		*none = true;
+		return NTVM_STATUS_NO_MEMORY;
+	}
+	/*
+	 * Whole granules: even if the blocks around cannot be mapped, the
+	 * arena then ends where the allocation's place does.
+	 */
+	return ntvm_arena_adopt(ctx, start, start + need);
+}
+
+/*
+ * Where a new allocation goes (see ntvm_arena_place()), mapping a new
+ * arena when none has room.  Placed with bounds, an alignment or top-down,
+ * it goes to the lowest (highest) place that fits, whether in the arenas
+ * or in unmapped space; plainly, to the arenas first.  A failure to map
+ * the better place fails the call rather than give a worse one.
+ */
+static u32 ntvm_vad_place(struct ntvm_ctx *ctx, const struct ntvm_place *pl,
+			  unsigned long *base)
+{
+	bool grown = false, plain = ntvm_place_is_plain(pl), none;
+	int races = 0;
+	u32 status;
+
+	for (;;) {
+		status = ntvm_arena_place(ctx, pl, base);
+		if (status)
+			return status;
+		if (grown || (*base && plain))
+			return *base ? NTVM_STATUS_SUCCESS :
+				       NTVM_STATUS_NO_MEMORY;
+		status = ntvm_vad_make_room(ctx, pl, *base, &none);
+		if (none)
+			return *base ? NTVM_STATUS_SUCCESS :
+				       NTVM_STATUS_NO_MEMORY;
 		/* Raced with another mmap: look again. */
 		if (status == NTVM_STATUS_CONFLICTING_ADDRESSES && ++races < 8)
 			continue;
-		/* Too big for RLIMIT_AS, say: as small as it can be. */
-		if (status == NTVM_STATUS_NO_MEMORY &&
-		    size > ALIGN(len, NTVM_GRANULARITY))
-			status = ntvm_arena_grow(ctx, start,
-						 ALIGN(len, NTVM_GRANULARITY));
 		if (status)
 			return NTVM_STATUS_NO_MEMORY;
 		grown = true;
@@ -134,8 +180,9 @@ static u32 ntvm_vad_place(struct ntvm_ctx *ctx, unsigned long len,
 /**
  * ntvm_vad_reserve - a new allocation of @len bytes
  * @ctx:           the context
- * @base:          its base, or 0 to choose a free 64 KiB-aligned one
- * @len:           its size (page aligned)
+ * @base:          its base, or 0 to choose one as @pl says
+ * @pl:            its size (page aligned), and where it may go if @base
+ *                 is 0
  * @alloc_protect: the protection it is reserved with
  * @write_watch:   track writes to its pages (MEM_WRITE_WATCH)
  * @vadp:          out: the allocation, in the map
@@ -147,9 +194,10 @@ static u32 ntvm_vad_place(struct ntvm_ctx *ctx, unsigned long len,
  * or STATUS_NO_MEMORY (no room, or no memory).
  */
 u32 ntvm_vad_reserve(struct ntvm_ctx *ctx, unsigned long base,
-		     unsigned long len, u32 alloc_protect, bool write_watch,
-		     struct ntvm_vad **vadp)
+		     const struct ntvm_place *pl, u32 alloc_protect,
+		     bool write_watch, struct ntvm_vad **vadp)
 {
+	unsigned long len = pl->len;
 	bool anywhere = !base;
 	struct ntvm_vad *vad;
 	int tries = 0;
@@ -169,7 +217,7 @@ u32 ntvm_vad_reserve(struct ntvm_ctx *ctx, unsigned long base,
 	vad->write_watch = write_watch;
 	for (;;) {
 		if (anywhere)
-			status = ntvm_vad_place(ctx, len, &base);
+			status = ntvm_vad_place(ctx, pl, &base);
 		else
 			status = ntvm_arena_adopt(ctx, base, base + len);
 		if (status)

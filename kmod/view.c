@@ -17,14 +17,20 @@
  * own memory there in between can lose that memory.)
  */
 
+#include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/mman.h>
 #include <linux/pagemap.h>
 #include <linux/sched/signal.h>
 #include <linux/shmem_fs.h>
+#include <linux/sizes.h>
 
 #include "compat.h"
 #include "ntvm.h"
+
+/* What a stack may grow to, at most, for placement, and its guard gap. */
+#define NTVM_STACK_ROOM_MAX	SZ_256M
+#define NTVM_STACK_GUARD	SZ_1M
 
 /**
  * ntvm_view_span - what is mapped at @addr, and up to where
@@ -300,6 +306,91 @@ unsigned long ntvm_view_find_free(struct ntvm_ctx *ctx, unsigned long len)
 	if (addr < NTVM_MIN_ADDRESS || addr + len > NTVM_MAX_ADDRESS + 1)
 		return 0;
 	return addr;
+}
+
+/* Where Linux's top-down mmap(2) starts for the calling task. */
+static unsigned long ntvm_view_mmap_base(struct mm_struct *mm)
+{
+#ifdef CONFIG_HAVE_ARCH_COMPAT_MMAP_BASES
+	if (in_compat_syscall())
+		return mm->mmap_compat_base;
+#endif
+	return mm->mmap_base;
+}
+
+/* Room a stack keeps below its top: what it may grow to, and a guard. */
+static unsigned long ntvm_view_stack_room(void)
+{
+	return min_t(unsigned long, rlimit(RLIMIT_STACK), NTVM_STACK_ROOM_MAX) +
+	       NTVM_STACK_GUARD;
+}
+
+/*
+ * The first (or, if @last, the last) place for @pl in the holes of
+ * [lo, hi), under mmap_lock.
+ */
+static unsigned long ntvm_view_hole_in(struct mm_struct *mm,
+				       const struct ntvm_place *pl,
+				       unsigned long lo, unsigned long hi,
+				       bool last)
+{
+	unsigned long addr = lo, hole_end, base, found = 0;
+	struct vm_area_struct *vma;
+
+	while (addr < hi) {
+		vma = find_vma(mm, addr);
+		hole_end = vma ? min(vma->vm_start, hi) : hi;
+		if (vma && (vma->vm_flags & VM_GROWSDOWN))
+			hole_end = min(hole_end, vma->vm_end -
+				       min(vma->vm_end, ntvm_view_stack_room()));
+		if (hole_end > addr) {
+			base = ntvm_place_in(pl, ALIGN(addr, NTVM_GRANULARITY),
+					     ALIGN_DOWN(hole_end,
+							NTVM_GRANULARITY));
+			if (base && !last)
+				return base;
+			if (base)
+				found = base;
+		}
+		if (!vma || vma->vm_end >= hi)
+			break;
+		addr = vma->vm_end;
+	}
+	return found;
+}
+
+/**
+ * ntvm_view_find_hole - unmapped space where @pl goes
+ * @ctx: the context
+ * @pl:  the placement wanted
+ *
+ * Only below Linux's mmap base (above it is the stack's room to grow, which
+ * Linux's own placement leaves free too), and never in a stack's room.
+ * Top-down looks at the highest 16 MiB first, then at 16 times more each
+ * time, so that it rarely walks every VMA.
+ *
+ * Return: the lowest (highest, for @pl->top_down) base that fits, or 0.
+ */
+unsigned long ntvm_view_find_hole(struct ntvm_ctx *ctx,
+				  const struct ntvm_place *pl)
+{
+	struct mm_struct *mm = ctx->mm;
+	unsigned long lo = pl->lo, hi, base = 0, window, from;
+
+	if (mmap_read_lock_killable(mm))
+		return 0;
+	hi = min3(pl->hi, ntvm_view_mmap_base(mm), (unsigned long)TASK_SIZE);
+	if (!pl->top_down && lo < hi)
+		base = ntvm_view_hole_in(mm, pl, lo, hi, false);
+	/* Each window holds the one before: a place across two is found. */
+	for (window = SZ_16M; pl->top_down && lo < hi; window *= 16) {
+		from = hi - lo > window ? hi - window : lo;
+		base = ntvm_view_hole_in(mm, pl, from, hi, true);
+		if (base || from == lo)
+			break;
+	}
+	mmap_read_unlock(mm);
+	return base;
 }
 
 /* The backing's folio of page @addr, locked, or NULL when not cached. */

@@ -26,6 +26,7 @@ static void ntvm_dev_child(void)
 	ntvm_dev_fd = -1;
 	ntvm_dev_tried = 0;
 	pthread_mutex_init(&ntvm_dev_lock, NULL);
+	ntvm_commit_limit_child();
 }
 
 int ntvm_dev(void)
@@ -48,8 +49,11 @@ int ntvm_dev(void)
 			fprintf(stderr,
 				"libntvm: cannot open %s: %s (is the ntvm kernel module loaded?)\n",
 				NTVM_DEVICE, strerror(errno));
-		else
+		else {
+			/* Before any thread can commit in the new context. */
+			ntvm_commit_limit_opened(fd);
 			__atomic_store_n(&ntvm_dev_fd, fd, __ATOMIC_RELEASE);
+		}
 	}
 	fd = ntvm_dev_fd;
 	pthread_mutex_unlock(&ntvm_dev_lock);

@@ -29,6 +29,7 @@ struct ntvm_range_args {
 	_Static_assert(offsetof(struct type, base) == 0 &&		\
 		       offsetof(struct type, size) == 8, #type)
 NTVM_RANGE_ARGS(ntvm_alloc_args);
+NTVM_RANGE_ARGS(ntvm_alloc_ex_args);
 NTVM_RANGE_ARGS(ntvm_free_args);
 NTVM_RANGE_ARGS(ntvm_protect_args);
 
@@ -54,6 +55,26 @@ static NTSTATUS ntvm_range_call(HANDLE process, PVOID *base, PSIZE_T size,
 	return s;
 }
 
+_Static_assert(sizeof(MEM_EXTENDED_PARAMETER) ==
+	       sizeof(struct ntvm_mem_extended_parameter),
+	       "MEM_EXTENDED_PARAMETER");
+
+NTVM_EXPORT NTSTATUS NTAPI
+NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base, PSIZE_T size,
+			  ULONG type, ULONG protect,
+			  PMEM_EXTENDED_PARAMETER params, ULONG count)
+{
+	struct ntvm_alloc_ex_args args = {
+		.type = type,
+		.protect = protect,
+		.params = (uintptr_t)params,
+		.count = count,
+	};
+
+	return ntvm_range_call(process, base, size, NTVM_IOC_ALLOC_EX, &args,
+			       &args.status);
+}
+
 NTVM_EXPORT NTSTATUS NTAPI
 NtAllocateVirtualMemory(HANDLE process, PVOID *base, ULONG_PTR zero_bits,
 			PSIZE_T size, ULONG type, ULONG protect)
@@ -61,10 +82,33 @@ NtAllocateVirtualMemory(HANDLE process, PVOID *base, ULONG_PTR zero_bits,
 	struct ntvm_alloc_args args = {
 		.type = type,
 		.protect = protect,
-		.zero_bits = zero_bits > 0xffffffffu ? 0xffffffffu :
-						       (__u32)zero_bits,
+		.zero_bits = (__u32)zero_bits,
 	};
 
+	/*
+	 * A mask wider than the ABI's 32 bits: the highest address it
+	 * allows, as an address requirement, for an address the kernel
+	 * chooses (zero bits do nothing for a given address).
+	 */
+	if ((unsigned long long)zero_bits > 0xffffffffu) {
+		MEM_ADDRESS_REQUIREMENTS req = {
+			.HighestEndingAddress = (PVOID)(~(ULONG_PTR)0 >>
+						__builtin_clzll(zero_bits)),
+		};
+		MEM_EXTENDED_PARAMETER param = {
+			.Type = MemExtendedParameterAddressRequirements,
+			.Pointer = &req,
+		};
+
+		args.zero_bits = 0;
+		if (!base || *base ||
+		    (uintptr_t)req.HighestEndingAddress >= NTVM_MAX_USER_ADDRESS)
+			return ntvm_range_call(process, base, size,
+					       NTVM_IOC_ALLOC, &args,
+					       &args.status);
+		return NtAllocateVirtualMemoryEx(process, base, size, type,
+						 protect, &param, 1);
+	}
 	return ntvm_range_call(process, base, size, NTVM_IOC_ALLOC, &args,
 			       &args.status);
 }

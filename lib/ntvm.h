@@ -202,6 +202,9 @@ typedef LONG NTSTATUS;
 #ifndef ERROR_CALL_NOT_IMPLEMENTED
 #define ERROR_CALL_NOT_IMPLEMENTED	120
 #endif
+#ifndef ERROR_INSUFFICIENT_BUFFER
+#define ERROR_INSUFFICIENT_BUFFER	122
+#endif
 #ifndef ERROR_NOT_LOCKED
 #define ERROR_NOT_LOCKED		158
 #endif
@@ -425,6 +428,36 @@ typedef struct _SYSTEM_INFO {
 } SYSTEM_INFO, *LPSYSTEM_INFO;
 #endif
 
+/* psapi.h */
+#if !defined(_PSAPI_H_) && !defined(__WINE_PSAPI_H)
+typedef struct _PROCESS_MEMORY_COUNTERS {
+	DWORD cb;
+	DWORD PageFaultCount;
+	SIZE_T PeakWorkingSetSize;
+	SIZE_T WorkingSetSize;
+	SIZE_T QuotaPeakPagedPoolUsage;
+	SIZE_T QuotaPagedPoolUsage;
+	SIZE_T QuotaPeakNonPagedPoolUsage;
+	SIZE_T QuotaNonPagedPoolUsage;
+	SIZE_T PagefileUsage;
+	SIZE_T PeakPagefileUsage;
+} PROCESS_MEMORY_COUNTERS, *PPROCESS_MEMORY_COUNTERS;
+
+typedef struct _PROCESS_MEMORY_COUNTERS_EX {
+	DWORD cb;
+	DWORD PageFaultCount;
+	SIZE_T PeakWorkingSetSize;
+	SIZE_T WorkingSetSize;
+	SIZE_T QuotaPeakPagedPoolUsage;
+	SIZE_T QuotaPagedPoolUsage;
+	SIZE_T QuotaPeakNonPagedPoolUsage;
+	SIZE_T QuotaNonPagedPoolUsage;
+	SIZE_T PagefileUsage;
+	SIZE_T PeakPagefileUsage;
+	SIZE_T PrivateUsage;
+} PROCESS_MEMORY_COUNTERS_EX, *PPROCESS_MEMORY_COUNTERS_EX;
+#endif
+
 #ifndef PROCESSOR_ARCHITECTURE_INTEL
 #define PROCESSOR_ARCHITECTURE_INTEL	0
 #endif
@@ -436,6 +469,44 @@ typedef struct _SYSTEM_INFO {
 #endif
 #ifndef PROCESSOR_AMD_X8664
 #define PROCESSOR_AMD_X8664		8664
+#endif
+
+/* VirtualAlloc2's extended parameters (winnt.h). */
+#ifndef _WINNT_
+typedef unsigned long long DWORD64;
+
+typedef enum MEM_EXTENDED_PARAMETER_TYPE {
+	MemExtendedParameterInvalidType = 0,
+	MemExtendedParameterAddressRequirements,
+	MemExtendedParameterNumaNode,
+	MemExtendedParameterPartitionHandle,
+	MemExtendedParameterUserPhysicalHandle,
+	MemExtendedParameterAttributeFlags,
+	MemExtendedParameterImageMachine,
+	MemExtendedParameterMax
+} MEM_EXTENDED_PARAMETER_TYPE, *PMEM_EXTENDED_PARAMETER_TYPE;
+
+#define MEM_EXTENDED_PARAMETER_TYPE_BITS	8
+
+__extension__ typedef struct __attribute__((aligned(8))) MEM_EXTENDED_PARAMETER {
+	__extension__ struct {
+		DWORD64 Type : MEM_EXTENDED_PARAMETER_TYPE_BITS;
+		DWORD64 Reserved : 64 - MEM_EXTENDED_PARAMETER_TYPE_BITS;
+	};
+	__extension__ union {
+		DWORD64 ULong64;
+		PVOID Pointer;
+		SIZE_T Size;
+		HANDLE Handle;
+		DWORD ULong;
+	};
+} MEM_EXTENDED_PARAMETER, *PMEM_EXTENDED_PARAMETER;
+
+typedef struct _MEM_ADDRESS_REQUIREMENTS {
+	PVOID LowestStartingAddress;
+	PVOID HighestEndingAddress;
+	SIZE_T Alignment;
+} MEM_ADDRESS_REQUIREMENTS, *PMEM_ADDRESS_REQUIREMENTS;
 #endif
 
 #ifndef __WINE_WINTERNL_H
@@ -457,6 +528,11 @@ VirtualAlloc(LPVOID lpAddress, SIZE_T dwSize, DWORD flAllocationType,
 NTVM_WINBASEAPI LPVOID WINAPI
 VirtualAllocEx(HANDLE hProcess, LPVOID lpAddress, SIZE_T dwSize,
 	       DWORD flAllocationType, DWORD flProtect);
+NTVM_WINBASEAPI PVOID WINAPI
+VirtualAlloc2(HANDLE Process, PVOID BaseAddress, SIZE_T Size,
+	      ULONG AllocationType, ULONG PageProtection,
+	      MEM_EXTENDED_PARAMETER *ExtendedParameters,
+	      ULONG ParameterCount);
 NTVM_WINBASEAPI BOOL WINAPI
 VirtualFree(LPVOID lpAddress, SIZE_T dwSize, DWORD dwFreeType);
 NTVM_WINBASEAPI BOOL WINAPI
@@ -484,11 +560,61 @@ NTVM_WINBASEAPI void WINAPI GetSystemInfo(LPSYSTEM_INFO lpSystemInfo);
 NTVM_WINBASEAPI DWORD WINAPI GetLastError(void);
 NTVM_WINBASEAPI void WINAPI SetLastError(DWORD dwErrCode);
 
+/*
+ * psapi / kernel32 (K32...): the counters of the calling process (the
+ * only handle accepted is GetCurrentProcess()).  PagefileUsage and
+ * PrivateUsage are its commit charge in bytes: the pages committed in its
+ * ntvm context (the process's other memory, malloc's and the stacks', is
+ * Linux's and not counted); PeakPagefileUsage is the most it has been.
+ * PageFaultCount and the working-set sizes are Linux's for the whole
+ * process (minor + major faults; resident and peak resident size); the
+ * pool quotas have no Linux counterpart and are 0.  A cb below
+ * sizeof(PROCESS_MEMORY_COUNTERS) fails with ERROR_INSUFFICIENT_BUFFER; a
+ * cb of sizeof(PROCESS_MEMORY_COUNTERS_EX) or more fills PrivateUsage too.
+ * On return cb is the size filled.
+ */
+BOOL WINAPI GetProcessMemoryInfo(HANDLE Process,
+				 PPROCESS_MEMORY_COUNTERS ppsmemCounters,
+				 DWORD cb);
+BOOL WINAPI K32GetProcessMemoryInfo(HANDLE Process,
+				    PPROCESS_MEMORY_COUNTERS ppsmemCounters,
+				    DWORD cb);
+
+/*
+ * ntvm's own: the process's commit limit, the role of a job object's
+ * process memory limit (JOB_OBJECT_LIMIT_PROCESS_MEMORY).  A commit that
+ * would take the process's charge past it fails with
+ * ERROR_COMMITMENT_LIMIT (STATUS_COMMITMENT_LIMIT) and charges nothing;
+ * so does one past the user's limit (see Documentation/ntvm.rst).
+ *
+ * NtvmSetProcessCommitLimit: LimitBytes is rounded down to whole pages
+ * (0: no commit at all); NTVM_NO_COMMIT_LIMIT removes the limit.  Any
+ * value is accepted, lower or higher than before or than the charge
+ * (then every commit that adds to the charge fails until enough is
+ * decommitted).  A forked child starts with the limit of its parent;
+ * across exec(), a launcher passes it in the environment variable
+ * NTVM_COMMIT_LIMIT (bytes, optionally with K, M, G or T), which libntvm
+ * applies when the process first uses it.  Not a security boundary: the
+ * process may raise or remove it.
+ *
+ * NtvmGetProcessCommitLimit: the limit in bytes, or NTVM_NO_COMMIT_LIMIT.
+ */
+#define NTVM_NO_COMMIT_LIMIT		((SIZE_T)-1)
+BOOL WINAPI NtvmSetProcessCommitLimit(SIZE_T LimitBytes);
+BOOL WINAPI NtvmGetProcessCommitLimit(PSIZE_T LimitBytes);
+
 /* NT (ntdll). */
 NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE ProcessHandle,
 				       PVOID *BaseAddress, ULONG_PTR ZeroBits,
 				       PSIZE_T RegionSize,
 				       ULONG AllocationType, ULONG Protect);
+NTSTATUS NTAPI NtAllocateVirtualMemoryEx(HANDLE ProcessHandle,
+					 PVOID *BaseAddress,
+					 PSIZE_T RegionSize,
+					 ULONG AllocationType,
+					 ULONG PageProtection,
+					 PMEM_EXTENDED_PARAMETER ExtendedParameters,
+					 ULONG ExtendedParameterCount);
 NTSTATUS NTAPI NtFreeVirtualMemory(HANDLE ProcessHandle, PVOID *BaseAddress,
 				   PSIZE_T RegionSize, ULONG FreeType);
 NTSTATUS NTAPI NtProtectVirtualMemory(HANDLE ProcessHandle,

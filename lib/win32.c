@@ -45,6 +45,21 @@ NTVM_EXPORT LPVOID WINAPI VirtualAlloc(LPVOID address, SIZE_T size,
 			      protect);
 }
 
+NTVM_EXPORT PVOID WINAPI VirtualAlloc2(HANDLE process, PVOID address,
+					SIZE_T size, ULONG type,
+					ULONG protect,
+					MEM_EXTENDED_PARAMETER *params,
+					ULONG count)
+{
+	if (!process)
+		process = GetCurrentProcess();
+	if (!ntvm_set_status(NtAllocateVirtualMemoryEx(process, &address,
+						       &size, type, protect,
+						       params, count)))
+		return NULL;
+	return address;
+}
+
 NTVM_EXPORT BOOL WINAPI VirtualFreeEx(HANDLE process, LPVOID address,
 				      SIZE_T size, DWORD type)
 {
@@ -122,7 +137,7 @@ NTVM_EXPORT void WINAPI GetSystemInfo(LPSYSTEM_INFO si)
 {
 	struct ntvm_sysinfo_args info = {
 		.minimum_address = 0x10000,
-		.maximum_address = 0x7FFFFFFEFFFF,
+		.maximum_address = NTVM_MAX_USER_ADDRESS,
 		.page_size = 4096,
 		.allocation_granularity = 0x10000,
 	};

@@ -430,6 +430,7 @@ static long armed_call(int fd, unsigned long req, void *arg)
 {
 	union {
 		struct ntvm_alloc_args alloc;
+		struct ntvm_alloc_ex_args alloc_ex;
 		struct ntvm_free_args free;
 		struct ntvm_protect_args protect;
 		struct ntvm_query_args query;
@@ -445,6 +446,9 @@ static long armed_call(int fd, unsigned long req, void *arg)
 	switch (req) {
 	case NTVM_IOC_ALLOC:
 		op = "NtAllocateVirtualMemory";
+		break;
+	case NTVM_IOC_ALLOC_EX:
+		op = "NtAllocateVirtualMemoryEx";
 		break;
 	case NTVM_IOC_FREE:
 		op = "NtFreeVirtualMemory";
@@ -468,6 +472,11 @@ static long armed_call(int fd, unsigned long req, void *arg)
 		status = &((struct ntvm_alloc_args *)arg)->status;
 		start = in.alloc.base;
 		end = start + in.alloc.size;
+		break;
+	case NTVM_IOC_ALLOC_EX:
+		status = &((struct ntvm_alloc_ex_args *)arg)->status;
+		start = in.alloc_ex.base;
+		end = start + in.alloc_ex.size;
 		break;
 	case NTVM_IOC_FREE:
 		status = &((struct ntvm_free_args *)arg)->status;

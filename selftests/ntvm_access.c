@@ -2,7 +2,8 @@
 /*
  * What each page state lets a thread and the kernel do: read, write and
  * execute for every protection, reserved/decommitted/released pages,
- * guard pages, and read()/write() syscalls on ntvm memory.
+ * guard pages, and read()/write() syscalls on ntvm memory (guard pages
+ * touched by syscalls: ntvm_guard.c).
  */
 #include <sys/uio.h>
 
@@ -181,39 +182,6 @@ TEST(syscalls_follow_page_protection)
 	EXPECT_EQ(2, process_vm_writev(getpid(), &local, 1, &remote, 1, 0));
 	EXPECT_EQ('z', p[1]);
 	EXPECT_EQ('a', p[0x1000]);
-	close(fds[0]);
-	close(fds[1]);
-	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
-}
-
-/*
- * A kernel access to a guard page (read() into it) consumes the guard.
- * Whether that syscall then fails once (Windows) or succeeds depends on
- * the kernel's user-copy routines: 6.12 fails it with EFAULT, 6.1 retries
- * the faulting bytes, which now succeed.  Either way the retry succeeds.
- */
-TEST(syscall_consumes_guard)
-{
-	char *p = VirtualAlloc(NULL, PAGE, MEM_COMMIT,
-			       PAGE_READWRITE | PAGE_GUARD);
-	int fds[2];
-	ssize_t n;
-
-	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, pipe(fds));
-	ASSERT_EQ(8, write(fds[1], "abcdefgh", 8));
-	n = read(fds[0], p, 4);
-	if (n < 0) {
-		EXPECT_EQ(EFAULT, errno);
-		EXPECT_EQ(0, p[3]);
-		EXPECT_EQ(4, read(fds[0], p, 4));
-	} else {
-		EXPECT_EQ(4, n);
-	}
-	EXPECT_EQ('d', p[3]);
-	EXPECT_EQ(PAGE_READWRITE, query((uintptr_t)p).Protect);
-	EXPECT_EQ(4, read(fds[0], p, 4));
-	EXPECT_EQ('h', p[3]);
 	close(fds[0]);
 	close(fds[1]);
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));

@@ -101,6 +101,29 @@ static uint32_t prot(void)
 	return (1U << (rnd() % 8)) | (rnd() % 6 ? 0 : 0x100U << (rnd() % 3));
 }
 
+/* Extended parameters: none, ours (often valid), or a bad pointer. */
+static struct ntvm_mem_extended_parameter params[4];
+static struct ntvm_mem_address_requirements req;
+
+static void fuzz_params(struct ntvm_alloc_ex_args *x)
+{
+	unsigned int i;
+
+	x->count = rnd() % 3 ? rnd() % 5 : (uint32_t)rnd();
+	x->params = rnd() % 8 ? (uintptr_t)params : addr();
+	if (rnd() % 4 == 0)
+		x->params = 0;
+	req.lowest = rnd() % 2 ? 0 : addr() & ~0xffffULL;
+	req.highest = rnd() % 2 ? 0 : (addr() | 0xfff);
+	req.alignment = rnd() % 2 ? 0 : 1ULL << (rnd() % 40);
+	for (i = 0; i < 4; i++) {
+		params[i].type = rnd() % 8 ? 1 + rnd() % 7 : rnd();
+		params[i].value = params[i].type == 1 && rnd() % 8 ?
+				  (uintptr_t)&req : rnd() % 4 ? rnd() % 2 :
+				  addr();
+	}
+}
+
 static int known_status(uint32_t s)
 {
 	switch (s) {
@@ -135,6 +158,7 @@ int main(int argc, char **argv)
 	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
 	union {
 		struct ntvm_alloc_args a;
+		struct ntvm_alloc_ex_args x;
 		struct ntvm_free_args f;
 		struct ntvm_protect_args p;
 		struct ntvm_query_args q;
@@ -154,7 +178,7 @@ int main(int argc, char **argv)
 		unsigned long req;
 		uint32_t *status = NULL;
 		void *arg = &u;
-		int ret, what = rnd() % 18;
+		int ret, what = rnd() % 20;
 
 		memset(&u, (int)rnd(), sizeof(u));
 		switch (what) {
@@ -170,7 +194,8 @@ int main(int argc, char **argv)
 				NTVM_IOC_PROTECT, NTVM_IOC_QUERY,
 				NTVM_IOC_SYSINFO, NTVM_IOC_FEATURES,
 				NTVM_IOC_GET_WRITE_WATCH,
-				NTVM_IOC_RESET_WRITE_WATCH }[rnd() % 8];
+				NTVM_IOC_RESET_WRITE_WATCH,
+				NTVM_IOC_ALLOC_EX }[rnd() % 9];
 			arg = (void *)(uintptr_t)addr();
 			break;
 		case 3: case 4: case 5: case 6:
@@ -221,6 +246,15 @@ int main(int argc, char **argv)
 			u.r.pad = rnd() % 8 ? 0 : (uint32_t)rnd();
 			status = &u.r.status;
 			break;
+		case 18: case 19:
+			req = NTVM_IOC_ALLOC_EX;
+			u.x.base = rnd() % 2 ? 0 : addr();
+			u.x.size = size();
+			u.x.type = type();
+			u.x.protect = prot();
+			fuzz_params(&u.x);
+			status = &u.x.status;
+			break;
 		default:
 			req = NTVM_IOC_QUERY;
 			u.q.address = addr();
@@ -235,7 +269,8 @@ int main(int argc, char **argv)
 				printf("# call %lu: request 0x%lx gave status 0x%x\n",
 				       i, req, *status);
 				bad++;
-			} else if (*status == 0 && req == NTVM_IOC_ALLOC) {
+			} else if (*status == 0 && (req == NTVM_IOC_ALLOC ||
+						     req == NTVM_IOC_ALLOC_EX)) {
 				live[rnd() % 64] = u.a.base;
 			}
 		} else if (ret != 0 && errno != EFAULT && errno != ENOTTY &&

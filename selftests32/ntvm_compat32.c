@@ -41,6 +41,11 @@ TEST(layouts_match_64bit)
 	EXPECT_EQ(64, sizeof(struct ntvm_sysinfo_args));
 	EXPECT_EQ(48, sizeof(struct ntvm_get_write_watch_args));
 	EXPECT_EQ(24, sizeof(struct ntvm_reset_write_watch_args));
+	EXPECT_EQ(24, sizeof(struct ntvm_commit_args));
+	EXPECT_EQ(16, sizeof(struct ntvm_commit_limit_args));
+	EXPECT_EQ(40, sizeof(struct ntvm_alloc_ex_args));
+	EXPECT_EQ(16, sizeof(struct ntvm_mem_extended_parameter));
+	EXPECT_EQ(12, sizeof(struct ntvm_mem_address_requirements32));
 }
 
 TEST(services_from_a_32bit_process)
@@ -150,6 +155,95 @@ TEST(write_watch_from_a_32bit_process)
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_RESET_WRITE_WATCH, &r));
 	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+}
+
+TEST(commit_limit_from_a_32bit_process)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	struct ntvm_alloc_args a = { .size = 0x3000, .type = NTVM_MEM_COMMIT,
+				     .protect = NTVM_PAGE_READWRITE };
+	struct ntvm_commit_limit_args l = { .limit = 4 };
+	struct ntvm_commit_args c;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_SET_COMMIT_LIMIT, &l));
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, a.status);
+	a.base = 0;
+	a.size = 0x2000;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	EXPECT_EQ(NTVM_STATUS_COMMITMENT_LIMIT, a.status);
+	memset(&c, 0xaa, sizeof(c));
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_GET_COMMIT, &c));
+	EXPECT_EQ(3, c.committed);
+	EXPECT_EQ(3, c.peak_committed);
+	EXPECT_EQ(4, c.limit);
+	l.limit = NTVM_COMMIT_LIMIT_NONE;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_SET_COMMIT_LIMIT, &l));
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_GET_COMMIT, &c));
+	EXPECT_EQ(NTVM_COMMIT_LIMIT_NONE, c.limit);
+	close(fd);
+}
+
+/*
+ * NtAllocateVirtualMemoryEx from a 32-bit process: 32-bit pointers in the
+ * parameters (the upper half of a value is not looked at) and 32-bit
+ * MEM_ADDRESS_REQUIREMENTS; zero bits and top-down stay below 4 GiB.
+ */
+TEST(placement_from_a_32bit_process)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	struct ntvm_mem_address_requirements32 req = {
+		.lowest = 0x10000000, .highest = 0x1fffffff,
+		.alignment = 0x100000,
+	};
+	struct ntvm_mem_extended_parameter p = {
+		.type = NTVM_MEM_EXTENDED_PARAMETER_ADDRESS_REQUIREMENTS,
+		.value = (0xdeadbeefULL << 32) | (uintptr_t)&req,
+	};
+	struct ntvm_alloc_ex_args x = {
+		.size = 0x3000, .type = NTVM_MEM_RESERVE | NTVM_MEM_COMMIT,
+		.protect = NTVM_PAGE_READWRITE, .params = (uintptr_t)&p,
+		.count = 1,
+	};
+	struct ntvm_alloc_args a = {
+		.size = 0x1000, .type = NTVM_MEM_RESERVE,
+		.protect = NTVM_PAGE_READWRITE, .zero_bits = 2,
+	};
+	struct ntvm_free_args f = { .type = NTVM_MEM_RELEASE };
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC_EX, &x));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, x.status);
+	EXPECT_LE(0x10000000, x.base);
+	EXPECT_GE(0x1fffffff, x.base + x.size - 1);
+	EXPECT_EQ(0, x.base & 0xfffff);
+	EXPECT_EQ(0x3000, x.size);
+	EXPECT_TRUE(can_write((char *)(uintptr_t)x.base + 0x2fff));
+	f.base = x.base;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, f.status);
+
+	req.alignment = 0x8000;
+	x.base = 0;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC_EX, &x));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, x.status);
+
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, a.status);
+	EXPECT_GE(0x3fffffff, a.base + a.size - 1);
+	f.base = a.base;
+	f.size = 0;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
+
+	a.base = 0;
+	a.zero_bits = 0;
+	a.type = NTVM_MEM_RESERVE | NTVM_MEM_TOP_DOWN;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, a.status);
+	EXPECT_LT(0x10000000ULL, a.base);
+	EXPECT_GE(0xffffffffULL, a.base + a.size - 1);
 	close(fd);
 }
 

@@ -49,7 +49,16 @@
  */
 /* MEM_WRITE_WATCH, NTVM_IOC_GET_WRITE_WATCH, NTVM_IOC_RESET_WRITE_WATCH */
 #define NTVM_FEATURE_WRITE_WATCH	_BITULL(0)
-#define NTVM_FEATURES_KNOWN		NTVM_FEATURE_WRITE_WATCH
+/* NTVM_IOC_GET_COMMIT, NTVM_IOC_SET_COMMIT_LIMIT */
+#define NTVM_FEATURE_COMMIT_LIMIT	_BITULL(3)
+/*
+ * NTVM_IOC_ALLOC_EX; NT zero bits and MEM_TOP_DOWN honoured by
+ * NTVM_IOC_ALLOC too
+ */
+#define NTVM_FEATURE_PLACEMENT		_BITULL(4)
+#define NTVM_FEATURES_KNOWN		(NTVM_FEATURE_WRITE_WATCH | \
+					 NTVM_FEATURE_COMMIT_LIMIT | \
+					 NTVM_FEATURE_PLACEMENT)
 
 /**
  * struct ntvm_alloc_args - NtAllocateVirtualMemory
@@ -59,7 +68,10 @@
  * @type:      in: MEM_COMMIT, MEM_RESERVE, MEM_RESET, MEM_RESET_UNDO,
  *             MEM_TOP_DOWN, ...
  * @protect:   in: PAGE_* protection.
- * @zero_bits: in: NT zero bits; only 0 is supported.
+ * @zero_bits: in: NT zero bits: 0, 1 to 21 (the base and the end below
+ *             1 << (32 - @zero_bits)), or a mask of 32 bits or more (the
+ *             allocation below the next power of two above it).  Only for
+ *             an address the kernel chooses.
  * @status:    out: NTSTATUS.
  *
  * @base and @size are written back only on success.
@@ -71,6 +83,83 @@ struct ntvm_alloc_args {
 	__u32 protect;
 	__u32 zero_bits;
 	__u32 status;
+};
+
+/**
+ * struct ntvm_alloc_ex_args - NtAllocateVirtualMemoryEx
+ * @base:    in/out: as in struct ntvm_alloc_args.
+ * @size:    in/out: as in struct ntvm_alloc_args.
+ * @type:    in: MEM_* flags.
+ * @protect: in: PAGE_* protection.
+ * @params:  in: user pointer to @count extended parameters in Windows'
+ *           layout (struct ntvm_mem_extended_parameter); 0 if @count is 0.
+ * @count:   in: number of extended parameters.
+ * @status:  out: NTSTATUS.
+ *
+ * The extended parameters are Windows' MEM_EXTENDED_PARAMETER:
+ *
+ *  - NTVM_MEM_EXTENDED_PARAMETER_ADDRESS_REQUIREMENTS: @value points to a
+ *    struct ntvm_mem_address_requirements (struct
+ *    ntvm_mem_address_requirements32 from a 32-bit process): the
+ *    allocation lies in [lowest, highest] with its base a multiple of the
+ *    alignment; only for an address the kernel chooses;
+ *  - NTVM_MEM_EXTENDED_PARAMETER_NUMA_NODE: an online node; advisory;
+ *  - NTVM_MEM_EXTENDED_PARAMETER_ATTRIBUTE_FLAGS: must be 0.
+ *
+ * Other types, a type given twice, and invalid requirements give
+ * STATUS_INVALID_PARAMETER; an unreadable array or requirements
+ * STATUS_ACCESS_VIOLATION.  @base and @size are written back only on
+ * success.
+ */
+struct ntvm_alloc_ex_args {
+	__u64 base;
+	__u64 size;
+	__u32 type;
+	__u32 protect;
+	__u64 params;
+	__u32 count;
+	__u32 status;
+};
+
+/**
+ * struct ntvm_mem_extended_parameter - Windows' MEM_EXTENDED_PARAMETER
+ * @type:  the type in the low 8 bits (NTVM_MEM_EXTENDED_PARAMETER_*), the
+ *         rest reserved.
+ * @value: its value: a user pointer (32 bits wide in a 32-bit process,
+ *         in the low half) or a number.
+ */
+struct ntvm_mem_extended_parameter {
+	__u64 type;
+	__u64 value;
+};
+
+#define NTVM_MEM_EXTENDED_PARAMETER_TYPE_BITS		8
+#define NTVM_MEM_EXTENDED_PARAMETER_ADDRESS_REQUIREMENTS	1
+#define NTVM_MEM_EXTENDED_PARAMETER_NUMA_NODE		2
+#define NTVM_MEM_EXTENDED_PARAMETER_PARTITION_HANDLE	3
+#define NTVM_MEM_EXTENDED_PARAMETER_USER_PHYSICAL_HANDLE	4
+#define NTVM_MEM_EXTENDED_PARAMETER_ATTRIBUTE_FLAGS	5
+#define NTVM_MEM_EXTENDED_PARAMETER_IMAGE_MACHINE	6
+#define NTVM_MEM_EXTENDED_PARAMETER_MAX			7
+
+/**
+ * struct ntvm_mem_address_requirements - MEM_ADDRESS_REQUIREMENTS
+ * @lowest:    LowestStartingAddress: 0, or a multiple of 64 KiB.
+ * @highest:   HighestEndingAddress, inclusive: 0, or the last byte of a
+ *             page above @lowest.
+ * @alignment: 0 (64 KiB), or a power of two of at least 64 KiB.
+ */
+struct ntvm_mem_address_requirements {
+	__u64 lowest;
+	__u64 highest;
+	__u64 alignment;
+};
+
+/* MEM_ADDRESS_REQUIREMENTS of a 32-bit process. */
+struct ntvm_mem_address_requirements32 {
+	__u32 lowest;
+	__u32 highest;
+	__u32 alignment;
 };
 
 /**
@@ -191,7 +280,11 @@ struct ntvm_sysinfo_args {
  * With NTVM_WRITE_WATCH_FLAG_RESET the pages scanned up to the last one
  * reported are reset in the same call: a write racing with the call is
  * either reported by it or reported by a later call.  @count and
- * @granularity are written back only on success.
+ * @granularity are written back only on success.  An @addresses array
+ * that cannot be written gives STATUS_ACCESS_VIOLATION, or
+ * STATUS_GUARD_PAGE_VIOLATION when writing it tripped a guard page (whose
+ * guard is then cleared: the same call made again succeeds); pages that
+ * did not reach the array are not reset.
  */
 struct ntvm_get_write_watch_args {
 	__u64 base;
@@ -220,6 +313,48 @@ struct ntvm_reset_write_watch_args {
 	__u32 pad;
 };
 
+/**
+ * struct ntvm_commit_args - the commit charge and limit of this context
+ * @committed:      out: pages committed now in this context (its share of
+ *                  struct ntvm_sysinfo_args.user_committed).
+ * @peak_committed: out: the most pages committed at once in this context
+ *                  since it was opened, counting only commits that
+ *                  succeeded.
+ * @limit:          out: pages this context may commit (its own limit, a
+ *                  job's process memory limit), NTVM_COMMIT_LIMIT_NONE
+ *                  when it has none; the user's limit applies as well.
+ *
+ * Any holder of the file may read it (NTVM_IOC_GET_COMMIT).
+ */
+struct ntvm_commit_args {
+	__u64 committed;
+	__u64 peak_committed;
+	__u64 limit;
+};
+
+/**
+ * struct ntvm_commit_limit_args - set the commit limit of this context
+ * @limit: in: pages this context may commit from now on, whatever it has
+ *         committed already; NTVM_COMMIT_LIMIT_NONE for no limit of its
+ *         own.  Any value is accepted, lower or higher than the current
+ *         limit or charge: a limit below the charge makes every commit
+ *         that adds to the charge fail until enough is decommitted.
+ * @flags: in: none defined yet, must be zero.
+ * @pad:   must be zero.
+ *
+ * Only the process that opened the context may set it (EPERM).  A commit
+ * that would pass this limit, or the user's (commit_limit_pages), fails
+ * with STATUS_COMMITMENT_LIMIT and charges nothing.  A new context has no
+ * limit of its own; a forked child has no context.
+ */
+struct ntvm_commit_limit_args {
+	__u64 limit;
+	__u32 flags;
+	__u32 pad;
+};
+
+#define NTVM_COMMIT_LIMIT_NONE	(~(__u64)0)
+
 /*
  * Values of the NT constants the ABI carries.  They are Windows' own values
  * (winnt.h, ntstatus.h); libntvm's <ntvm.h> gives them their Windows names.
@@ -227,10 +362,12 @@ struct ntvm_reset_write_watch_args {
 #define NTVM_MEM_COMMIT			0x00001000
 #define NTVM_MEM_RESERVE		0x00002000
 #define NTVM_MEM_DECOMMIT		0x00004000
+#define NTVM_MEM_REPLACE_PLACEHOLDER	0x00004000
 #define NTVM_MEM_RELEASE		0x00008000
 #define NTVM_MEM_FREE			0x00010000
 #define NTVM_MEM_PRIVATE		0x00020000
 #define NTVM_MEM_MAPPED			0x00040000
+#define NTVM_MEM_RESERVE_PLACEHOLDER	0x00040000
 #define NTVM_MEM_RESET			0x00080000
 #define NTVM_MEM_TOP_DOWN		0x00100000
 #define NTVM_MEM_WRITE_WATCH		0x00200000
@@ -256,6 +393,7 @@ struct ntvm_reset_write_watch_args {
 #define NTVM_PAGE_WRITECOMBINE		0x0400
 
 #define NTVM_STATUS_SUCCESS			0x00000000
+#define NTVM_STATUS_GUARD_PAGE_VIOLATION	0x80000001
 #define NTVM_STATUS_ACCESS_VIOLATION		0xC0000005
 #define NTVM_STATUS_INVALID_PARAMETER		0xC000000D
 #define NTVM_STATUS_NO_MEMORY			0xC0000017
@@ -285,5 +423,11 @@ struct ntvm_reset_write_watch_args {
 	_IOWR(NTVM_IOC_MAGIC, 0x86, struct ntvm_get_write_watch_args)
 #define NTVM_IOC_RESET_WRITE_WATCH \
 	_IOWR(NTVM_IOC_MAGIC, 0x87, struct ntvm_reset_write_watch_args)
+#define NTVM_IOC_GET_COMMIT \
+	_IOR(NTVM_IOC_MAGIC, 0x8B, struct ntvm_commit_args)
+#define NTVM_IOC_SET_COMMIT_LIMIT \
+	_IOW(NTVM_IOC_MAGIC, 0x8C, struct ntvm_commit_limit_args)
+#define NTVM_IOC_ALLOC_EX \
+	_IOWR(NTVM_IOC_MAGIC, 0x8D, struct ntvm_alloc_ex_args)
 
 #endif /* __LINUX_NTVM_H */
