@@ -178,7 +178,8 @@ static vm_fault_t ntvm_fault(struct vm_fault *vmf)
 		return ntvm_fault_refuse(vmf, access);
 	}
 	/* A reset page being discarded: wait for the new one (reset.c). */
-	if (unlikely(ntvm_page_marked(ctx, vmf->address, NTVM_MARK_DOOMED))) {
+	if (unlikely(ntvm_reset_used(ctx) &&
+		     ntvm_page_marked(ctx, vmf->address, NTVM_MARK_DOOMED))) {
 		folio_unlock(folio);
 		folio_put(folio);
 		return VM_FAULT_NOPAGE;
@@ -207,7 +208,8 @@ static vm_fault_t ntvm_page_mkwrite(struct vm_fault *vmf)
 		folio_unlock(folio);
 		return ntvm_fault_refuse(vmf, access);
 	}
-	if (unlikely(ntvm_page_marked(ctx, vmf->address, NTVM_MARK_DOOMED))) {
+	if (unlikely(ntvm_reset_used(ctx) &&
+		     ntvm_page_marked(ctx, vmf->address, NTVM_MARK_DOOMED))) {
 		folio_unlock(folio);
 		return VM_FAULT_NOPAGE;
 	}

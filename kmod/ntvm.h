@@ -390,6 +390,7 @@ bool ntvm_reset_undo(struct ntvm_ctx *ctx, unsigned long start,
 void ntvm_reset_drop(struct ntvm_ctx *ctx, unsigned long start,
 		     unsigned long end);
 void ntvm_reset_page_written(struct ntvm_ctx *ctx, unsigned long addr);
+bool ntvm_reset_used(struct ntvm_ctx *ctx);
 
 /* space.c */
 int ntvm_space_init(struct ntvm_ctx *ctx);

@@ -38,7 +38,12 @@
  *
  * Whoever erases a folio from ctx->reset_folios (under the xarray's lock)
  * owns its reference and puts it; a reader that needs the folio takes its
- * own reference under the same lock.
+ * own reference under the same lock.  An entry whose folio was truncated
+ * behind us (MADV_REMOVE on a view) is stale: the folio's mapping tells.
+ *
+ * Not yet considered: VirtualLock (the lock branch, not merged).  A reset
+ * of a locked page and the discard of one must follow Windows' rules
+ * there once it lands.
  */
 
 #include <linux/pagemap.h>
@@ -46,6 +51,8 @@
 
 #include "compat.h"
 #include "ntvm.h"
+
+static int ntvm_reset_shrinker_get(struct ntvm_ctx *ctx);
 
 /* Held by the reset in progress: undone if the reset fails. */
 #define NTVM_RESET_FRESH	XA_MARK_1
@@ -78,9 +85,14 @@ static int ntvm_reset_folio(struct ntvm_ctx *ctx, struct folio *folio)
 	void *old;
 	int err = 0;
 
-	/* Reserved pages stay reserved; a reset page stays held. */
+	/*
+	 * Reserved pages stay reserved; a reset page stays held.  An entry
+	 * for another folio is stale (truncated behind us: MADV_REMOVE):
+	 * replaced below.
+	 */
 	if (!ntvm_page_state(ctx, addr) ||
-	    xa_load(&ctx->reset_folios, index) || folio_test_large(folio))
+	    xa_load(&ctx->reset_folios, index) == folio ||
+	    folio_test_large(folio))
 		return 0;
 	folio_lock(folio);
 	if (folio->mapping != ctx->backing->f_mapping)
@@ -102,7 +114,10 @@ static int ntvm_reset_folio(struct ntvm_ctx *ctx, struct folio *folio)
 		goto out;
 	}
 	xa_set_mark(&ctx->reset_folios, index, NTVM_RESET_FRESH);
-	atomic_long_inc(&ctx->reset_held);
+	if (old)
+		folio_put(old);		/* the stale one's reference */
+	else
+		atomic_long_inc(&ctx->reset_held);
 out:
 	folio_unlock(folio);
 	return err;
@@ -162,6 +177,8 @@ u32 ntvm_reset_range(struct ntvm_ctx *ctx, unsigned long start,
 	int err = 0;
 
 	lockdep_assert_held(&ctx->op_lock);
+	if (ntvm_reset_shrinker_get(ctx))
+		return NTVM_STATUS_NO_MEMORY;
 	folio_batch_init(&fbatch);
 	while (!err && filemap_get_folios(mapping, &index, last, &fbatch)) {
 		for (i = 0; i < folio_batch_count(&fbatch) && !err; i++)
@@ -170,7 +187,14 @@ u32 ntvm_reset_range(struct ntvm_ctx *ctx, unsigned long start,
 		cond_resched();
 	}
 	ntvm_reset_settle(ctx, start, end, !err);
-	return err ? NTVM_STATUS_NO_MEMORY : NTVM_STATUS_SUCCESS;
+	if (err)
+		return NTVM_STATUS_NO_MEMORY;
+	/*
+	 * A new reset starts afresh: what an earlier one lost is of no
+	 * interest to it.  The shrinker, which sets the mark, takes op_lock.
+	 */
+	ntvm_pages_unmark(ctx, start, end, NTVM_MARK_LOST);
+	return NTVM_STATUS_SUCCESS;
 }
 
 /**
@@ -224,7 +248,7 @@ bool ntvm_reset_undo(struct ntvm_ctx *ctx, unsigned long start,
  */
 void ntvm_reset_page_written(struct ntvm_ctx *ctx, unsigned long addr)
 {
-	if (xa_load(&ctx->reset_folios, addr >> PAGE_SHIFT))
+	if (ntvm_reset_used(ctx) && xa_load(&ctx->reset_folios, addr >> PAGE_SHIFT))
 		ntvm_reset_put(ctx, addr >> PAGE_SHIFT);
 }
 
@@ -242,8 +266,17 @@ static unsigned long ntvm_reset_discard(struct ntvm_ctx *ctx,
 	if (!folio_trylock(folio))
 		return 0;
 	/* Still held (page_mkwrite drops it with the folio locked)? */
-	if (xa_load(&ctx->reset_folios, index) != folio ||
-	    folio_maybe_dma_pinned(folio)) {
+	if (xa_load(&ctx->reset_folios, index) != folio) {
+		folio_unlock(folio);
+		return 0;
+	}
+	/* Truncated behind us (MADV_REMOVE): only the entry is left. */
+	if (folio->mapping != ctx->backing->f_mapping) {
+		folio_unlock(folio);
+		ntvm_reset_put(ctx, index);
+		return 0;
+	}
+	if (folio_maybe_dma_pinned(folio)) {
 		folio_unlock(folio);
 		return 0;
 	}
@@ -314,15 +347,50 @@ static unsigned long ntvm_reset_scan(struct shrinker *shrinker,
 	return scanned ? freed : SHRINK_STOP;
 }
 
-/* A context's reset bookkeeping and shrinker.  Return: 0 or -ENOMEM. */
+/*
+ * A context's reset bookkeeping.  The shrinker comes with the first
+ * MEM_RESET: most contexts never reset, and a shrinker costs (6.1's
+ * register_shrinker() takes shrinker_rwsem for writing).  Return: 0.
+ */
 int ntvm_reset_init(struct ntvm_ctx *ctx)
 {
 	xa_init(&ctx->reset_folios);
 	atomic_long_set(&ctx->reset_held, 0);
-	ctx->reset_shrinker = ntvm_shrinker_create("ntvm-reset", ctx,
-						   ntvm_reset_count,
-						   ntvm_reset_scan);
-	return ctx->reset_shrinker ? 0 : -ENOMEM;
+	ctx->reset_shrinker = NULL;
+	return 0;
+}
+
+/*
+ * The shrinker, made by the first reset.  op_lock held: the scan only
+ * trylocks it, so waiting for the shrinker locks under it is safe.
+ */
+static int ntvm_reset_shrinker_get(struct ntvm_ctx *ctx)
+{
+	struct shrinker *s;
+
+	lockdep_assert_held(&ctx->op_lock);
+	if (ctx->reset_shrinker)
+		return 0;
+	s = ntvm_shrinker_create("ntvm-reset", ctx, ntvm_reset_count,
+				 ntvm_reset_scan);
+	if (!s)
+		return -ENOMEM;
+	/* Seen by faults that find a page the shrinker marked (fault.c). */
+	WRITE_ONCE(ctx->reset_shrinker, s);
+	return 0;
+}
+
+/**
+ * ntvm_reset_used - whether the context ever held a reset page
+ * @ctx: the context
+ *
+ * Until then, faults need not look for reset marks.  A page the shrinker
+ * marked is locked after the shrinker was published (the folio lock
+ * orders them).
+ */
+bool ntvm_reset_used(struct ntvm_ctx *ctx)
+{
+	return READ_ONCE(ctx->reset_shrinker);
 }
 
 /* The context goes: no view and no fd is left, no call in progress. */

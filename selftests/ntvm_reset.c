@@ -395,6 +395,43 @@ TEST(discarded_when_memory_needed)
 }
 
 /*
+ * A new reset starts afresh: pages discarded after an earlier reset,
+ * written and reset again, are not "lost" for the new one.  With no
+ * pressure since, its undo succeeds and the data is there.
+ */
+TEST(new_reset_forgets_earlier_discard)
+{
+	const size_t n = 8;
+	char *p = VirtualAlloc(NULL, n * PAGE, MEM_COMMIT, PAGE_READWRITE);
+
+	ASSERT_NE(NULL, p);
+	if (access("/proc/sys/vm/drop_caches", W_OK))
+		SKIP(return, "drop_caches not writable (not root)");
+	fill(p, n);
+	ASSERT_EQ(p, VirtualAlloc(p, n * PAGE, MEM_RESET, PAGE_READWRITE));
+	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(n, tally(p, n).zero);
+	/* Written again, then reset again: no discard since. */
+	fill(p, n);
+	ASSERT_EQ(p, VirtualAlloc(p, n * PAGE, MEM_RESET, PAGE_READWRITE));
+	EXPECT_EQ(p, VirtualAlloc(p, n * PAGE, MEM_RESET_UNDO,
+				  PAGE_READWRITE));
+	EXPECT_EQ(n, tally(p, n).intact);
+	/* Half of it: only that half forgets. */
+	ASSERT_EQ(p, VirtualAlloc(p, n * PAGE, MEM_RESET, PAGE_READWRITE));
+	ASSERT_EQ(0, drop_caches());
+	ASSERT_EQ(p, VirtualAlloc(p, n / 2 * PAGE, MEM_RESET,
+				  PAGE_READWRITE));
+	EXPECT_EQ(p, VirtualAlloc(p, n / 2 * PAGE, MEM_RESET_UNDO,
+				  PAGE_READWRITE));
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc(p + n / 2 * PAGE, n / 2 * PAGE,
+				     MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+/*
  * A write after the reset: the page is of interest again, its data stays
  * (even when memory is needed), and an undo succeeds.
  */
