@@ -56,6 +56,21 @@ static inline unsigned long ntvm_get_unmapped_area(unsigned long len)
 }
 
 /*
+ * Remove one locked folio from its file's page cache, unmapped first, as
+ * truncation does (truncate_inode_folio(): only if still in @mapping).
+ * The folio form arrived in 6.8.
+ */
+static inline int ntvm_remove_folio(struct address_space *mapping,
+				    struct folio *folio)
+{
+#ifdef NTVM_HAVE_ERROR_REMOVE_FOLIO
+	return generic_error_remove_folio(mapping, folio);
+#else
+	return generic_error_remove_page(mapping, &folio->page);
+#endif
+}
+
+/*
  * A shrinker with private data: shrinker_alloc() and shrinker_register()
  * (6.7) allocate it; before, it is embedded and register_shrinker() (with
  * a name since 6.0) adds it.  Both unregistrations wait for the scans in

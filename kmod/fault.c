@@ -177,13 +177,6 @@ static vm_fault_t ntvm_fault(struct vm_fault *vmf)
 		folio_put(folio);
 		return ntvm_fault_refuse(vmf, access);
 	}
-	/* A reset page being discarded: wait for the new one (reset.c). */
-	if (unlikely(ntvm_reset_used(ctx) &&
-		     ntvm_page_marked(ctx, vmf->address, NTVM_MARK_DOOMED))) {
-		folio_unlock(folio);
-		folio_put(folio);
-		return VM_FAULT_NOPAGE;
-	}
 	vmf->page = folio_file_page(folio, vmf->pgoff);
 	return VM_FAULT_LOCKED;
 }
@@ -207,11 +200,6 @@ static vm_fault_t ntvm_page_mkwrite(struct vm_fault *vmf)
 	if (access != NTVM_ACCESS_OK) {
 		folio_unlock(folio);
 		return ntvm_fault_refuse(vmf, access);
-	}
-	if (unlikely(ntvm_reset_used(ctx) &&
-		     ntvm_page_marked(ctx, vmf->address, NTVM_MARK_DOOMED))) {
-		folio_unlock(folio);
-		return VM_FAULT_NOPAGE;
 	}
 	/*
 	 * A MEM_RESET page written: of interest again, and no longer

@@ -127,14 +127,11 @@ struct ntvm_chunk {
 	DECLARE_BITMAP(latched, NTVM_CHUNK_PAGES);
 	/* MEM_RESET: discarded since the reset (see reset.c). */
 	DECLARE_BITMAP(lost, NTVM_CHUNK_PAGES);
-	/* MEM_RESET: being discarded; faults wait (see reset.c). */
-	DECLARE_BITMAP(doomed, NTVM_CHUNK_PAGES);
 };
 
 /* The per-page bitmaps of a chunk that reset.c uses. */
 enum ntvm_page_mark {
 	NTVM_MARK_LOST,
-	NTVM_MARK_DOOMED,
 };
 
 /*
@@ -287,8 +284,6 @@ void ntvm_pages_forget_written(struct ntvm_ctx *ctx, unsigned long start,
 			       unsigned long end, bool latched);
 bool ntvm_page_mark(struct ntvm_ctx *ctx, unsigned long addr,
 		    enum ntvm_page_mark mark, bool set);
-bool ntvm_page_marked(struct ntvm_ctx *ctx, unsigned long addr,
-		      enum ntvm_page_mark mark);
 bool ntvm_pages_any_marked(struct ntvm_ctx *ctx, unsigned long start,
 			   unsigned long end, enum ntvm_page_mark mark);
 void ntvm_pages_unmark(struct ntvm_ctx *ctx, unsigned long start,

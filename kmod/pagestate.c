@@ -19,8 +19,9 @@
  *
  * MEM_RESET (reset.c): a bit a page "lost", set when the shrinker
  * discarded a reset page and cleared by MEM_RESET_UNDO or when the page
- * goes, and a bit "doomed", set while the shrinker discards the page.
- * Both change under op_lock and the chunk's spinlock.
+ * goes.  Set by the shrinker without op_lock, with the page's reset entry
+ * erased in the same step (reset.c); cleared under op_lock; always under
+ * the chunk's spinlock.
  */
 
 #include <linux/rcupdate.h>
@@ -453,7 +454,7 @@ void ntvm_pages_forget_written(struct ntvm_ctx *ctx, unsigned long start,
 static unsigned long *ntvm_chunk_marks(struct ntvm_chunk *c,
 				       enum ntvm_page_mark mark)
 {
-	return mark == NTVM_MARK_LOST ? c->lost : c->doomed;
+	return c->lost;
 }
 
 /**
@@ -488,21 +489,6 @@ bool ntvm_page_mark(struct ntvm_ctx *ctx, unsigned long addr,
 	return old;
 }
 
-/* Has page @addr the mark?  Atomic; the fault path calls it. */
-bool ntvm_page_marked(struct ntvm_ctx *ctx, unsigned long addr,
-		      enum ntvm_page_mark mark)
-{
-	struct ntvm_chunk *c;
-	bool ret = false;
-
-	rcu_read_lock();
-	c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
-	if (c)
-		ret = test_bit(ntvm_chunk_slot(addr), ntvm_chunk_marks(c, mark));
-	rcu_read_unlock();
-	return ret;
-}
-
 /* Has any page of [start, end) the mark?  op_lock held. */
 bool ntvm_pages_any_marked(struct ntvm_ctx *ctx, unsigned long start,
 			   unsigned long end, enum ntvm_page_mark mark)
@@ -515,7 +501,10 @@ bool ntvm_pages_any_marked(struct ntvm_ctx *ctx, unsigned long start,
 		unsigned int first = ntvm_chunk_slot(cs.start);
 		unsigned int stop = first + ((cs.stop - cs.start) >> PAGE_SHIFT);
 
-		/* Marks are set and cleared under op_lock, which we hold. */
+		/*
+		 * None is set in a range whose reset entries the caller
+		 * erased first (reset.c), under op_lock, which we hold.
+		 */
 		if (cs.chunk &&
 		    find_next_bit(ntvm_chunk_marks(cs.chunk, mark), stop,
 				  first) < stop)

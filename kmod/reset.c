@@ -18,23 +18,31 @@
  * write out, and a page already in swap stays there, intact.
  *
  * Discarded when memory is needed: a shrinker counts the held pages and,
- * when reclaim asks it to scan, discards them (unmap and truncate, as
- * drm_gem_shmem_purge() and i915's shrinker do with their shmem objects),
- * marks them "lost" and drops the reference.  A discarded page reads zero.
- * The shrinker only trylocks (op_lock, the folio lock): reclaim can run
- * inside an ntvm call, or in a fault holding a folio lock.
+ * when reclaim asks it to scan, discards them one folio at a time, without
+ * the context's op_lock (an ntvm call holding it may itself be in
+ * reclaim): with the folio locked (trylock: reclaim may run in a fault
+ * holding a folio lock), and the entry still that folio, it marks the page
+ * "lost" and erases the entry, both under the xarray's lock, then removes
+ * that folio, and only it, from the page cache, unmapped first
+ * (truncate_inode_folio(), through the exported error-removal helper).  A
+ * discarded page reads zero.  A new folio at the same index (decommit,
+ * commit, write) is never touched: the removal checks the folio is still
+ * in the backing, and the folio lock keeps it there.
  *
  * Of interest again after a write: the reset write-protects the page's
  * PTEs with its folio locked (as a write-watch reset does), so the first
  * write faults into page_mkwrite, which takes the folio lock and drops the
  * reference (ntvm_reset_page_written()): the page is an ordinary page
- * again, and is never discarded with what was written.
+ * again, and is never discarded with what was written.  A fault that
+ * finds the folio being discarded sees it gone from the backing once it
+ * has the folio lock, and looks again.
  *
- * The race between a write and the discard: the shrinker decides with the
- * folio locked, marks the page "doomed" before unlocking it, and clears
- * the mark once the old folio is out of the page cache.  A fault or
- * page_mkwrite that finds the old folio (they check with the folio locked)
- * and sees the mark retries, so no write lands in a folio being dropped.
+ * The "lost" marks: set only by the shrinker, with the entry erased in the
+ * same xarray-locked step, so whoever erases the entries of a range first
+ * (undo, decommit, release) then reads or clears the marks safely.  The
+ * reset in progress clears them for its range before its entries become
+ * the shrinker's (it skips those still marked fresh): a discard during the
+ * reset counts as before it.
  *
  * Whoever erases a folio from ctx->reset_folios (under the xarray's lock)
  * owns its reference and puts it; a reader that needs the folio takes its
@@ -107,13 +115,17 @@ static int ntvm_reset_folio(struct ntvm_ctx *ctx, struct folio *folio)
 	if (folio_maybe_dma_pinned(folio))
 		goto out;
 	folio_get(folio);
-	old = xa_store(&ctx->reset_folios, index, folio, GFP_KERNEL_ACCOUNT);
+	/* Stored and marked in one step: the shrinker skips fresh ones. */
+	xa_lock(&ctx->reset_folios);
+	old = __xa_store(&ctx->reset_folios, index, folio, GFP_KERNEL_ACCOUNT);
+	if (!xa_is_err(old))
+		__xa_set_mark(&ctx->reset_folios, index, NTVM_RESET_FRESH);
+	xa_unlock(&ctx->reset_folios);
 	if (xa_is_err(old)) {
 		folio_put(folio);
 		err = xa_err(old);
 		goto out;
 	}
-	xa_set_mark(&ctx->reset_folios, index, NTVM_RESET_FRESH);
 	if (old)
 		folio_put(old);		/* the stale one's reference */
 	else
@@ -186,15 +198,30 @@ u32 ntvm_reset_range(struct ntvm_ctx *ctx, unsigned long start,
 		folio_batch_release(&fbatch);
 		cond_resched();
 	}
-	ntvm_reset_settle(ctx, start, end, !err);
-	if (err)
+	if (err) {
+		ntvm_reset_settle(ctx, start, end, false);
 		return NTVM_STATUS_NO_MEMORY;
+	}
 	/*
 	 * A new reset starts afresh: what an earlier one lost is of no
-	 * interest to it.  The shrinker, which sets the mark, takes op_lock.
+	 * interest to it.  Before the new entries are the shrinker's.
 	 */
 	ntvm_pages_unmark(ctx, start, end, NTVM_MARK_LOST);
+	ntvm_reset_settle(ctx, start, end, true);
 	return NTVM_STATUS_SUCCESS;
+}
+
+/* Drop the references held in [start, end): the shrinker's no more. */
+static void ntvm_reset_put_range(struct ntvm_ctx *ctx, unsigned long start,
+				 unsigned long end)
+{
+	unsigned long index;
+	struct folio *folio;
+
+	lockdep_assert_held(&ctx->op_lock);
+	xa_for_each_range(&ctx->reset_folios, index, folio, start >> PAGE_SHIFT,
+			  (end >> PAGE_SHIFT) - 1)
+		ntvm_reset_put(ctx, index);
 }
 
 /**
@@ -209,13 +236,7 @@ u32 ntvm_reset_range(struct ntvm_ctx *ctx, unsigned long start,
 void ntvm_reset_drop(struct ntvm_ctx *ctx, unsigned long start,
 		     unsigned long end)
 {
-	unsigned long index;
-	struct folio *folio;
-
-	lockdep_assert_held(&ctx->op_lock);
-	xa_for_each_range(&ctx->reset_folios, index, folio, start >> PAGE_SHIFT,
-			  (end >> PAGE_SHIFT) - 1)
-		ntvm_reset_put(ctx, index);
+	ntvm_reset_put_range(ctx, start, end);
 	ntvm_pages_unmark(ctx, start, end, NTVM_MARK_LOST);
 }
 
@@ -233,9 +254,12 @@ void ntvm_reset_drop(struct ntvm_ctx *ctx, unsigned long start,
 bool ntvm_reset_undo(struct ntvm_ctx *ctx, unsigned long start,
 		     unsigned long end)
 {
-	bool lost = ntvm_pages_any_marked(ctx, start, end, NTVM_MARK_LOST);
+	bool lost;
 
-	ntvm_reset_drop(ctx, start, end);
+	/* The entries first: no mark is set in the range after that. */
+	ntvm_reset_put_range(ctx, start, end);
+	lost = ntvm_pages_any_marked(ctx, start, end, NTVM_MARK_LOST);
+	ntvm_pages_unmark(ctx, start, end, NTVM_MARK_LOST);
 	return !lost;
 }
 
@@ -254,43 +278,46 @@ void ntvm_reset_page_written(struct ntvm_ctx *ctx, unsigned long addr)
 
 /*
  * Discard the reset page @index, whose folio the caller holds a reference
- * to, unless it is busy.  op_lock held.  Return: 1 if discarded, else 0.
+ * to, unless it is busy.  No op_lock.  Return: 1 if discarded, else 0.
  */
 static unsigned long ntvm_reset_discard(struct ntvm_ctx *ctx,
 					unsigned long index,
 					struct folio *folio)
 {
-	unsigned long addr = index << PAGE_SHIFT;
-	struct folio *held;
+	struct address_space *mapping = ctx->backing->f_mapping;
+	struct xarray *xa = &ctx->reset_folios;
+	bool stale, gone = false;
 
 	if (!folio_trylock(folio))
 		return 0;
-	/* Still held (page_mkwrite drops it with the folio locked)? */
-	if (xa_load(&ctx->reset_folios, index) != folio) {
-		folio_unlock(folio);
-		return 0;
-	}
 	/* Truncated behind us (MADV_REMOVE): only the entry is left. */
-	if (folio->mapping != ctx->backing->f_mapping) {
-		folio_unlock(folio);
-		ntvm_reset_put(ctx, index);
-		return 0;
-	}
-	if (folio_maybe_dma_pinned(folio)) {
+	stale = folio->mapping != mapping;
+	if (!stale && folio_maybe_dma_pinned(folio)) {
 		folio_unlock(folio);
 		return 0;
 	}
-	ntvm_page_mark(ctx, addr, NTVM_MARK_LOST, true);
-	ntvm_page_mark(ctx, addr, NTVM_MARK_DOOMED, true);
-	held = xa_erase(&ctx->reset_folios, index);
-	atomic_long_dec(&ctx->reset_held);
-	/* A fault that locks the folio from now on sees it doomed. */
+	xa_lock(xa);
+	/*
+	 * Still held (page_mkwrite drops it with the folio locked; undo,
+	 * decommit and release erase it), and not by a reset in progress?
+	 */
+	if (xa_load(xa, index) == folio &&
+	    !xa_get_mark(xa, index, NTVM_RESET_FRESH)) {
+		if (!stale)
+			ntvm_page_mark(ctx, index << PAGE_SHIFT,
+				       NTVM_MARK_LOST, true);
+		__xa_erase(xa, index);
+		gone = true;
+	}
+	xa_unlock(xa);
+	if (gone && !stale)
+		ntvm_remove_folio(mapping, folio);
 	folio_unlock(folio);
-	ntvm_view_discard(ctx, addr, addr + PAGE_SIZE);
-	/* The old folio is out of the page cache: faults find a new one. */
-	ntvm_page_mark(ctx, addr, NTVM_MARK_DOOMED, false);
-	folio_put(held);
-	return 1;
+	if (!gone)
+		return 0;
+	atomic_long_dec(&ctx->reset_held);
+	folio_put(folio);	/* the entry's reference */
+	return !stale;
 }
 
 static unsigned long ntvm_reset_count(struct shrinker *shrinker,
@@ -310,14 +337,13 @@ static unsigned long ntvm_reset_scan(struct shrinker *shrinker,
 				     struct shrink_control *sc)
 {
 	struct ntvm_ctx *ctx = ntvm_shrinker_data(shrinker);
-	unsigned long index, scanned = 0, freed = 0;
+	unsigned long index, start, scanned = 0, freed = 0;
 	bool wrapped = false;
 	struct folio *folio;
 
-	/* Never wait: this may be reclaim inside one of our own calls. */
-	if (!mutex_trylock(&ctx->op_lock))
-		return SHRINK_STOP;
-	index = ctx->reset_cursor;
+	/* Scans may run at once: the cursor is a hint. */
+	start = READ_ONCE(ctx->reset_cursor);
+	index = start;
 	while (scanned < sc->nr_to_scan) {
 		xa_lock(&ctx->reset_folios);
 		folio = xa_find(&ctx->reset_folios, &index, ULONG_MAX,
@@ -326,7 +352,7 @@ static unsigned long ntvm_reset_scan(struct shrinker *shrinker,
 			folio_get(folio);
 		xa_unlock(&ctx->reset_folios);
 		if (!folio) {
-			if (wrapped || !ctx->reset_cursor)
+			if (wrapped || !start)
 				break;
 			wrapped = true;
 			index = 0;
@@ -338,8 +364,7 @@ static unsigned long ntvm_reset_scan(struct shrinker *shrinker,
 		index++;
 	}
 	/* Went through all of them: from the start next time. */
-	ctx->reset_cursor = scanned < sc->nr_to_scan ? 0 : index;
-	mutex_unlock(&ctx->op_lock);
+	WRITE_ONCE(ctx->reset_cursor, scanned < sc->nr_to_scan ? 0 : index);
 	/*
 	 * None left (sc->nr_scanned stays nr_to_scan: a smaller figure
 	 * would have the caller ask again for what it did not get).
