@@ -252,20 +252,44 @@ u32 ntvm_change_protect(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 }
 
 /*
- * MEM_RESET of [start, end): the contents are of no interest.  Committed
- * pages may read zero afterwards (Windows allows both); states stay.
- * Locked pages stay resident, with their contents.
+ * MEM_RESET of [start, end): the contents are of no interest.  States,
+ * protections and contents stay; the pages are not written to swap and
+ * may be discarded (read zero) when memory is needed (see reset.c).
+ * Locked pages are not reset: they stay resident, with their contents.
+ * Return: 0 or STATUS_NO_MEMORY (nothing changed).
  */
-void ntvm_change_reset(struct ntvm_ctx *ctx, unsigned long start,
-		       unsigned long end)
+u32 ntvm_change_reset(struct ntvm_ctx *ctx, unsigned long start,
+		      unsigned long end)
 {
 	unsigned long addr, locked;
+	u32 status;
 
 	for (addr = start; addr < end; addr = locked + PAGE_SIZE) {
 		locked = ntvm_lock_next(ctx, addr, end);
-		if (locked > addr)
-			ntvm_view_discard(ctx, addr, locked);
+		if (locked == addr)
+			continue;
+		status = ntvm_reset_hold(ctx, addr, locked);
+		if (status) {
+			/* Nothing changed: the runs before undone too. */
+			ntvm_reset_cancel(ctx, start, addr);
+			return status;
+		}
 	}
+	ntvm_reset_finish(ctx, start, end);
+	return NTVM_STATUS_SUCCESS;
+}
+
+/*
+ * MEM_RESET_UNDO of [start, end): the pages are ordinary pages again.
+ * Return: 0 when every byte is intact, STATUS_CONFLICTING_ADDRESSES when
+ * a page was discarded since its reset (it read zero since).
+ */
+u32 ntvm_change_reset_undo(struct ntvm_ctx *ctx, unsigned long start,
+			   unsigned long end)
+{
+	if (ntvm_reset_undo(ctx, start, end))
+		return NTVM_STATUS_SUCCESS;
+	return NTVM_STATUS_CONFLICTING_ADDRESSES;
 }
 
 /*
@@ -280,6 +304,8 @@ static void ntvm_change_drop(struct ntvm_ctx *ctx, unsigned long start,
 
 	ntvm_lock_drop(ctx, start, end);
 	ntvm_pages_set(ctx, start, end, 0);
+	/* Reset pages: their references go first, so that they are freed. */
+	ntvm_reset_drop(ctx, start, end);
 	ntvm_view_discard(ctx, start, end);
 	/*
 	 * After the truncation, which waited for any page_mkwrite that saw

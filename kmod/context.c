@@ -62,6 +62,7 @@ void ntvm_context_exit(void)
 static void ntvm_ctx_free(struct ntvm_ctx *ctx)
 {
 	ntvm_lock_destroy(ctx);
+	ntvm_reset_destroy(ctx);
 	ntvm_vad_destroy_all(ctx);
 	ntvm_uncharge(ctx, ctx->committed);
 	ntvm_charge_put_user(ctx->charge);
@@ -151,6 +152,13 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 		kfree(ctx);
 		return ERR_PTR(-ENOMEM);
 	}
+	if (ntvm_reset_init(ctx)) {
+		ntvm_reset_destroy(ctx);
+		ntvm_charge_put_user(ctx->charge);
+		ntvm_vad_destroy_all(ctx);
+		kfree(ctx);
+		return ERR_PTR(-ENOMEM);
+	}
 	ctx->mm = current->mm;
 	mmgrab(ctx->mm);
 	/* Whose locked_vm locked pages count in: see lock.c. */
@@ -158,6 +166,7 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 	err = ntvm_backing_create(ctx);
 	if (err) {
 		free_uid(ctx->lock_user);
+		ntvm_reset_destroy(ctx);
 		mmdrop(ctx->mm);
 		ntvm_charge_put_user(ctx->charge);
 		ntvm_vad_destroy_all(ctx);

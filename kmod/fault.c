@@ -11,7 +11,10 @@
  *    their objects' pages, and the state is checked again with the folio
  *    locked;
  *  - page_mkwrite: only read-write pages may become writable, and the
- *    first write after a write-watch reset is recorded there;
+ *    first write after a write-watch reset is recorded there, as is the
+ *    first write after a MEM_RESET (the page is of interest again);
+ *  - a MEM_RESET page the shrinker is discarding is never mapped: the
+ *    fault retries until the old folio is gone (see reset.c);
  *  - no map_pages: fault-around would map neighbours without asking;
  *  - userspace cannot mprotect or move a view, nor split one inside an
  *    allocation;
@@ -198,6 +201,12 @@ static vm_fault_t ntvm_page_mkwrite(struct vm_fault *vmf)
 		folio_unlock(folio);
 		return ntvm_fault_refuse(vmf, access);
 	}
+	/*
+	 * A MEM_RESET page written: of interest again, and no longer
+	 * discarded.  Its PTEs were made read-only with the folio locked,
+	 * so the first write after the reset comes here (reset.c).
+	 */
+	ntvm_reset_page_written(ctx, vmf->address);
 	/*
 	 * Every write to a page that is not writable in its PTE comes here
 	 * first: a write watch reset makes the PTE read-only again with the

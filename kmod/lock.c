@@ -32,6 +32,9 @@
  *   process for the sake of its exit, and a release that takes op_lock
  *   inside exit_mmap, so it was not taken.)
  *
+ * A locked page is never a reset page (reset.c): a lock ends the reset of
+ * its pages, and a reset leaves locked pages out.
+ *
  * A page is unlocked by NtUnlockVirtualMemory, and when it stops being
  * committed and accessible (decommit, release, a protection of
  * PAGE_NOACCESS or PAGE_GUARD: ntvm_lock_drop()) or the context goes.
@@ -192,6 +195,13 @@ u32 ntvm_lock_hold(struct ntvm_ctx *ctx, unsigned long start,
 		atomic_long_sub(pages, &ctx->lock_user->locked_vm);
 		return NTVM_STATUS_WORKING_SET_QUOTA;
 	}
+	/*
+	 * Reset pages are of interest again: the reset shrinker must not
+	 * discard a locked page.  Those it discarded read zero (and stay
+	 * marked for MEM_RESET_UNDO).
+	 */
+	if (ntvm_reset_used(ctx))
+		ntvm_reset_forget(ctx, start, end);
 
 	for (idx = first; idx <= last; idx++) {
 		if (xa_load(&ctx->locks, idx))

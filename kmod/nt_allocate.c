@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * NtAllocateVirtualMemory: reserve, commit and reset.
+ * NtAllocateVirtualMemory: reserve, commit, reset and reset undo.
  *
  * Validation follows the NT kernel's order (the first failing check gives
  * the status); rounding follows Windows: an explicit reservation address
@@ -13,15 +13,19 @@
 #define NTVM_MEM_ALLOC_TYPES (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE | \
 			      NTVM_MEM_RESET | NTVM_MEM_PHYSICAL | \
 			      NTVM_MEM_TOP_DOWN | NTVM_MEM_WRITE_WATCH | \
-			      NTVM_MEM_LARGE_PAGES)
+			      NTVM_MEM_LARGE_PAGES | NTVM_MEM_RESET_UNDO)
 
 static u32 ntvm_check_type(u32 type, u32 protect)
 {
 	if (type & ~NTVM_MEM_ALLOC_TYPES)
 		return NTVM_STATUS_INVALID_PARAMETER_5;
-	if (!(type & (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE | NTVM_MEM_RESET)))
+	if (!(type & (NTVM_MEM_COMMIT | NTVM_MEM_RESERVE | NTVM_MEM_RESET |
+		      NTVM_MEM_RESET_UNDO)))
 		return NTVM_STATUS_INVALID_PARAMETER_5;
+	/* Each alone ("cannot be used with any other value"). */
 	if ((type & NTVM_MEM_RESET) && type != NTVM_MEM_RESET)
+		return NTVM_STATUS_INVALID_PARAMETER_5;
+	if ((type & NTVM_MEM_RESET_UNDO) && type != NTVM_MEM_RESET_UNDO)
 		return NTVM_STATUS_INVALID_PARAMETER_5;
 	if ((type & NTVM_MEM_LARGE_PAGES) &&
 	    (!(type & NTVM_MEM_COMMIT) ||
@@ -100,17 +104,28 @@ static u32 ntvm_commit_existing(struct ntvm_ctx *ctx,
 	return NTVM_STATUS_SUCCESS;
 }
 
-/* MEM_RESET: the contents of [addr, addr + size) are of no interest. */
-static u32 ntvm_reset(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
+/*
+ * MEM_RESET: the contents of [addr, addr + size) are of no interest;
+ * MEM_RESET_UNDO (@undo): they are again.  The range lies in one
+ * allocation; its reserved pages stay reserved.
+ */
+static u32 ntvm_reset(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
+		      bool undo)
 {
 	unsigned long start, end;
 	struct ntvm_vad *vad;
+	u32 status;
 
 	ntvm_page_range(args->base, args->size, &start, &end);
 	vad = ntvm_vad_live(ctx, start);
 	if (!args->base || !vad || end > ntvm_vad_end(vad))
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
-	ntvm_change_reset(ctx, start, end);
+	if (undo)
+		status = ntvm_change_reset_undo(ctx, start, end);
+	else
+		status = ntvm_change_reset(ctx, start, end);
+	if (status)
+		return status;
 	args->base = start;
 	args->size = end - start;
 	return NTVM_STATUS_SUCCESS;
@@ -148,8 +163,9 @@ u32 ntvm_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 	if (args->type & NTVM_MEM_PHYSICAL)
 		return NTVM_STATUS_NOT_SUPPORTED;
 
-	if (args->type & NTVM_MEM_RESET)
-		return ntvm_reset(ctx, args);
+	if (args->type & (NTVM_MEM_RESET | NTVM_MEM_RESET_UNDO))
+		return ntvm_reset(ctx, args,
+				  args->type & NTVM_MEM_RESET_UNDO);
 	if ((args->type & NTVM_MEM_RESERVE) || !args->base)
 		return ntvm_reserve(ctx, args, args->type & NTVM_MEM_COMMIT,
 				    state, pl);

@@ -36,6 +36,9 @@
  *                 their limits
  *   lock.c        locked pages: a folio reference each, which keeps the
  *                 page out of swap, counted against RLIMIT_MEMLOCK
+ *   reset.c       MEM_RESET and MEM_RESET_UNDO: the references held on
+ *                 reset pages, and the shrinker that discards them when
+ *                 memory is needed
  *   fault.c       the views' vm_operations: every fault decided from the
  *                 page state
  *   guard.c       guard pages tripped by the kernel: the rest of that
@@ -117,7 +120,7 @@ enum ntvm_prot {
 #define NTVM_IDLE_CHUNKS	16
 
 struct ntvm_chunk {
-	spinlock_t lock;	/* writers of state[], written[], latched[] */
+	spinlock_t lock;	/* writers of state[] and the bitmaps */
 	unsigned int committed;	/* pages with a non-zero state; op_lock */
 	bool idle;		/* kept empty, counted in idle_chunks; op_lock */
 	struct rcu_head rcu;
@@ -126,6 +129,13 @@ struct ntvm_chunk {
 	DECLARE_BITMAP(written, NTVM_CHUNK_PAGES);
 	/* Written before a protection change: survives a decommit. */
 	DECLARE_BITMAP(latched, NTVM_CHUNK_PAGES);
+	/* MEM_RESET: discarded since the reset (see reset.c). */
+	DECLARE_BITMAP(lost, NTVM_CHUNK_PAGES);
+};
+
+/* The per-page bitmaps of a chunk that reset.c uses. */
+enum ntvm_page_mark {
+	NTVM_MARK_LOST,
 };
 
 /*
@@ -175,6 +185,7 @@ struct ntvm_place {
 };
 
 struct ntvm_user_charge;
+struct shrinker;
 
 struct ntvm_ctx {
 	struct mm_struct *mm;		/* mmgrab()ed owner */
@@ -201,6 +212,15 @@ struct ntvm_ctx {
 	unsigned long ws_min;		/* working-set minimum, pages */
 	unsigned long ws_max;		/* working-set maximum, pages */
 	u32 ws_hard;			/* QUOTA_LIMITS_HARDWS_* */
+	/*
+	 * MEM_RESET (reset.c): the folios of reset pages, one reference
+	 * each, by address >> PAGE_SHIFT; how many; where the shrinker
+	 * goes on (op_lock); the shrinker.
+	 */
+	struct xarray reset_folios;
+	atomic_long_t reset_held;
+	unsigned long reset_cursor;
+	struct shrinker *reset_shrinker;
 };
 
 /*
@@ -273,6 +293,12 @@ void ntvm_pages_latch_written(struct ntvm_ctx *ctx, unsigned long start,
 			      unsigned long end);
 void ntvm_pages_forget_written(struct ntvm_ctx *ctx, unsigned long start,
 			       unsigned long end, bool latched);
+bool ntvm_page_mark(struct ntvm_ctx *ctx, unsigned long addr,
+		    enum ntvm_page_mark mark, bool set);
+bool ntvm_pages_any_marked(struct ntvm_ctx *ctx, unsigned long start,
+			   unsigned long end, enum ntvm_page_mark mark);
+void ntvm_pages_unmark(struct ntvm_ctx *ctx, unsigned long start,
+		       unsigned long end, enum ntvm_page_mark mark);
 
 /* charge.c */
 void ntvm_charge_init(void);
@@ -366,8 +392,10 @@ u32 ntvm_change_commit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 u32 ntvm_change_protect(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 			unsigned long start, unsigned long end, u8 state,
 			u8 *first);
-void ntvm_change_reset(struct ntvm_ctx *ctx, unsigned long start,
-		       unsigned long end);
+u32 ntvm_change_reset(struct ntvm_ctx *ctx, unsigned long start,
+		      unsigned long end);
+u32 ntvm_change_reset_undo(struct ntvm_ctx *ctx, unsigned long start,
+			   unsigned long end);
 u32 ntvm_change_decommit(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 			 unsigned long start, unsigned long end);
 u32 ntvm_change_release(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
@@ -375,6 +403,24 @@ u32 ntvm_change_release(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 void ntvm_change_drop_pages(struct ntvm_ctx *ctx, unsigned long start,
 			    unsigned long end);
 void ntvm_change_reset_written(struct ntvm_ctx *ctx, unsigned long addr);
+
+/* reset.c */
+int ntvm_reset_init(struct ntvm_ctx *ctx);
+void ntvm_reset_destroy(struct ntvm_ctx *ctx);
+u32 ntvm_reset_hold(struct ntvm_ctx *ctx, unsigned long start,
+		    unsigned long end);
+void ntvm_reset_finish(struct ntvm_ctx *ctx, unsigned long start,
+		       unsigned long end);
+void ntvm_reset_cancel(struct ntvm_ctx *ctx, unsigned long start,
+		       unsigned long end);
+void ntvm_reset_forget(struct ntvm_ctx *ctx, unsigned long start,
+		       unsigned long end);
+bool ntvm_reset_undo(struct ntvm_ctx *ctx, unsigned long start,
+		     unsigned long end);
+void ntvm_reset_drop(struct ntvm_ctx *ctx, unsigned long start,
+		     unsigned long end);
+void ntvm_reset_page_written(struct ntvm_ctx *ctx, unsigned long addr);
+bool ntvm_reset_used(struct ntvm_ctx *ctx);
 
 /* space.c */
 int ntvm_space_init(struct ntvm_ctx *ctx);

@@ -16,6 +16,12 @@
  * protection change, which a decommit does not clear (Windows keeps
  * reporting such a page).  Both are set and cleared under the chunk's
  * spinlock; a chunk with a latched page is not freed.
+ *
+ * MEM_RESET (reset.c): a bit a page "lost", set when the shrinker
+ * discarded a reset page and cleared by MEM_RESET_UNDO or when the page
+ * goes.  Set by the shrinker without op_lock, with the page's reset entry
+ * erased in the same step (reset.c); cleared under op_lock; always under
+ * the chunk's spinlock.
  */
 
 #include <linux/rcupdate.h>
@@ -104,6 +110,8 @@ int ntvm_pages_prepare(struct ntvm_ctx *ctx, unsigned long start,
 
 		if (cs.chunk)
 			continue;
+		/* One slab object of at most a page. */
+		BUILD_BUG_ON(sizeof(*c) > PAGE_SIZE);
 		c = kzalloc(sizeof(*c), GFP_KERNEL_ACCOUNT);
 		if (!c)
 			return -ENOMEM;
@@ -439,6 +447,87 @@ void ntvm_pages_forget_written(struct ntvm_ctx *ctx, unsigned long start,
 		bitmap_clear(cs.chunk->written, first, n);
 		if (latched)
 			bitmap_clear(cs.chunk->latched, first, n);
+		spin_unlock(&cs.chunk->lock);
+	}
+}
+
+static unsigned long *ntvm_chunk_marks(struct ntvm_chunk *c,
+				       enum ntvm_page_mark mark)
+{
+	return c->lost;
+}
+
+/**
+ * ntvm_page_mark - set or clear a mark of page @addr
+ * @ctx:  the context
+ * @addr: the page, committed (its chunk exists)
+ * @mark: which mark
+ * @set:  set it rather than clear it
+ *
+ * Return: whether the page had the mark before.
+ */
+bool ntvm_page_mark(struct ntvm_ctx *ctx, unsigned long addr,
+		    enum ntvm_page_mark mark, bool set)
+{
+	struct ntvm_chunk *c;
+	bool old = false;
+
+	rcu_read_lock();
+	c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
+	if (c) {
+		unsigned long *map = ntvm_chunk_marks(c, mark);
+
+		spin_lock(&c->lock);
+		old = test_bit(ntvm_chunk_slot(addr), map);
+		if (set)
+			__set_bit(ntvm_chunk_slot(addr), map);
+		else
+			__clear_bit(ntvm_chunk_slot(addr), map);
+		spin_unlock(&c->lock);
+	}
+	rcu_read_unlock();
+	return old;
+}
+
+/* Has any page of [start, end) the mark?  op_lock held. */
+bool ntvm_pages_any_marked(struct ntvm_ctx *ctx, unsigned long start,
+			   unsigned long end, enum ntvm_page_mark mark)
+{
+	struct ntvm_chunk_span cs;
+
+	lockdep_assert_held(&ctx->op_lock);
+	ntvm_chunk_span_init(&cs, start, end);
+	while (ntvm_chunk_span_next(ctx, &cs)) {
+		unsigned int first = ntvm_chunk_slot(cs.start);
+		unsigned int stop = first + ((cs.stop - cs.start) >> PAGE_SHIFT);
+
+		/*
+		 * None is set in a range whose reset entries the caller
+		 * erased first (reset.c), under op_lock, which we hold.
+		 */
+		if (cs.chunk &&
+		    find_next_bit(ntvm_chunk_marks(cs.chunk, mark), stop,
+				  first) < stop)
+			return true;
+	}
+	return false;
+}
+
+/* Clear the mark of every page of [start, end).  op_lock held. */
+void ntvm_pages_unmark(struct ntvm_ctx *ctx, unsigned long start,
+		       unsigned long end, enum ntvm_page_mark mark)
+{
+	struct ntvm_chunk_span cs;
+
+	lockdep_assert_held(&ctx->op_lock);
+	ntvm_chunk_span_init(&cs, start, end);
+	while (ntvm_chunk_span_next(ctx, &cs)) {
+		if (!cs.chunk)
+			continue;
+		spin_lock(&cs.chunk->lock);
+		bitmap_clear(ntvm_chunk_marks(cs.chunk, mark),
+			     ntvm_chunk_slot(cs.start),
+			     (cs.stop - cs.start) >> PAGE_SHIFT);
 		spin_unlock(&cs.chunk->lock);
 	}
 }

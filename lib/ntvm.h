@@ -113,7 +113,7 @@ typedef LONG NTSTATUS;
 #define MEM_IMAGE			0x01000000
 #endif
 #ifndef MEM_RESET_UNDO
-#define MEM_RESET_UNDO			0x10000000
+#define MEM_RESET_UNDO			0x01000000
 #endif
 #ifndef MEM_LARGE_PAGES
 #define MEM_LARGE_PAGES			0x20000000

@@ -69,7 +69,8 @@
  * @base:      in: requested address, 0 to let the kernel choose; out: the
  *             (rounded) base of the reserved or committed range.
  * @size:      in: requested size in bytes; out: the rounded size.
- * @type:      in: MEM_COMMIT, MEM_RESERVE, MEM_RESET, MEM_TOP_DOWN, ...
+ * @type:      in: MEM_COMMIT, MEM_RESERVE, MEM_RESET, MEM_RESET_UNDO,
+ *             MEM_TOP_DOWN, ...
  * @protect:   in: PAGE_* protection.
  * @zero_bits: in: NT zero bits: 0, 1 to 21 (the base and the end below
  *             1 << (32 - @zero_bits)), or a mask of 32 bits or more (the
@@ -435,7 +436,11 @@ struct ntvm_commit_limit_args {
 #define NTVM_MEM_WRITE_WATCH		0x00200000
 #define NTVM_MEM_PHYSICAL		0x00400000
 #define NTVM_MEM_IMAGE			0x01000000
-#define NTVM_MEM_RESET_UNDO		0x10000000
+/*
+ * MEM_RESET_UNDO has MEM_IMAGE's value, as in Windows' winnt.h and the
+ * VirtualAlloc documentation (0x1000000); 0x10000000 is SEC_NOCACHE.
+ */
+#define NTVM_MEM_RESET_UNDO		0x01000000
 #define NTVM_MEM_LARGE_PAGES		0x20000000
 
 #define NTVM_PAGE_NOACCESS		0x0001
