@@ -29,6 +29,8 @@
 #define NTVM_WS_FLUID		8
 /* The smallest working-set minimum (SetProcessWorkingSetSize). */
 #define NTVM_WS_SMALLEST_MIN	20
+/* The smallest working-set maximum Microsoft documents. */
+#define NTVM_WS_SMALLEST_MAX	13
 /* Pages the largest working set leaves the system (NT: 512). */
 #define NTVM_WS_SYSTEM_RESERVE	512
 
@@ -49,7 +51,7 @@ static u32 ntvm_lock_args_check(struct ntvm_lock_args *args,
 	if (!args->map_type || (args->map_type & ~NTVM_LOCK_TYPES))
 		return NTVM_STATUS_INVALID_PARAMETER;
 	if (args->base > NTVM_MAX_ADDRESS ||
-	    NTVM_MAX_ADDRESS - args->base < args->size || !args->size)
+	    NTVM_MAX_ADDRESS + 1 - args->base < args->size || !args->size)
 		return NTVM_STATUS_INVALID_PARAMETER;
 	if ((args->map_type & NTVM_MAP_SYSTEM) && !capable(CAP_IPC_LOCK))
 		return NTVM_STATUS_PRIVILEGE_NOT_HELD;
@@ -209,7 +211,7 @@ static u32 ntvm_ws_set(struct ntvm_ctx *ctx, u64 min_bytes, u64 max_bytes,
 		min = NTVM_WS_SMALLEST_MIN;
 		status = NTVM_STATUS_WORKING_SET_LIMIT_RANGE;
 	}
-	if (ctx->locked + NTVM_WS_FLUID >= max)
+	if (ctx->locked + NTVM_WS_FLUID >= max || max < NTVM_WS_SMALLEST_MAX)
 		return NTVM_STATUS_BAD_WORKING_SET_LIMIT;
 	hard = ntvm_ws_hard(ctx->ws_hard, hard);
 	if ((hard & NTVM_QUOTA_LIMITS_HARDWS_MIN_ENABLE) &&

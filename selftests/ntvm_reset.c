@@ -508,6 +508,67 @@ TEST(lock_ends_the_reset)
 }
 
 /*
+ * A range over two adjacent allocations fails, for both calls, and
+ * changes nothing; VirtualAlloc2 resets and undoes as VirtualAlloc does;
+ * a decommit after a discard ends the reset: committed again, the page's
+ * undo succeeds.
+ */
+TEST(across_allocations_ex_and_decommit)
+{
+	uintptr_t base = free_range(0x20000);
+	char *a, *b;
+
+	ASSERT_NE(0, base);
+	if (access("/proc/sys/vm/drop_caches", W_OK))
+		SKIP(return, "drop_caches not writable (not root)");
+	a = VirtualAlloc((void *)base, 0x10000, MEM_RESERVE | MEM_COMMIT,
+			 PAGE_READWRITE);
+	b = VirtualAlloc((void *)(base + 0x10000), 0x10000,
+			 MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+	ASSERT_EQ((char *)base, a);
+	ASSERT_EQ(a + 0x10000, b);
+	fill(a, 32);
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc(b - PAGE, 2 * PAGE, MEM_RESET,
+				     PAGE_READWRITE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc(b - PAGE, 2 * PAGE, MEM_RESET_UNDO,
+				     PAGE_READWRITE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(32, tally(a, 32).intact);
+
+	/* VirtualAlloc2: the same two calls. */
+	EXPECT_EQ(a, VirtualAlloc2(GetCurrentProcess(), a, 4 * PAGE, MEM_RESET,
+				   PAGE_READWRITE, NULL, 0));
+	ASSERT_EQ(0, drop_caches());
+	EXPECT_EQ(4, tally(a, 4).zero);
+	EXPECT_EQ(1, page_is(a, 4));
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc2(GetCurrentProcess(), a, 4 * PAGE,
+				      MEM_RESET_UNDO, PAGE_READWRITE, NULL, 0));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_EQ(a, VirtualAlloc2(GetCurrentProcess(), a, 4 * PAGE,
+				   MEM_RESET_UNDO, PAGE_READWRITE, NULL, 0));
+
+	/* Reset, discarded, decommitted, committed again: undo succeeds. */
+	fill(a, 4);
+	ASSERT_EQ(a, VirtualAlloc(a, 4 * PAGE, MEM_RESET, PAGE_READWRITE));
+	ASSERT_EQ(0, drop_caches());
+	ASSERT_TRUE(VirtualFree(a, 2 * PAGE, MEM_DECOMMIT));
+	ASSERT_EQ(a, VirtualAlloc(a, 2 * PAGE, MEM_COMMIT, PAGE_READWRITE));
+	EXPECT_EQ(a, VirtualAlloc(a, 2 * PAGE, MEM_RESET_UNDO,
+				  PAGE_READWRITE));
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc(a + 2 * PAGE, 2 * PAGE, MEM_RESET_UNDO,
+				     PAGE_READWRITE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_TRUE(VirtualFree(a, 0, MEM_RELEASE));
+	EXPECT_TRUE(VirtualFree(b, 0, MEM_RELEASE));
+}
+
+/*
  * A write after the reset: the page is of interest again, its data stays
  * (even when memory is needed), and an undo succeeds.
  */

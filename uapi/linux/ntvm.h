@@ -329,6 +329,19 @@ struct ntvm_reset_write_watch_args {
  * unlocked, decommitted, released, protected PAGE_NOACCESS or PAGE_GUARD,
  * or the context goes.  @base and @size are written back only when
  * @status is a success (STATUS_WAS_LOCKED included).
+ *
+ * NTVM_IOC_LOCK's statuses, in the order checked: STATUS_INVALID_PARAMETER
+ * (@map_type, or a range not inside the user address space, or @size 0);
+ * STATUS_PRIVILEGE_NOT_HELD (NTVM_MAP_SYSTEM without CAP_IPC_LOCK);
+ * STATUS_WORKING_SET_QUOTA (the range alone is over the quota);
+ * STATUS_ACCESS_VIOLATION (a page outside every allocation);
+ * STATUS_WORKING_SET_QUOTA (the quota, or RLIMIT_MEMLOCK, with the pages
+ * locked already); then each page in order: STATUS_ACCESS_VIOLATION
+ * (reserved, or PAGE_NOACCESS), STATUS_GUARD_PAGE_VIOLATION (a guard
+ * page, which loses its guard).  STATUS_WAS_LOCKED when a page was locked
+ * already.  NTVM_IOC_UNLOCK's: the same first two, then STATUS_NOT_LOCKED
+ * (a page outside every allocation, or not locked with every type of
+ * @map_type).  A failed call changes nothing.
  */
 struct ntvm_lock_args {
 	__u64 base;
@@ -353,11 +366,15 @@ struct ntvm_lock_args {
  * @pad:     must be zero.
  *
  * The minimum bounds the pages a context may lock: see NTVM_IOC_LOCK.
- * A set follows NtSetInformationProcess(ProcessQuotaLimits): a limit out
- * of range is brought into range (STATUS_WORKING_SET_LIMIT_RANGE, a
- * success); a minimum above the maximum, or a maximum not above the
- * locked pages plus 8, fails with STATUS_BAD_WORKING_SET_LIMIT.  The
- * outputs are written on success.
+ * A set follows NtSetInformationProcess(ProcessQuotaLimits): a size of 0
+ * keeps that limit; both ~0 change nothing; an enable and a disable bit
+ * of the same limit in @hard, or an unknown bit, give
+ * STATUS_INVALID_PARAMETER; a limit out of range is brought into range
+ * (STATUS_WORKING_SET_LIMIT_RANGE, a success); a minimum above the
+ * maximum, a maximum below 13 pages or not above the locked pages plus 8,
+ * or, with both limits hard, a minimum not more than 8 pages below the
+ * maximum, fail with STATUS_BAD_WORKING_SET_LIMIT.  The outputs are
+ * written on success.
  */
 struct ntvm_working_set_args {
 	__u64 minimum;
