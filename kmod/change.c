@@ -275,7 +275,12 @@ u32 ntvm_change_reset(struct ntvm_ctx *ctx, unsigned long start,
 			return status;
 		}
 	}
-	ntvm_reset_finish(ctx, start, end);
+	/* Only the runs held: a locked page keeps its "lost" mark. */
+	for (addr = start; addr < end; addr = locked + PAGE_SIZE) {
+		locked = ntvm_lock_next(ctx, addr, end);
+		if (locked > addr)
+			ntvm_reset_finish(ctx, addr, locked);
+	}
 	return NTVM_STATUS_SUCCESS;
 }
 

@@ -10,6 +10,7 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
+#include <linux/list_lru.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 /* struct folio_batch moved out of pagevec.h. */
@@ -71,78 +72,100 @@ static inline int ntvm_remove_folio(struct address_space *mapping,
 }
 
 /*
- * A shrinker with private data: shrinker_alloc() and shrinker_register()
- * (6.7) allocate it; before, it is embedded and register_shrinker() (with
- * a name since 6.0) adds it.  Both unregistrations wait for the scans in
+ * A shrinker aware of memory cgroups and NUMA nodes, with the list_lru it
+ * scans: shrinker_alloc() and shrinker_register() (6.7) allocate it, and
+ * the list_lru is set up between them; before, register_shrinker()
+ * (with a name since 6.0) both gives it its id and
+ * makes it live, so the list_lru (which needs the id) comes after: the
+ * callbacks must tell.  Both unregistrations wait for the scans in
  * progress.
  */
+#define NTVM_SHRINKER_FLAGS	(SHRINKER_MEMCG_AWARE | SHRINKER_NUMA_AWARE)
+
 #ifdef NTVM_HAVE_SHRINKER_ALLOC
 static inline struct shrinker *
-ntvm_shrinker_create(const char *name, void *data,
+ntvm_shrinker_create(const char *name, struct list_lru *lru,
 		     unsigned long (*count)(struct shrinker *,
 					    struct shrink_control *),
 		     unsigned long (*scan)(struct shrinker *,
 					   struct shrink_control *))
 {
-	struct shrinker *s = shrinker_alloc(0, "%s", name);
+	struct shrinker *s = shrinker_alloc(NTVM_SHRINKER_FLAGS, "%s", name);
+
+	if (!s)
+		return NULL;
+	if (list_lru_init_memcg(lru, s)) {
+		shrinker_free(s);
+		return NULL;
+	}
+	s->count_objects = count;
+	s->scan_objects = scan;
+	shrinker_register(s);
+	return s;
+}
+
+static inline void ntvm_shrinker_destroy(struct shrinker *s,
+					 struct list_lru *lru)
+{
+	shrinker_free(s);
+	list_lru_destroy(lru);
+}
+#else
+static inline struct shrinker *
+ntvm_shrinker_create(const char *name, struct list_lru *lru,
+		     unsigned long (*count)(struct shrinker *,
+					    struct shrink_control *),
+		     unsigned long (*scan)(struct shrinker *,
+					   struct shrink_control *))
+{
+	struct shrinker *s = kzalloc(sizeof(*s), GFP_KERNEL);
 
 	if (!s)
 		return NULL;
 	s->count_objects = count;
 	s->scan_objects = scan;
 	s->seeks = DEFAULT_SEEKS;
-	s->private_data = data;
-	shrinker_register(s);
+	s->flags = NTVM_SHRINKER_FLAGS;
+	if (register_shrinker(s, "%s", name)) {
+		kfree(s);
+		return NULL;
+	}
+	if (list_lru_init_memcg(lru, s)) {
+		unregister_shrinker(s);
+		kfree(s);
+		return NULL;
+	}
 	return s;
 }
 
-static inline void *ntvm_shrinker_data(struct shrinker *s)
-{
-	return s->private_data;
-}
-
-static inline void ntvm_shrinker_destroy(struct shrinker *s)
-{
-	shrinker_free(s);
-}
-#else
-struct ntvm_shrinker {
-	struct shrinker shrinker;
-	void *data;
-};
-
-static inline struct shrinker *
-ntvm_shrinker_create(const char *name, void *data,
-		     unsigned long (*count)(struct shrinker *,
-					    struct shrink_control *),
-		     unsigned long (*scan)(struct shrinker *,
-					   struct shrink_control *))
-{
-	struct ntvm_shrinker *ns = kzalloc(sizeof(*ns), GFP_KERNEL_ACCOUNT);
-
-	if (!ns)
-		return NULL;
-	ns->shrinker.count_objects = count;
-	ns->shrinker.scan_objects = scan;
-	ns->shrinker.seeks = DEFAULT_SEEKS;
-	ns->data = data;
-	if (register_shrinker(&ns->shrinker, "%s", name)) {
-		kfree(ns);
-		return NULL;
-	}
-	return &ns->shrinker;
-}
-
-static inline void *ntvm_shrinker_data(struct shrinker *s)
-{
-	return container_of(s, struct ntvm_shrinker, shrinker)->data;
-}
-
-static inline void ntvm_shrinker_destroy(struct shrinker *s)
+static inline void ntvm_shrinker_destroy(struct shrinker *s,
+					 struct list_lru *lru)
 {
 	unregister_shrinker(s);
-	kfree(container_of(s, struct ntvm_shrinker, shrinker));
+	kfree(s);
+	list_lru_destroy(lru);
 }
 #endif
+
+/* Add an item to, or take it off, the list of its memory cgroup (6.8). */
+static inline void ntvm_list_lru_add_obj(struct list_lru *lru,
+					 struct list_head *item)
+{
+#ifdef NTVM_HAVE_LIST_LRU_ADD_OBJ
+	list_lru_add_obj(lru, item);
+#else
+	list_lru_add(lru, item);
+#endif
+}
+
+static inline void ntvm_list_lru_del_obj(struct list_lru *lru,
+					 struct list_head *item)
+{
+#ifdef NTVM_HAVE_LIST_LRU_ADD_OBJ
+	list_lru_del_obj(lru, item);
+#else
+	list_lru_del(lru, item);
+#endif
+}
 
 #endif /* _NTVM_COMPAT_H */

@@ -233,12 +233,21 @@ static int __init ntvm_init(void)
 
 	BUILD_BUG_ON(sizeof(struct ntvm_chunk) > PAGE_SIZE);
 	ntvm_charge_init();
-	err = ntvm_context_init();
+	err = ntvm_reset_module_init();
 	if (err)
 		return err;
+	err = ntvm_context_init();
+	if (err)
+		goto out_reset;
 	err = misc_register(&ntvm_misc);
 	if (err)
-		ntvm_context_exit();
+		goto out_context;
+	return 0;
+
+out_context:
+	ntvm_context_exit();
+out_reset:
+	ntvm_reset_module_exit();
 	return err;
 }
 
@@ -246,6 +255,7 @@ static void __exit ntvm_exit(void)
 {
 	misc_deregister(&ntvm_misc);
 	ntvm_context_exit();
+	ntvm_reset_module_exit();
 }
 
 module_init(ntvm_init);

@@ -215,12 +215,12 @@ struct ntvm_ctx {
 	/*
 	 * MEM_RESET (reset.c): the folios of reset pages, one reference
 	 * each, by address >> PAGE_SHIFT; how many; where the shrinker
-	 * goes on (op_lock); the shrinker.
+	 * goes on (a hint); the context's item on the shrinker's list.
 	 */
 	struct xarray reset_folios;
 	atomic_long_t reset_held;
 	unsigned long reset_cursor;
-	struct shrinker *reset_shrinker;
+	struct ntvm_reset_item *reset_item;
 };
 
 /*
@@ -405,6 +405,8 @@ void ntvm_change_drop_pages(struct ntvm_ctx *ctx, unsigned long start,
 void ntvm_change_reset_written(struct ntvm_ctx *ctx, unsigned long addr);
 
 /* reset.c */
+int ntvm_reset_module_init(void);
+void ntvm_reset_module_exit(void);
 int ntvm_reset_init(struct ntvm_ctx *ctx);
 void ntvm_reset_destroy(struct ntvm_ctx *ctx);
 u32 ntvm_reset_hold(struct ntvm_ctx *ctx, unsigned long start,

@@ -17,9 +17,10 @@
  * or already out in swap) is left alone: there is nothing in memory to
  * write out, and a page already in swap stays there, intact.
  *
- * Discarded when memory is needed: a shrinker counts the held pages and,
- * when reclaim asks it to scan, discards them one folio at a time, without
- * the context's op_lock (an ntvm call holding it may itself be in
+ * Discarded when memory is needed, globally or in the memory cgroup of
+ * the process (see the shrinker below): a shrinker counts the held pages
+ * and, when reclaim asks it to scan, discards them one folio at a time,
+ * without the context's op_lock (an ntvm call holding it may itself be in
  * reclaim): with the folio locked (trylock: reclaim may run in a fault
  * holding a folio lock), and the entry still that folio, it marks the page
  * "lost" and erases the entry, both under the xarray's lock, then removes
@@ -54,8 +55,10 @@
  * their "lost" marks for a later undo (ntvm_reset_forget()).
  */
 
+#include <linux/list_lru.h>
 #include <linux/pagemap.h>
 #include <linux/rmap.h>
+#include <linux/wait_bit.h>
 
 #include "compat.h"
 #include "ntvm.h"
@@ -164,6 +167,8 @@ static void ntvm_reset_settle(struct ntvm_ctx *ctx, unsigned long start,
 			atomic_long_dec(&ctx->reset_held);
 			folio_put(folio);
 		}
+		if (!(index % 4096))
+			cond_resched();
 	}
 }
 
@@ -259,8 +264,11 @@ void ntvm_reset_forget(struct ntvm_ctx *ctx, unsigned long start,
 
 	lockdep_assert_held(&ctx->op_lock);
 	xa_for_each_range(&ctx->reset_folios, index, folio, start >> PAGE_SHIFT,
-			  (end >> PAGE_SHIFT) - 1)
+			  (end >> PAGE_SHIFT) - 1) {
 		ntvm_reset_put(ctx, index);
+		if (!(index % 4096))
+			cond_resched();
+	}
 }
 
 /**
@@ -359,51 +367,156 @@ static unsigned long ntvm_reset_discard(struct ntvm_ctx *ctx,
 	return !stale;
 }
 
-static unsigned long ntvm_reset_count(struct shrinker *shrinker,
-				      struct shrink_control *sc)
-{
-	struct ntvm_ctx *ctx = ntvm_shrinker_data(shrinker);
-	long held = atomic_long_read(&ctx->reset_held);
-
-	return held > 0 ? held : SHRINK_EMPTY;
-}
-
 /*
- * Memory is needed: discard up to sc->nr_to_scan reset pages, going on
- * where the last scan stopped.
+ * Discard up to @nr reset pages of @ctx, going on where its last scan
+ * stopped (scans may run at once: the cursor is a hint).  Adds the pages
+ * looked at to *@scanned.  Return: the pages discarded.
  */
-static unsigned long ntvm_reset_scan(struct shrinker *shrinker,
-				     struct shrink_control *sc)
+static unsigned long ntvm_reset_scan_ctx(struct ntvm_ctx *ctx,
+					 unsigned long nr,
+					 unsigned long *scanned)
 {
-	struct ntvm_ctx *ctx = ntvm_shrinker_data(shrinker);
-	unsigned long index, start, scanned = 0, freed = 0;
-	bool wrapped = false;
+	unsigned long index, start, limit = ULONG_MAX, seen = 0, freed = 0;
 	struct folio *folio;
 
-	/* Scans may run at once: the cursor is a hint. */
 	start = READ_ONCE(ctx->reset_cursor);
 	index = start;
-	while (scanned < sc->nr_to_scan) {
+	while (seen < nr) {
 		xa_lock(&ctx->reset_folios);
-		folio = xa_find(&ctx->reset_folios, &index, ULONG_MAX,
-				XA_PRESENT);
+		folio = xa_find(&ctx->reset_folios, &index, limit, XA_PRESENT);
 		if (folio)
 			folio_get(folio);
 		xa_unlock(&ctx->reset_folios);
 		if (!folio) {
-			if (wrapped || !start)
+			/* Once round: from the start up to where it began. */
+			if (limit != ULONG_MAX || !start)
 				break;
-			wrapped = true;
+			limit = start - 1;
 			index = 0;
 			continue;
 		}
-		scanned++;
+		seen++;
 		freed += ntvm_reset_discard(ctx, index, folio);
 		folio_put(folio);
 		index++;
 	}
 	/* Went through all of them: from the start next time. */
-	WRITE_ONCE(ctx->reset_cursor, scanned < sc->nr_to_scan ? 0 : index);
+	WRITE_ONCE(ctx->reset_cursor, seen < nr ? 0 : index);
+	*scanned += seen;
+	return freed;
+}
+
+/*
+ * The shrinker.  One for the module, aware of memory cgroups (and NUMA
+ * nodes): every context that held a reset page has an item on a list_lru,
+ * allocated (and so charged) in the memory cgroup of the process that
+ * reset, the one its pages are charged to.  Reclaim for a cgroup at its
+ * memory.max, as global reclaim and drop_caches, then finds the contexts
+ * of that cgroup (shrink_slab() calls a cgroup's memcg-aware shrinkers
+ * only, for each node).  An item stays on the list until its context
+ * goes; a scan that uses a context holds its item busy, and the context
+ * waits for that before it goes.
+ */
+struct ntvm_reset_item {
+	struct list_head lru;
+	struct ntvm_ctx *ctx;
+	atomic_t busy;
+};
+
+static struct kmem_cache *ntvm_reset_items;
+static struct list_lru ntvm_reset_lru;
+static struct shrinker *ntvm_reset_shrinker;
+/* The list_lru is set up (6.1 registers the shrinker before it). */
+static bool ntvm_reset_ready;
+
+/* Contexts one scan takes at most. */
+#define NTVM_RESET_SCAN_CTXS	8
+
+struct ntvm_reset_walk {
+	unsigned long held;
+	unsigned int n;
+	struct ntvm_reset_item *items[NTVM_RESET_SCAN_CTXS];
+};
+
+/* Under the list's lock: the context is there. */
+static enum lru_status ntvm_reset_count_one(struct list_head *entry,
+					    struct list_lru_one *list,
+					    spinlock_t *lock, void *arg)
+{
+	struct ntvm_reset_item *item = list_entry(entry, typeof(*item), lru);
+	struct ntvm_reset_walk *walk = arg;
+
+	walk->held += max(atomic_long_read(&item->ctx->reset_held), 0L);
+	return LRU_SKIP;
+}
+
+static unsigned long ntvm_reset_count(struct shrinker *shrinker,
+				      struct shrink_control *sc)
+{
+	struct ntvm_reset_walk walk = { 0 };
+	unsigned long nr = ULONG_MAX;
+
+	/* Pairs with the release in ntvm_reset_module_init(). */
+	if (!smp_load_acquire(&ntvm_reset_ready))
+		return 0;
+	if (!list_lru_shrink_count(&ntvm_reset_lru, sc))
+		return SHRINK_EMPTY;
+	list_lru_walk_one(&ntvm_reset_lru, sc->nid, sc->memcg,
+			  ntvm_reset_count_one, &walk, &nr);
+	/*
+	 * Not SHRINK_EMPTY with items on the list: that would clear the
+	 * cgroup's bit for this shrinker until the next item is added.
+	 */
+	return walk.held;
+}
+
+/* Under the list's lock: take contexts with pages held, each once. */
+static enum lru_status ntvm_reset_take_one(struct list_head *entry,
+					   struct list_lru_one *list,
+					   spinlock_t *lock, void *arg)
+{
+	struct ntvm_reset_item *item = list_entry(entry, typeof(*item), lru);
+	struct ntvm_reset_walk *walk = arg;
+	unsigned int i;
+
+	if (walk->n == NTVM_RESET_SCAN_CTXS ||
+	    atomic_long_read(&item->ctx->reset_held) <= 0)
+		return LRU_SKIP;
+	for (i = 0; i < walk->n; i++)
+		if (walk->items[i] == item)
+			return LRU_SKIP;	/* rotated round to it again */
+	atomic_inc(&item->busy);
+	walk->items[walk->n++] = item;
+	/* To the tail: the next scan starts with other contexts. */
+	return LRU_ROTATE;
+}
+
+/*
+ * Memory is needed, in sc->memcg on node sc->nid: discard up to
+ * sc->nr_to_scan reset pages of its contexts.
+ */
+static unsigned long ntvm_reset_scan(struct shrinker *shrinker,
+				     struct shrink_control *sc)
+{
+	struct ntvm_reset_walk walk = { 0 };
+	unsigned long nr = NTVM_RESET_SCAN_CTXS, scanned = 0, freed = 0;
+	struct ntvm_reset_item *item;
+	unsigned int i;
+
+	/* Pairs with the release in ntvm_reset_module_init(). */
+	if (!smp_load_acquire(&ntvm_reset_ready))
+		return SHRINK_STOP;
+	list_lru_walk_one(&ntvm_reset_lru, sc->nid, sc->memcg,
+			  ntvm_reset_take_one, &walk, &nr);
+	for (i = 0; i < walk.n; i++) {
+		item = walk.items[i];
+		if (scanned < sc->nr_to_scan)
+			freed += ntvm_reset_scan_ctx(item->ctx,
+						     sc->nr_to_scan - scanned,
+						     &scanned);
+		if (atomic_dec_and_test(&item->busy))
+			wake_up_var(&item->busy);
+	}
 	/*
 	 * None left (sc->nr_scanned stays nr_to_scan: a smaller figure
 	 * would have the caller ask again for what it did not get).
@@ -411,36 +524,62 @@ static unsigned long ntvm_reset_scan(struct shrinker *shrinker,
 	return scanned ? freed : SHRINK_STOP;
 }
 
-/*
- * A context's reset bookkeeping.  The shrinker comes with the first
- * MEM_RESET: most contexts never reset, and a shrinker costs (6.1's
- * register_shrinker() takes shrinker_rwsem for writing).  Return: 0.
- */
+/* Module load: the shrinker, its list_lru and the items' cache. */
+int ntvm_reset_module_init(void)
+{
+	ntvm_reset_items = KMEM_CACHE(ntvm_reset_item, SLAB_ACCOUNT);
+	if (!ntvm_reset_items)
+		return -ENOMEM;
+	ntvm_reset_shrinker = ntvm_shrinker_create("ntvm-reset",
+						   &ntvm_reset_lru,
+						   ntvm_reset_count,
+						   ntvm_reset_scan);
+	if (!ntvm_reset_shrinker) {
+		kmem_cache_destroy(ntvm_reset_items);
+		return -ENOMEM;
+	}
+	/* The list_lru set up before the callbacks use it. */
+	smp_store_release(&ntvm_reset_ready, true);
+	return 0;
+}
+
+/* Module unload: no context is left. */
+void ntvm_reset_module_exit(void)
+{
+	ntvm_shrinker_destroy(ntvm_reset_shrinker, &ntvm_reset_lru);
+	kmem_cache_destroy(ntvm_reset_items);
+}
+
+/* A context's reset bookkeeping.  Return: 0. */
 int ntvm_reset_init(struct ntvm_ctx *ctx)
 {
 	xa_init(&ctx->reset_folios);
 	atomic_long_set(&ctx->reset_held, 0);
-	ctx->reset_shrinker = NULL;
+	ctx->reset_item = NULL;
 	return 0;
 }
 
 /*
- * The shrinker, made by the first reset.  op_lock held: the scan only
- * trylocks it, so waiting for the shrinker locks under it is safe.
+ * The context's item on the shrinker's list, made by its first reset (in
+ * its process, so in its memory cgroup).  op_lock held.
  */
 static int ntvm_reset_shrinker_get(struct ntvm_ctx *ctx)
 {
-	struct shrinker *s;
+	struct ntvm_reset_item *item;
 
 	lockdep_assert_held(&ctx->op_lock);
-	if (ctx->reset_shrinker)
+	if (ctx->reset_item)
 		return 0;
-	s = ntvm_shrinker_create("ntvm-reset", ctx, ntvm_reset_count,
-				 ntvm_reset_scan);
-	if (!s)
+	item = kmem_cache_alloc_lru(ntvm_reset_items, &ntvm_reset_lru,
+				    GFP_KERNEL_ACCOUNT);
+	if (!item)
 		return -ENOMEM;
-	/* Seen by faults that find a page the shrinker marked (fault.c). */
-	WRITE_ONCE(ctx->reset_shrinker, s);
+	INIT_LIST_HEAD(&item->lru);
+	item->ctx = ctx;
+	atomic_set(&item->busy, 0);
+	ntvm_list_lru_add_obj(&ntvm_reset_lru, &item->lru);
+	/* Seen by page_mkwrite (ntvm_reset_page_written()). */
+	WRITE_ONCE(ctx->reset_item, item);
 	return 0;
 }
 
@@ -448,25 +587,32 @@ static int ntvm_reset_shrinker_get(struct ntvm_ctx *ctx)
  * ntvm_reset_used - whether the context ever held a reset page
  * @ctx: the context
  *
- * Until then, faults need not look for reset marks.  A page the shrinker
- * marked is locked after the shrinker was published (the folio lock
- * orders them).
+ * Until then, a first write need not look for a reset page.  A page held
+ * is write-protected under its folio lock after the item was published,
+ * and page_mkwrite takes that lock.
  */
 bool ntvm_reset_used(struct ntvm_ctx *ctx)
 {
-	return READ_ONCE(ctx->reset_shrinker);
+	return READ_ONCE(ctx->reset_item);
 }
 
 /* The context goes: no view and no fd is left, no call in progress. */
 void ntvm_reset_destroy(struct ntvm_ctx *ctx)
 {
-	unsigned long index;
+	struct ntvm_reset_item *item = ctx->reset_item;
+	unsigned long index, n = 0;
 	struct folio *folio;
 
-	/* Waits for a scan in progress. */
-	if (ctx->reset_shrinker)
-		ntvm_shrinker_destroy(ctx->reset_shrinker);
-	xa_for_each(&ctx->reset_folios, index, folio)
+	if (item) {
+		/* No scan takes it after this; wait for those that did. */
+		ntvm_list_lru_del_obj(&ntvm_reset_lru, &item->lru);
+		wait_var_event(&item->busy, !atomic_read(&item->busy));
+		kmem_cache_free(ntvm_reset_items, item);
+	}
+	xa_for_each(&ctx->reset_folios, index, folio) {
 		folio_put(folio);
+		if (!(++n % 4096))
+			cond_resched();
+	}
 	xa_destroy(&ctx->reset_folios);
 }

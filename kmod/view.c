@@ -416,29 +416,19 @@ bool ntvm_view_page_cached(struct ntvm_ctx *ctx, unsigned long addr)
  * The backing's folio of page @addr, with a reference, brought into the
  * page cache (from swap, or a new zero page) if need be; or an ERR_PTR().
  * Called by the context's own process: a new page is charged to its
- * memory cgroup.  The folio was in the page cache once its lock was free:
- * one being taken out (the reset shrinker removes a folio under its lock)
- * is waited for and read again.
+ * memory cgroup.  shmem looks the folio up under its lock and checks it
+ * is still in the page cache, so a folio the reset shrinker is taking out
+ * (under that lock) is waited for, and a new one read.
  */
 struct folio *ntvm_view_read_folio(struct ntvm_ctx *ctx, unsigned long addr)
 {
 	struct address_space *mapping = ctx->backing->f_mapping;
-	struct folio *folio;
 	struct page *page;
 
-	for (;;) {
-		page = shmem_read_mapping_page_gfp(mapping,
-						   ntvm_file_pos(addr) >> PAGE_SHIFT,
-						   mapping_gfp_mask(mapping));
-		if (IS_ERR(page))
-			return ERR_CAST(page);
-		folio = page_folio(page);
-		folio_lock(folio);
-		if (folio->mapping == mapping) {
-			folio_unlock(folio);
-			return folio;
-		}
-		folio_unlock(folio);
-		folio_put(folio);
-	}
+	page = shmem_read_mapping_page_gfp(mapping,
+					   ntvm_file_pos(addr) >> PAGE_SHIFT,
+					   mapping_gfp_mask(mapping));
+	if (IS_ERR(page))
+		return ERR_CAST(page);
+	return page_folio(page);
 }

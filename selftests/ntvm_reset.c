@@ -10,6 +10,9 @@
  * MiB: tools/check's pressure step), real memory pressure.  Swap is set
  * up as ntvm_swap does (zram), and the tests that need it skip without.
  */
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #include "ntvm_test.h"
@@ -504,6 +507,19 @@ TEST(lock_ends_the_reset)
 	ASSERT_EQ(0, drop_caches());
 	EXPECT_EQ(0x3c, p[2 * PAGE - 1]);
 	EXPECT_TRUE(VirtualUnlock(p, 2 * PAGE));
+
+	/* A new reset leaves a locked page out, and what it lost before. */
+	fill(p, n);
+	ASSERT_EQ(p, VirtualAlloc(p, n * PAGE, MEM_RESET, PAGE_READWRITE));
+	ASSERT_EQ(0, drop_caches());
+	ASSERT_TRUE(VirtualLock(p, PAGE));
+	ASSERT_EQ(p, VirtualAlloc(p, n * PAGE, MEM_RESET, PAGE_READWRITE));
+	EXPECT_TRUE(VirtualUnlock(p, PAGE));
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAlloc(p, PAGE, MEM_RESET_UNDO, PAGE_READWRITE));
+	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
+	EXPECT_EQ(p + PAGE, VirtualAlloc(p + PAGE, (n - 1) * PAGE,
+					 MEM_RESET_UNDO, PAGE_READWRITE));
 	EXPECT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
 }
 
@@ -566,6 +582,112 @@ TEST(across_allocations_ex_and_decommit)
 	EXPECT_EQ(ERROR_INVALID_ADDRESS, GetLastError());
 	EXPECT_TRUE(VirtualFree(a, 0, MEM_RELEASE));
 	EXPECT_TRUE(VirtualFree(b, 0, MEM_RELEASE));
+}
+
+#define CGROUP_ROOT	"/sys/fs/cgroup"
+#define CGROUP_TEST	CGROUP_ROOT "/ntvm_reset"
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC	0x63677270
+#endif
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/*
+ * A memory cgroup with a limit of @mb MiB and no swap, made below a
+ * cgroup2 root (mounted if need be).  Return: 0, or -1 when the kernel or
+ * the machine does not allow it.
+ */
+static int cgroup_make(int mb)
+{
+	struct statfs sf;
+	char text[32];
+
+	if (statfs(CGROUP_ROOT, &sf) || sf.f_type != CGROUP2_SUPER_MAGIC) {
+		mkdir(CGROUP_ROOT, 0755);
+		if (mount("none", CGROUP_ROOT, "cgroup2", 0, NULL))
+			return -1;
+	}
+	if (write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory"))
+		return -1;
+	rmdir(CGROUP_TEST);
+	if (mkdir(CGROUP_TEST, 0755))
+		return -1;
+	snprintf(text, sizeof(text), "%d", mb << 20);
+	if (write_file(CGROUP_TEST "/memory.max", text) ||
+	    (write_file(CGROUP_TEST "/memory.swap.max", "0") &&
+	     meminfo_kb("SwapTotal:") > 0)) {
+		rmdir(CGROUP_TEST);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * In a memory cgroup at its memory.max, memory is needed in that cgroup:
+ * reclaim there discards its reset pages (the shrinker is memcg-aware),
+ * instead of the cgroup's OOM killer ending the process.  No swap: the
+ * cgroup's only reclaimable memory is the reset pages.
+ */
+TEST(discarded_at_the_cgroup_limit)
+{
+	const size_t n = 64 << 20 >> 12, more = 64 << 20;
+	int status;
+	pid_t pid;
+
+	if (geteuid())
+		SKIP(return, "needs root for a memory cgroup");
+	if (cgroup_make(96))
+		SKIP(return, "no cgroup2 memory controller");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		char self[16], *p, *q;
+		struct tally t;
+
+		snprintf(self, sizeof(self), "%d", getpid());
+		if (write_file(CGROUP_TEST "/cgroup.procs", self))
+			_exit(10);
+		p = VirtualAlloc(NULL, n * PAGE, MEM_COMMIT, PAGE_READWRITE);
+		if (!p)
+			_exit(11);
+		fill(p, n);
+		if (VirtualAlloc(p, n * PAGE, MEM_RESET, PAGE_READWRITE) != p)
+			_exit(12);
+		/* Needs more than the cgroup has left: reclaim. */
+		q = mmap(NULL, more, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (q == MAP_FAILED)
+			_exit(13);
+		memset(q, 0x5a, more);
+		/* Discarded pages read zero from new pages: room for them. */
+		munmap(q, more);
+		t = tally(p, n);
+		if (t.bad)
+			_exit(14);	/* neither intact nor zero */
+		if (!t.zero)
+			_exit(15);	/* nothing discarded */
+		if (VirtualAlloc(p, n * PAGE, MEM_RESET_UNDO, PAGE_READWRITE) ||
+		    GetLastError() != ERROR_INVALID_ADDRESS)
+			_exit(16);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	rmdir(CGROUP_TEST);
+	ASSERT_TRUE(WIFEXITED(status)) {
+		TH_LOG("killed by signal %d (the cgroup's OOM killer?)",
+		       WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	}
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 /*
