@@ -5,7 +5,8 @@
 #   make                 module (against KDIR), libntvm, selftests
 #   make check           lint + the selftest suite on the distro and debug kernels
 #   make demo            boot the VM and run the libntvm example
-#   make install         DESTDIR=... PREFIX=... (headers, library, pkg-config)
+#   make install         DESTDIR=... PREFIX=... (headers, library, pkg-config,
+#                        man pages)
 #   make bench           benchmarks against Linux primitives (build/bench.json)
 #   make profile         perf profile of each benchmark (build/profile/)
 #   make fuzz            ioctl fuzzing: 1 000 000 calls (distro), 100 000 (debug)
@@ -18,6 +19,7 @@
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 DESTDIR   ?=
+MANDIR    ?= $(PREFIX)/share/man
 TOP       := $(abspath .)
 O         := $(TOP)/build
 
@@ -129,7 +131,9 @@ $(O)/examples/%: Documentation/examples/%.c $(O)/lib/libntvm.so
 	$(CC) $(CFLAGS) $(WARN) -I$(TOP)/lib -o $@ $< -L$(O)/lib -lntvm
 
 install: lib
-	install -d $(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man4 \
+		$(DESTDIR)$(MANDIR)/man7
 	install -m 644 lib/ntvm.h $(DESTDIR)$(PREFIX)/include/ntvm.h
 	install -m 644 uapi/linux/ntvm.h $(DESTDIR)$(PREFIX)/include/linux/ntvm.h
 	install -m 755 $(O)/lib/libntvm.so $(DESTDIR)$(PREFIX)/lib/libntvm.so.0
@@ -137,6 +141,9 @@ install: lib
 	install -m 644 $(O)/lib/libntvm.a $(DESTDIR)$(PREFIX)/lib/libntvm.a
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 		lib/ntvm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ntvm.pc
+	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 man/man4/*.4 $(DESTDIR)$(MANDIR)/man4/
+	install -m 644 man/man7/*.7 $(DESTDIR)$(MANDIR)/man7/
 	$(if $(DESTDIR),,-ldconfig)
 
 $(O)/bench/ntvm_bench: bench/ntvm_bench.c $(O)/lib/libntvm.a
