@@ -68,6 +68,35 @@ static int ntvm_reset_shrinker_get(struct ntvm_ctx *ctx);
 /* Held by the reset in progress: undone if the reset fails. */
 #define NTVM_RESET_FRESH	XA_MARK_1
 
+/*
+ * The shrinker.  One for the module, aware of memory cgroups (and NUMA
+ * nodes): a context that holds reset pages has an item on a list_lru,
+ * allocated (and so charged) in the memory cgroup of the process at its
+ * first reset, the one its pages are charged to.  Reclaim for a cgroup at
+ * its memory.max, as global reclaim and drop_caches, then finds the
+ * contexts of that cgroup (shrink_slab() calls a cgroup's memcg-aware
+ * shrinkers only, for each node).
+ *
+ * An item is on the list while its context may hold pages: put there by
+ * a reset that holds some (ntvm_reset_finish()), taken off by a walk that
+ * finds it holding none (both under the list's lock, the count read
+ * there, so a page held is never missed), and when the context goes.  A
+ * scan takes one context, the first on the list, and moves it to the
+ * tail: each scan goes to the next context.  It holds the item busy while
+ * it uses the context, and the context waits for that before it goes.
+ */
+struct ntvm_reset_item {
+	struct list_head lru;
+	struct ntvm_ctx *ctx;
+	atomic_t busy;
+};
+
+static struct kmem_cache *ntvm_reset_items;
+static struct list_lru ntvm_reset_lru;
+static struct shrinker *ntvm_reset_shrinker;
+/* The list_lru is set up (6.1 registers the shrinker before it). */
+static bool ntvm_reset_ready;
+
 /* The address of the backing's folio at file index @index. */
 static unsigned long ntvm_reset_folio_addr(pgoff_t index)
 {
@@ -228,6 +257,13 @@ void ntvm_reset_finish(struct ntvm_ctx *ctx, unsigned long start,
 	lockdep_assert_held(&ctx->op_lock);
 	ntvm_pages_unmark(ctx, start, end, NTVM_MARK_LOST);
 	ntvm_reset_settle(ctx, start, end, true);
+	/*
+	 * The shrinker's now (again, if a walk took it off while it held
+	 * none: the count is read under the list's lock, and was raised
+	 * before this takes it).
+	 */
+	if (atomic_long_read(&ctx->reset_held) > 0)
+		ntvm_list_lru_add_obj(&ntvm_reset_lru, &ctx->reset_item->lru);
 }
 
 /**
@@ -406,48 +442,37 @@ static unsigned long ntvm_reset_scan_ctx(struct ntvm_ctx *ctx,
 	return freed;
 }
 
-/*
- * The shrinker.  One for the module, aware of memory cgroups (and NUMA
- * nodes): every context that held a reset page has an item on a list_lru,
- * allocated (and so charged) in the memory cgroup of the process that
- * reset, the one its pages are charged to.  Reclaim for a cgroup at its
- * memory.max, as global reclaim and drop_caches, then finds the contexts
- * of that cgroup (shrink_slab() calls a cgroup's memcg-aware shrinkers
- * only, for each node).  An item stays on the list until its context
- * goes; a scan that uses a context holds its item busy, and the context
- * waits for that before it goes.
- */
-struct ntvm_reset_item {
-	struct list_head lru;
-	struct ntvm_ctx *ctx;
-	atomic_t busy;
-};
-
-static struct kmem_cache *ntvm_reset_items;
-static struct list_lru ntvm_reset_lru;
-static struct shrinker *ntvm_reset_shrinker;
-/* The list_lru is set up (6.1 registers the shrinker before it). */
-static bool ntvm_reset_ready;
-
-/* Contexts one scan takes at most. */
-#define NTVM_RESET_SCAN_CTXS	8
-
 struct ntvm_reset_walk {
 	unsigned long held;
-	unsigned int n;
-	struct ntvm_reset_item *items[NTVM_RESET_SCAN_CTXS];
+	struct ntvm_reset_item *item;
 };
 
-/* Under the list's lock: the context is there. */
+/*
+ * Under the list's lock: the context is there.  Return: its held pages,
+ * or 0 with the item taken off the list.
+ */
+static long ntvm_reset_held_or_isolate(struct ntvm_reset_item *item,
+				       struct list_lru_one *list)
+{
+	long held = atomic_long_read(&item->ctx->reset_held);
+
+	if (held <= 0) {
+		list_lru_isolate(list, &item->lru);
+		return 0;
+	}
+	return held;
+}
+
 static enum lru_status ntvm_reset_count_one(struct list_head *entry,
 					    struct list_lru_one *list,
 					    spinlock_t *lock, void *arg)
 {
 	struct ntvm_reset_item *item = list_entry(entry, typeof(*item), lru);
 	struct ntvm_reset_walk *walk = arg;
+	long held = ntvm_reset_held_or_isolate(item, list);
 
-	walk->held += max(atomic_long_read(&item->ctx->reset_held), 0L);
-	return LRU_SKIP;
+	walk->held += held;
+	return held ? LRU_SKIP : LRU_REMOVED;
 }
 
 static unsigned long ntvm_reset_count(struct shrinker *shrinker,
@@ -464,59 +489,50 @@ static unsigned long ntvm_reset_count(struct shrinker *shrinker,
 	list_lru_walk_one(&ntvm_reset_lru, sc->nid, sc->memcg,
 			  ntvm_reset_count_one, &walk, &nr);
 	/*
-	 * Not SHRINK_EMPTY with items on the list: that would clear the
-	 * cgroup's bit for this shrinker until the next item is added.
+	 * Not SHRINK_EMPTY with items left on the list: that would clear
+	 * the cgroup's bit for this shrinker until an item is added.
 	 */
 	return walk.held;
 }
 
-/* Under the list's lock: take contexts with pages held, each once. */
+/* Under the list's lock: the first context with pages held. */
 static enum lru_status ntvm_reset_take_one(struct list_head *entry,
 					   struct list_lru_one *list,
 					   spinlock_t *lock, void *arg)
 {
 	struct ntvm_reset_item *item = list_entry(entry, typeof(*item), lru);
 	struct ntvm_reset_walk *walk = arg;
-	unsigned int i;
 
-	if (walk->n == NTVM_RESET_SCAN_CTXS ||
-	    atomic_long_read(&item->ctx->reset_held) <= 0)
-		return LRU_SKIP;
-	for (i = 0; i < walk->n; i++)
-		if (walk->items[i] == item)
-			return LRU_SKIP;	/* rotated round to it again */
+	if (!ntvm_reset_held_or_isolate(item, list))
+		return LRU_REMOVED;
+	if (walk->item)
+		return LRU_SKIP;	/* taken one already (or it again) */
 	atomic_inc(&item->busy);
-	walk->items[walk->n++] = item;
-	/* To the tail: the next scan starts with other contexts. */
+	walk->item = item;
+	/* To the tail: the next scan starts with the next context. */
 	return LRU_ROTATE;
 }
 
 /*
  * Memory is needed, in sc->memcg on node sc->nid: discard up to
- * sc->nr_to_scan reset pages of its contexts.
+ * sc->nr_to_scan reset pages of its next context.
  */
 static unsigned long ntvm_reset_scan(struct shrinker *shrinker,
 				     struct shrink_control *sc)
 {
 	struct ntvm_reset_walk walk = { 0 };
-	unsigned long nr = NTVM_RESET_SCAN_CTXS, scanned = 0, freed = 0;
-	struct ntvm_reset_item *item;
-	unsigned int i;
+	unsigned long nr = ULONG_MAX, scanned = 0, freed;
 
 	/* Pairs with the release in ntvm_reset_module_init(). */
 	if (!smp_load_acquire(&ntvm_reset_ready))
 		return SHRINK_STOP;
 	list_lru_walk_one(&ntvm_reset_lru, sc->nid, sc->memcg,
 			  ntvm_reset_take_one, &walk, &nr);
-	for (i = 0; i < walk.n; i++) {
-		item = walk.items[i];
-		if (scanned < sc->nr_to_scan)
-			freed += ntvm_reset_scan_ctx(item->ctx,
-						     sc->nr_to_scan - scanned,
-						     &scanned);
-		if (atomic_dec_and_test(&item->busy))
-			wake_up_var(&item->busy);
-	}
+	if (!walk.item)
+		return SHRINK_STOP;
+	freed = ntvm_reset_scan_ctx(walk.item->ctx, sc->nr_to_scan, &scanned);
+	if (atomic_dec_and_test(&walk.item->busy))
+		wake_up_var(&walk.item->busy);
 	/*
 	 * None left (sc->nr_scanned stays nr_to_scan: a smaller figure
 	 * would have the caller ask again for what it did not get).
@@ -577,8 +593,7 @@ static int ntvm_reset_shrinker_get(struct ntvm_ctx *ctx)
 	INIT_LIST_HEAD(&item->lru);
 	item->ctx = ctx;
 	atomic_set(&item->busy, 0);
-	ntvm_list_lru_add_obj(&ntvm_reset_lru, &item->lru);
-	/* Seen by page_mkwrite (ntvm_reset_page_written()). */
+	/* On the list once it holds pages: ntvm_reset_finish(). */
 	WRITE_ONCE(ctx->reset_item, item);
 	return 0;
 }

@@ -632,22 +632,70 @@ static int cgroup_make(int mb)
 	return 0;
 }
 
+#define IDLE_CONTEXTS	12
+
+/*
+ * A process in the test cgroup whose context held a reset page, and holds
+ * none since (written again), left waiting.  Return: its pid, once it is
+ * so, or -1.
+ */
+static pid_t idle_context(void)
+{
+	int fds[2];
+	pid_t pid;
+	char c = 0;
+
+	if (pipe(fds))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		char self[16], *p;
+
+		close(fds[0]);
+		snprintf(self, sizeof(self), "%d", getpid());
+		p = VirtualAlloc(NULL, PAGE, MEM_COMMIT, PAGE_READWRITE);
+		if (write_file(CGROUP_TEST "/cgroup.procs", self) || !p)
+			_exit(1);
+		p[0] = 1;
+		if (VirtualAlloc(p, PAGE, MEM_RESET, PAGE_READWRITE) != p)
+			_exit(1);
+		p[0] = 2;
+		if (write(fds[1], "", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(fds[1]);
+	if (pid < 0 || read(fds[0], &c, 1) != 1) {
+		close(fds[0]);
+		return -1;
+	}
+	close(fds[0]);
+	return pid;
+}
+
 /*
  * In a memory cgroup at its memory.max, memory is needed in that cgroup:
  * reclaim there discards its reset pages (the shrinker is memcg-aware),
- * instead of the cgroup's OOM killer ending the process.  No swap: the
+ * instead of the cgroup's OOM killer ending the process, whatever other
+ * contexts of the cgroup are on the shrinker's list.  No swap: the
  * cgroup's only reclaimable memory is the reset pages.
  */
 TEST(discarded_at_the_cgroup_limit)
 {
 	const size_t n = 64 << 20 >> 12, more = 64 << 20;
-	int status;
-	pid_t pid;
+	pid_t pid, idle[IDLE_CONTEXTS];
+	int status, i;
 
 	if (geteuid())
 		SKIP(return, "needs root for a memory cgroup");
 	if (cgroup_make(96))
 		SKIP(return, "no cgroup2 memory controller");
+	/* Contexts that held reset pages, ahead of the one that holds. */
+	for (i = 0; i < IDLE_CONTEXTS; i++) {
+		idle[i] = idle_context();
+		ASSERT_LT(0, idle[i]);
+	}
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -682,6 +730,10 @@ TEST(discarded_at_the_cgroup_limit)
 		_exit(0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	for (i = 0; i < IDLE_CONTEXTS; i++) {
+		kill(idle[i], SIGKILL);
+		waitpid(idle[i], NULL, 0);
+	}
 	rmdir(CGROUP_TEST);
 	ASSERT_TRUE(WIFEXITED(status)) {
 		TH_LOG("killed by signal %d (the cgroup's OOM killer?)",
