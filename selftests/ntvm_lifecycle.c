@@ -261,7 +261,23 @@ TEST(fd_passed_to_another_process_is_refused)
 	ASSERT_EQ(0, munmap(ptr(base), 0x10000));
 }
 
-TEST(rmmod_refused_while_state_is_held)
+/*
+ * A hundred unloads: each waits for RCU callbacks on 6.12 (the reset
+ * items' kmem_cache_destroy() runs kvfree_rcu_barrier()), slow on the
+ * debug kernel.
+ */
+FIXTURE(module) {
+};
+
+FIXTURE_SETUP(module)
+{
+}
+
+FIXTURE_TEARDOWN(module)
+{
+}
+
+TEST_F_TIMEOUT(module, rmmod_refused_while_state_is_held, 120)
 {
 	int fd, i;
 	__u64 base;
