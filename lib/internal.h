@@ -19,6 +19,7 @@ NTSTATUS ntvm_ioctl(unsigned long request, void *args, const __u32 *status);
 void ntvm_commit_limit_opened(int fd);
 void ntvm_commit_limit_child(void);
 void ntvm_address_limit_opened(int fd);
+uintptr_t ntvm_max_address(void);
 void ntvm_address_limit_child(void);
 /* Whether @h names the calling process. */
 int ntvm_is_self(HANDLE h);

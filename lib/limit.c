@@ -32,6 +32,19 @@ static NTSTATUS ntvm_max_ioctl(int fd, __u64 max)
 	return args.status;
 }
 
+/*
+ * The process's highest user address now (a mask of zero bits above it
+ * constrains nothing more); the 64-bit default without the device.
+ */
+uintptr_t ntvm_max_address(void)
+{
+	struct ntvm_address_limit_args args = { 0 };
+
+	if (ntvm_ioctl(NTVM_IOC_ADDRESS_LIMIT, &args, &args.status))
+		return NTVM_MAX_USER_ADDRESS;
+	return args.maximum;
+}
+
 /* The device was just opened as @fd: the limit this process set. */
 void ntvm_address_limit_opened(int fd)
 {

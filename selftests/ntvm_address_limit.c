@@ -61,10 +61,9 @@ static int limit_2g(void)
 	/* The top granule itself is usable. */
 	p = VirtualAlloc((LPVOID)0x7FFE0000, 0x10000, MEM_RESERVE | MEM_COMMIT,
 			 PAGE_READWRITE);
-	if (p) {
-		p[0xffff] = 2;
-		CHECK(7, VirtualFree(p, 0, MEM_RELEASE));
-	}
+	CHECK(7, p == (char *)0x7FFE0000);
+	p[0xffff] = 2;
+	CHECK(7, VirtualFree(p, 0, MEM_RELEASE));
 	/* Addresses above it are invalid, as above the user space. */
 	b = 0x100000000UL;
 	s = 0x10000;
@@ -83,6 +82,16 @@ static int limit_2g(void)
 	CHECK(12, NtFreeVirtualMemory(NtCurrentProcess(), (PVOID *)&b, &s,
 				      MEM_RELEASE) ==
 		  STATUS_INVALID_PARAMETER_2);
+	{
+		ULONG old;
+
+		b = 0x80000000;
+		s = 0x1000;
+		CHECK(20, NtProtectVirtualMemory(NtCurrentProcess(),
+						 (PVOID *)&b, &s,
+						 PAGE_READONLY, &old) ==
+			  STATUS_INVALID_PARAMETER_2);
+	}
 	{
 		MEMORY_BASIC_INFORMATION mbi;
 
@@ -113,6 +122,12 @@ static int limit_2g(void)
 		p = VirtualAlloc2(NULL, NULL, 0x10000, MEM_RESERVE,
 				  PAGE_READWRITE, &prm, 1);
 		CHECK(19, p && (uintptr_t)p + 0xffff <= MAX_32);
+		req.HighestEndingAddress = NULL;
+		req.LowestStartingAddress = (PVOID)0x7FFF0000;
+		SetLastError(0);
+		CHECK(21, !VirtualAlloc2(NULL, NULL, 0x10000, MEM_RESERVE,
+					 PAGE_READWRITE, &prm, 1));
+		CHECK(22, GetLastError() == ERROR_INVALID_PARAMETER);
 	}
 	return 0;
 }
@@ -168,6 +183,24 @@ static int limit_over_allocations(void)
 			 PAGE_READWRITE);
 	CHECK(8, q && (uintptr_t)q > MAX_32 &&
 		 (uintptr_t)q + 0xfffff <= MAX_32_LAA);
+	/* Zero bits: a mask above the limit constrains nothing more. */
+	{
+		PVOID b = NULL;
+		SIZE_T s = 0x10000;
+
+		CHECK(10, NtAllocateVirtualMemory(NtCurrentProcess(), &b,
+						  0x1FFFFFFFFUL, &s,
+						  MEM_RESERVE,
+						  PAGE_READWRITE) ==
+			  STATUS_SUCCESS);
+		CHECK(11, (uintptr_t)b + 0xffff <= MAX_32_LAA);
+		b = NULL;
+		CHECK(12, NtAllocateVirtualMemory(NtCurrentProcess(), &b, 1,
+						  &s, MEM_RESERVE | MEM_TOP_DOWN,
+						  PAGE_READWRITE) ==
+			  STATUS_SUCCESS);
+		CHECK(13, (uintptr_t)b + 0xffff <= 0x7FFFFFFF);
+	}
 	/* A raise is always allowed. */
 	CHECK(9, NtvmSetMaximumApplicationAddress((LPVOID)MAX_64));
 	return 0;

@@ -261,6 +261,7 @@ TEST(address_limit_of_a_32bit_process)
 		.protect = NTVM_PAGE_READWRITE,
 	};
 	struct ntvm_free_args f = { .type = NTVM_MEM_RELEASE };
+	struct ntvm_query_args q = { 0 };
 	struct ntvm_sysinfo_args s;
 
 	ASSERT_LE(0, fd);
@@ -286,7 +287,19 @@ TEST(address_limit_of_a_32bit_process)
 	EXPECT_TRUE(can_write((char *)(uintptr_t)a.base + a.size - 1));
 	f.base = a.base;
 	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
-	/* Above it: invalid. */
+	/* Above it: invalid; the free space below it ends at it. */
+	q.address = 0x80000000;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_QUERY, &q));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, q.status);
+	q.address = 0x7FFEF000;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_QUERY, &q));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, q.status);
+	EXPECT_EQ(0x7FFF0000, q.base_address + q.region_size);
+	a.base = 0x7FFE0000;
+	a.size = 0x20000;
+	a.type = NTVM_MEM_RESERVE;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_4, a.status);
 	a.base = 0x80000000;
 	a.size = 0x10000;
 	a.type = NTVM_MEM_RESERVE;

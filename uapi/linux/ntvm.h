@@ -59,7 +59,10 @@
  * NTVM_IOC_ALLOC too
  */
 #define NTVM_FEATURE_PLACEMENT		_BITULL(4)
-/* NTVM_IOC_ADDRESS_LIMIT; a 32-bit opener's context starts at 2 GiB */
+/*
+ * NTVM_IOC_ADDRESS_LIMIT; a 32-bit opener's context starts at 2 GiB less
+ * 64 KiB
+ */
 #define NTVM_FEATURE_ADDRESS_LIMIT	_BITULL(5)
 #define NTVM_FEATURES_KNOWN		(NTVM_FEATURE_WRITE_WATCH | \
 					 NTVM_FEATURE_LOCK | \
@@ -517,8 +520,8 @@ struct ntvm_commit_limit_args {
  * 0x7FFFFFFEFFFF.  A program that is large-address aware (or an emulator
  * that runs 32-bit code in a 64-bit process) sets its own: at least
  * NTVM_MAXIMUM_ADDRESS_32, one less than a multiple of 64 KiB, at most
- * 0x7FFFFFFEFFFF (NTVM_MAXIMUM_ADDRESS_32_LAA, 0xFFFEFFFF, from a 32-bit
- * process), else STATUS_INVALID_PARAMETER; an allocation reaching above
+ * 0x7FFFFFFEFFFF, or at most NTVM_MAXIMUM_ADDRESS_32_LAA (0xFFFEFFFF)
+ * from a 32-bit process, else STATUS_INVALID_PARAMETER; an allocation reaching above
  * it gives STATUS_CONFLICTING_ADDRESSES.  The output is written on
  * success.
  */
