@@ -50,6 +50,12 @@ static int limit_2g(void)
 	CHECK(1, max_address() == MAX_64);
 	CHECK(2, NtvmSetMaximumApplicationAddress((LPVOID)MAX_32));
 	CHECK(3, max_address() == MAX_32);
+	/* The top granule itself is usable. */
+	p = VirtualAlloc((LPVOID)0x7FFE0000, 0x10000, MEM_RESERVE | MEM_COMMIT,
+			 PAGE_READWRITE);
+	CHECK(7, p == (char *)0x7FFE0000);
+	p[0xffff] = 2;
+	CHECK(7, VirtualFree(p, 0, MEM_RELEASE));
 	/* Kernel-chosen addresses below it, bottom-up and top-down. */
 	p = VirtualAlloc(NULL, 0x100000, MEM_COMMIT, PAGE_READWRITE);
 	CHECK(4, p && (uintptr_t)p + 0x100000 - 1 <= MAX_32);
@@ -57,13 +63,7 @@ static int limit_2g(void)
 	p = VirtualAlloc(NULL, 0x100000, MEM_RESERVE | MEM_TOP_DOWN,
 			 PAGE_READWRITE);
 	CHECK(5, p && (uintptr_t)p + 0x100000 - 1 <= MAX_32);
-	CHECK(6, (uintptr_t)p >= 0x40000000);
-	/* The top granule itself is usable. */
-	p = VirtualAlloc((LPVOID)0x7FFE0000, 0x10000, MEM_RESERVE | MEM_COMMIT,
-			 PAGE_READWRITE);
-	CHECK(7, p == (char *)0x7FFE0000);
-	p[0xffff] = 2;
-	CHECK(7, VirtualFree(p, 0, MEM_RELEASE));
+	CHECK(6, (uintptr_t)p + 0x100000 == MAX_32 + 1);
 	/* Addresses above it are invalid, as above the user space. */
 	b = 0x100000000UL;
 	s = 0x10000;
