@@ -24,16 +24,17 @@
  * failed adoption, an exec view given up): they may be unmapped at will.
  */
 
-#include <linux/compat.h>
 #include <linux/sched/signal.h>
 
 #include "ntvm.h"
 
+/*
+ * New arenas are made only for the plain placement of a context at the
+ * 64-bit highest address; a 32-bit one (2 or 4 GiB) places each
+ * allocation in the arenas or a hole below its limit (vad.c).
+ */
 #define NTVM_ARENA_MIN		(64UL << 20)
 #define NTVM_ARENA_MAX		(64UL << 30)
-/* For a 32-bit process, whose whole address space is 4 GiB. */
-#define NTVM_ARENA_MIN_COMPAT	(4UL << 20)
-#define NTVM_ARENA_MAX_COMPAT	(64UL << 20)
 #define NTVM_ARENA_BLOCK	(2UL << 20)
 
 /*
@@ -256,12 +257,10 @@ u32 ntvm_arena_adopt(struct ntvm_ctx *ctx, unsigned long start,
 u32 ntvm_arena_room(struct ntvm_ctx *ctx, unsigned long len,
 		    unsigned long *start, unsigned long *size)
 {
-	bool compat = in_compat_syscall();
-	unsigned long min = compat ? NTVM_ARENA_MIN_COMPAT : NTVM_ARENA_MIN;
-	unsigned long max = compat ? NTVM_ARENA_MAX_COMPAT : NTVM_ARENA_MAX;
 	unsigned long need = ALIGN(len, NTVM_GRANULARITY);
 
-	*size = max(clamp(ctx->arena_bytes, min, max), need);
+	*size = max(clamp(ctx->arena_bytes, NTVM_ARENA_MIN, NTVM_ARENA_MAX),
+		    need);
 	*start = ntvm_view_find_free(ctx, *size);
 	if (!*start && *size > need) {
 		*size = need;

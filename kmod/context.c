@@ -17,6 +17,7 @@
  * any of its views.
  */
 
+#include <linux/compat.h>
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -140,6 +141,9 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 	mutex_init(&ctx->op_lock);
 	xa_init(&ctx->chunks);
 	ctx->commit_limit = ULONG_MAX;	/* none of its own */
+	/* Windows' limit for a 32-bit program that is not large-address aware. */
+	ctx->max_address = in_compat_syscall() ? NTVM_MAXIMUM_ADDRESS_32 :
+						 NTVM_MAX_ADDRESS;
 	ntvm_lock_init(ctx);
 	if (ntvm_space_init(ctx)) {
 		ntvm_vad_destroy_all(ctx);

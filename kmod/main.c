@@ -42,6 +42,7 @@ union ntvm_nt_args {
 	struct ntvm_reset_write_watch_args reset_ww;
 	struct ntvm_lock_args lock;
 	struct ntvm_working_set_args ws;
+	struct ntvm_address_limit_args limit;
 };
 
 /* The fields of this ABI (not NT arguments): -EINVAL when set wrong. */
@@ -61,6 +62,8 @@ static int ntvm_check_abi_fields(unsigned int cmd, union ntvm_nt_args *args)
 	case NTVM_IOC_WORKING_SET:
 		return (args->ws.flags & ~NTVM_WORKING_SET_SET) || args->ws.pad ?
 		       -EINVAL : 0;
+	case NTVM_IOC_ADDRESS_LIMIT:
+		return args->limit.flags & ~NTVM_ADDRESS_LIMIT_SET ? -EINVAL : 0;
 	}
 	return 0;
 }
@@ -121,6 +124,9 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 	case NTVM_IOC_WORKING_SET:
 		args.ws.status = ntvm_nt_working_set(ctx, &args.ws);
 		break;
+	case NTVM_IOC_ADDRESS_LIMIT:
+		args.limit.status = ntvm_nt_address_limit(ctx, &args.limit);
+		break;
 	}
 	mutex_unlock(&ctx->op_lock);
 	if (copy_to_user(argp, &args, size))
@@ -132,7 +138,7 @@ static long ntvm_ioctl_sysinfo(struct ntvm_ctx *ctx, void __user *argp)
 {
 	struct ntvm_sysinfo_args info = {
 		.minimum_address = NTVM_MIN_ADDRESS,
-		.maximum_address = NTVM_MAX_ADDRESS,
+		.maximum_address = READ_ONCE(ctx->max_address),
 		.commit_limit = ntvm_commit_limit(),
 		.committed = ntvm_committed_all(),
 		.user_committed = ntvm_committed_user(ctx),
@@ -206,6 +212,7 @@ static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 	case NTVM_IOC_LOCK:
 	case NTVM_IOC_UNLOCK:
 	case NTVM_IOC_WORKING_SET:
+	case NTVM_IOC_ADDRESS_LIMIT:
 		return ntvm_ioctl_nt(ctx, cmd, argp);
 	default:
 		return -ENOIOCTLCMD;

@@ -58,7 +58,7 @@ static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 		if (base < NTVM_MIN_ADDRESS)
 			return NTVM_STATUS_INVALID_PARAMETER_2;
 		end = PAGE_ALIGN(args->base + args->size);
-		if (end > NTVM_MAX_ADDRESS + 1)
+		if (end > ctx->max_address + 1)
 			return NTVM_STATUS_INVALID_PARAMETER_4;
 		len = end - base;
 	} else {
@@ -153,9 +153,10 @@ u32 ntvm_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 	status = ntvm_prot_from_win(args->protect, &state);
 	if (status)
 		return status;
-	if (args->base > NTVM_MAX_ADDRESS)
+	if (args->base > ctx->max_address)
 		return NTVM_STATUS_INVALID_PARAMETER_2;
-	limit = NTVM_MAX_ADDRESS + 1 - max_t(u64, args->base, NTVM_MIN_ADDRESS);
+	limit = ctx->max_address + 1 -
+		max_t(u64, args->base, NTVM_MIN_ADDRESS);
 	if (!args->size || args->size > limit)
 		return NTVM_STATUS_INVALID_PARAMETER_4;
 	if (args->type & NTVM_MEM_LARGE_PAGES)
@@ -188,7 +189,7 @@ u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
 {
 	struct ntvm_place pl = {
 		.lo = NTVM_MIN_ADDRESS,
-		.hi = NTVM_MAX_ADDRESS + 1,
+		.hi = ctx->max_address + 1,
 		.align = NTVM_GRANULARITY,
 	};
 

@@ -44,15 +44,15 @@ static u32 ntvm_read_requirements(u64 uptr,
 
 /* Bounds and alignment from MEM_ADDRESS_REQUIREMENTS, checked. */
 static u32 ntvm_place_require(const struct ntvm_mem_address_requirements *req,
-			      struct ntvm_place *pl)
+			      u64 max, struct ntvm_place *pl)
 {
 	u64 align = req->alignment, lo = req->lowest, hi = req->highest;
 
 	if (align && (!is_power_of_2(align) || align < NTVM_GRANULARITY))
 		return NTVM_STATUS_INVALID_PARAMETER;
-	if (lo > NTVM_MAX_ADDRESS || !IS_ALIGNED(lo, NTVM_GRANULARITY))
+	if (lo > max || !IS_ALIGNED(lo, NTVM_GRANULARITY))
 		return NTVM_STATUS_INVALID_PARAMETER;
-	if (hi && (hi > NTVM_MAX_ADDRESS || hi <= lo ||
+	if (hi && (hi > max || hi <= lo ||
 		   !IS_ALIGNED(hi + 1, PAGE_SIZE)))
 		return NTVM_STATUS_INVALID_PARAMETER;
 	if (align)
@@ -64,10 +64,11 @@ static u32 ntvm_place_require(const struct ntvm_mem_address_requirements *req,
 }
 
 /*
- * Read and check the extended parameters of @ex into @pl; *@placed says
- * whether they hold address requirements.
+ * Read and check the extended parameters of @ex into @pl, within the
+ * highest address @max; *@placed says whether they hold address
+ * requirements.
  */
-static u32 ntvm_capture_params(const struct ntvm_alloc_ex_args *ex,
+static u32 ntvm_capture_params(const struct ntvm_alloc_ex_args *ex, u64 max,
 			       struct ntvm_place *pl, bool *placed)
 {
 	struct ntvm_mem_extended_parameter __user *uparams;
@@ -96,7 +97,7 @@ static u32 ntvm_capture_params(const struct ntvm_alloc_ex_args *ex,
 		case NTVM_MEM_EXTENDED_PARAMETER_ADDRESS_REQUIREMENTS:
 			status = ntvm_read_requirements(p.value, &req);
 			if (!status)
-				status = ntvm_place_require(&req, pl);
+				status = ntvm_place_require(&req, max, pl);
 			if (status)
 				return status;
 			*placed = req.lowest || req.highest || req.alignment;
@@ -124,7 +125,7 @@ u32 ntvm_nt_allocate_ex(struct ntvm_ctx *ctx, struct ntvm_alloc_ex_args *ex)
 {
 	struct ntvm_place pl = {
 		.lo = NTVM_MIN_ADDRESS,
-		.hi = NTVM_MAX_ADDRESS + 1,
+		.hi = ctx->max_address + 1,
 		.align = NTVM_GRANULARITY,
 	};
 	struct ntvm_alloc_args args = {
@@ -136,7 +137,8 @@ u32 ntvm_nt_allocate_ex(struct ntvm_ctx *ctx, struct ntvm_alloc_ex_args *ex)
 	bool placed;
 	u32 status;
 
-	status = ntvm_capture_params(ex, &pl, &placed);
+	status = ntvm_capture_params(ex, ctx->max_address, &pl,
+				     &placed);
 	if (status)
 		return status;
 	if (ex->type & ~(NTVM_MEM_ALLOC_EX_TYPES |

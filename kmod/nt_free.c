@@ -13,10 +13,10 @@ u32 ntvm_nt_free(struct ntvm_ctx *ctx, struct ntvm_free_args *args)
 
 	if (args->type != NTVM_MEM_DECOMMIT && args->type != NTVM_MEM_RELEASE)
 		return NTVM_STATUS_INVALID_PARAMETER_4;
-	if (args->base > NTVM_MAX_ADDRESS)
+	if (args->base > ctx->max_address)
 		return NTVM_STATUS_INVALID_PARAMETER_2;
 	ntvm_page_range(args->base, args->size, &start, &end);
-	if (args->size > NTVM_MAX_ADDRESS + 1 - start)
+	if (args->size > ctx->max_address + 1 - start)
 		return NTVM_STATUS_INVALID_PARAMETER_3;
 
 	vad = ntvm_vad_live(ctx, start);

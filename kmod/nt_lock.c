@@ -45,13 +45,14 @@ static bool ntvm_nt_success(u32 status)
 }
 
 /* The arguments both calls check, in NT's order. */
-static u32 ntvm_lock_args_check(struct ntvm_lock_args *args,
+static u32 ntvm_lock_args_check(struct ntvm_ctx *ctx,
+				struct ntvm_lock_args *args,
 				unsigned long *start, unsigned long *end)
 {
 	if (!args->map_type || (args->map_type & ~NTVM_LOCK_TYPES))
 		return NTVM_STATUS_INVALID_PARAMETER;
-	if (args->base > NTVM_MAX_ADDRESS ||
-	    NTVM_MAX_ADDRESS + 1 - args->base < args->size || !args->size)
+	if (args->base > ctx->max_address ||
+	    ctx->max_address + 1 - args->base < args->size || !args->size)
 		return NTVM_STATUS_INVALID_PARAMETER;
 	if ((args->map_type & NTVM_MAP_SYSTEM) && !capable(CAP_IPC_LOCK))
 		return NTVM_STATUS_PRIVILEGE_NOT_HELD;
@@ -111,7 +112,7 @@ u32 ntvm_nt_lock(struct ntvm_ctx *ctx, struct ntvm_lock_args *args)
 	unsigned long start, end, pages, held, was, all;
 	u32 status;
 
-	status = ntvm_lock_args_check(args, &start, &end);
+	status = ntvm_lock_args_check(ctx, args, &start, &end);
 	if (status)
 		return status;
 	pages = (end - start) >> PAGE_SHIFT;
@@ -139,7 +140,7 @@ u32 ntvm_nt_unlock(struct ntvm_ctx *ctx, struct ntvm_lock_args *args)
 	unsigned long start, end, any, all;
 	u32 status;
 
-	status = ntvm_lock_args_check(args, &start, &end);
+	status = ntvm_lock_args_check(ctx, args, &start, &end);
 	if (status)
 		return status;
 	if (!ntvm_lock_in_allocations(ctx, start, end))

@@ -16,10 +16,10 @@ u32 ntvm_nt_protect(struct ntvm_ctx *ctx, struct ntvm_protect_args *args)
 	status = ntvm_prot_from_win(args->protect, &state);
 	if (status)
 		return status;
-	if (args->base > NTVM_MAX_ADDRESS)
+	if (args->base > ctx->max_address)
 		return NTVM_STATUS_INVALID_PARAMETER_2;
 	ntvm_page_range(args->base, args->size, &start, &end);
-	if (!args->size || args->size > NTVM_MAX_ADDRESS + 1 - start)
+	if (!args->size || args->size > ctx->max_address + 1 - start)
 		return NTVM_STATUS_INVALID_PARAMETER_3;
 
 	/* All pages in one allocation (free memory: Windows x64's status). */

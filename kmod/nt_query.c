@@ -88,7 +88,7 @@ u32 ntvm_nt_query(struct ntvm_ctx *ctx, struct ntvm_query_args *q)
 	unsigned long page = q->address & PAGE_MASK;
 	struct ntvm_vad *vad, *next;
 
-	if (q->address > NTVM_MAX_ADDRESS)
+	if (q->address > ctx->max_address)
 		return NTVM_STATUS_INVALID_PARAMETER;
 	q->base_address = page;
 	vad = ntvm_vad_find(ctx, page);
@@ -103,6 +103,6 @@ u32 ntvm_nt_query(struct ntvm_ctx *ctx, struct ntvm_query_args *q)
 		cond_resched();
 	}
 	ntvm_query_foreign(ctx, page,
-			   next ? ntvm_vad_base(next) : NTVM_MAX_ADDRESS + 1, q);
+			   next ? ntvm_vad_base(next) : ctx->max_address + 1, q);
 	return NTVM_STATUS_SUCCESS;
 }

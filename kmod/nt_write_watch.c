@@ -28,10 +28,10 @@ static struct ntvm_vad *ntvm_ww_range(struct ntvm_ctx *ctx, u64 base,
 {
 	struct ntvm_vad *vad;
 
-	if (base > NTVM_MAX_ADDRESS)
+	if (base > ctx->max_address)
 		return NULL;
 	ntvm_page_range(base, size, start, end);
-	if (size > NTVM_MAX_ADDRESS + 1 - *start)
+	if (size > ctx->max_address + 1 - *start)
 		return NULL;
 	vad = ntvm_vad_find(ctx, *start);
 	if (!vad || !vad->write_watch || *end > ntvm_vad_end(vad) ||

@@ -204,6 +204,7 @@ struct ntvm_ctx {
 	unsigned long committed;	/* pages; op_lock */
 	unsigned long peak_committed;	/* the most pages; op_lock */
 	unsigned long commit_limit;	/* pages, ULONG_MAX: none; op_lock */
+	unsigned long max_address;	/* highest user address; op_lock */
 	unsigned int write_watches;	/* MEM_WRITE_WATCH allocations */
 	/* lock.c: the folio of each locked page, by page number; op_lock */
 	struct xarray locks;
@@ -483,6 +484,8 @@ bool ntvm_vad_range_taken(struct ntvm_ctx *ctx, unsigned long start,
 u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args);
 u32 ntvm_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 		  struct ntvm_place *pl);
+u32 ntvm_nt_address_limit(struct ntvm_ctx *ctx,
+			  struct ntvm_address_limit_args *args);
 u32 ntvm_nt_allocate_ex(struct ntvm_ctx *ctx, struct ntvm_alloc_ex_args *ex);
 u32 ntvm_nt_free(struct ntvm_ctx *ctx, struct ntvm_free_args *args);
 u32 ntvm_nt_protect(struct ntvm_ctx *ctx, struct ntvm_protect_args *args);

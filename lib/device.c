@@ -27,6 +27,7 @@ static void ntvm_dev_child(void)
 	ntvm_dev_tried = 0;
 	pthread_mutex_init(&ntvm_dev_lock, NULL);
 	ntvm_commit_limit_child();
+	ntvm_address_limit_child();
 }
 
 int ntvm_dev(void)
@@ -52,6 +53,7 @@ int ntvm_dev(void)
 		else {
 			/* Before any thread can commit in the new context. */
 			ntvm_commit_limit_opened(fd);
+			ntvm_address_limit_opened(fd);
 			__atomic_store_n(&ntvm_dev_fd, fd, __ATOMIC_RELEASE);
 		}
 	}

@@ -18,6 +18,9 @@ NTSTATUS ntvm_ioctl(unsigned long request, void *args, const __u32 *status);
 /* The commit limit of a context just opened; in a forked child. */
 void ntvm_commit_limit_opened(int fd);
 void ntvm_commit_limit_child(void);
+void ntvm_address_limit_opened(int fd);
+uintptr_t ntvm_max_address(void);
+void ntvm_address_limit_child(void);
 /* Whether @h names the calling process. */
 int ntvm_is_self(HANDLE h);
 

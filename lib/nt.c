@@ -106,7 +106,7 @@ NtAllocateVirtualMemory(HANDLE process, PVOID *base, ULONG_PTR zero_bits,
 
 		args.zero_bits = 0;
 		if (!base || *base ||
-		    (uintptr_t)req.HighestEndingAddress >= NTVM_MAX_USER_ADDRESS)
+		    (uintptr_t)req.HighestEndingAddress >= ntvm_max_address())
 			return ntvm_range_call(process, base, size,
 					       NTVM_IOC_ALLOC, &args,
 					       &args.status);

@@ -648,6 +648,19 @@ BOOL WINAPI K32GetProcessMemoryInfo(HANDLE Process,
 BOOL WINAPI NtvmSetProcessCommitLimit(SIZE_T LimitBytes);
 BOOL WINAPI NtvmGetProcessCommitLimit(PSIZE_T LimitBytes);
 
+/*
+ * ntvm's own: the process's highest user address, which
+ * GetSystemInfo() reports as lpMaximumApplicationAddress.  No allocation
+ * goes above it, and the memory functions take no address above it.  It
+ * starts at 0x7FFFFFFEFFFF (the device opened by a 64-bit process) or at
+ * 0x7FFEFFFF, 2 GiB less 64 KiB (by a 32-bit one).  Address: at least
+ * 0x7FFEFFFF, one less than a multiple of 64 KiB, at most 0x7FFFFFFEFFFF
+ * (0xFFFEFFFF from a 32-bit process, which is large-address aware then),
+ * else ERROR_INVALID_PARAMETER; ERROR_INVALID_ADDRESS if an allocation
+ * reaches above it.  A forked child starts with the limit its parent set.
+ */
+BOOL WINAPI NtvmSetMaximumApplicationAddress(LPVOID Address);
+
 /* NT (ntdll). */
 NTSTATUS NTAPI NtAllocateVirtualMemory(HANDLE ProcessHandle,
 				       PVOID *BaseAddress, ULONG_PTR ZeroBits,

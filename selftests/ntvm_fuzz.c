@@ -174,6 +174,7 @@ int main(int argc, char **argv)
 		struct ntvm_reset_write_watch_args r;
 		struct ntvm_lock_args l;
 		struct ntvm_working_set_args w;
+		struct ntvm_address_limit_args m;
 		unsigned char raw[256];
 	} u;
 
@@ -187,7 +188,7 @@ int main(int argc, char **argv)
 		unsigned long req;
 		uint32_t *status = NULL;
 		void *arg = &u;
-		int ret, what = rnd() % 22;
+		int ret, what = rnd() % 23;
 
 		memset(&u, (int)rnd(), sizeof(u));
 		switch (what) {
@@ -205,7 +206,8 @@ int main(int argc, char **argv)
 				NTVM_IOC_GET_WRITE_WATCH,
 				NTVM_IOC_RESET_WRITE_WATCH, NTVM_IOC_LOCK,
 				NTVM_IOC_UNLOCK, NTVM_IOC_WORKING_SET,
-				NTVM_IOC_ALLOC_EX }[rnd() % 12];
+				NTVM_IOC_ALLOC_EX,
+				NTVM_IOC_ADDRESS_LIMIT }[rnd() % 13];
 			arg = (void *)(uintptr_t)addr();
 			break;
 		case 3: case 4: case 5: case 6:
@@ -282,6 +284,14 @@ int main(int argc, char **argv)
 			u.x.protect = prot();
 			fuzz_params(&u.x);
 			status = &u.x.status;
+			break;
+		case 22:
+			/* 2 GiB, 4 GiB, all of it, or anything. */
+			req = NTVM_IOC_ADDRESS_LIMIT;
+			u.m.maximum = (uint64_t[]){ 0x7FFEFFFF, 0xFFFEFFFF,
+				0x7FFFFFFEFFFFULL, addr() }[rnd() % 4];
+			u.m.flags = rnd() % 8 ? rnd() % 2 : (uint32_t)rnd();
+			status = &u.m.status;
 			break;
 		default:
 			req = NTVM_IOC_QUERY;

@@ -46,6 +46,7 @@ TEST(layouts_match_64bit)
 	EXPECT_EQ(40, sizeof(struct ntvm_alloc_ex_args));
 	EXPECT_EQ(16, sizeof(struct ntvm_mem_extended_parameter));
 	EXPECT_EQ(12, sizeof(struct ntvm_mem_address_requirements32));
+	EXPECT_EQ(16, sizeof(struct ntvm_address_limit_args));
 }
 
 TEST(services_from_a_32bit_process)
@@ -244,6 +245,101 @@ TEST(placement_from_a_32bit_process)
 	ASSERT_EQ(NTVM_STATUS_SUCCESS, a.status);
 	EXPECT_LT(0x10000000ULL, a.base);
 	EXPECT_GE(0xffffffffULL, a.base + a.size - 1);
+	close(fd);
+}
+
+/*
+ * A 32-bit program's address space: 2 GiB less 64 KiB, or 4 GiB less
+ * 64 KiB once it says it is large-address aware.
+ */
+TEST(address_limit_of_a_32bit_process)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	struct ntvm_address_limit_args l = { 0 };
+	struct ntvm_alloc_args a = {
+		.size = 0x100000, .type = NTVM_MEM_RESERVE | NTVM_MEM_TOP_DOWN,
+		.protect = NTVM_PAGE_READWRITE,
+	};
+	struct ntvm_free_args f = { .type = NTVM_MEM_RELEASE };
+	struct ntvm_query_args q = { 0 };
+	struct ntvm_sysinfo_args s;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_SYSINFO, &s));
+	EXPECT_EQ(NTVM_MAXIMUM_ADDRESS_32, s.maximum_address);
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ADDRESS_LIMIT, &l));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, l.status);
+	EXPECT_EQ(0x7FFEFFFF, l.maximum);
+
+	/* Kernel-chosen: below 2 GiB, bottom-up and top-down. */
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, a.status);
+	EXPECT_GE(0x7FFEFFFF, a.base + a.size - 1);
+	EXPECT_LE(0x40000000, a.base);
+	EXPECT_TRUE(can_write((char *)(uintptr_t)a.base) == 0);
+	f.base = a.base;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
+	a.base = 0;
+	a.type = NTVM_MEM_RESERVE | NTVM_MEM_COMMIT;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, a.status);
+	EXPECT_GE(0x7FFEFFFF, a.base + a.size - 1);
+	EXPECT_TRUE(can_write((char *)(uintptr_t)a.base + a.size - 1));
+	f.base = a.base;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
+	/* Above it: invalid; the free space below it ends at it. */
+	q.address = 0x80000000;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_QUERY, &q));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, q.status);
+	q.address = 0x7FFEF000;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_QUERY, &q));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, q.status);
+	EXPECT_EQ(0x7FFF0000, q.base_address + q.region_size);
+	a.base = 0x7FFE0000;
+	a.size = 0x20000;
+	a.type = NTVM_MEM_RESERVE;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_4, a.status);
+	a.base = 0x80000000;
+	a.size = 0x10000;
+	a.type = NTVM_MEM_RESERVE;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER_2, a.status);
+
+	/* Large-address aware: up to 4 GiB less 64 KiB, not above. */
+	l.flags = NTVM_ADDRESS_LIMIT_SET;
+	l.maximum = 0xFFFFFFFF;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ADDRESS_LIMIT, &l));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, l.status);
+	l.maximum = 0x1FFFEFFFFULL;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ADDRESS_LIMIT, &l));
+	EXPECT_EQ(NTVM_STATUS_INVALID_PARAMETER, l.status);
+	l.maximum = NTVM_MAXIMUM_ADDRESS_32_LAA;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ADDRESS_LIMIT, &l));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, l.status);
+	EXPECT_EQ(0xFFFEFFFF, l.maximum);
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_SYSINFO, &s));
+	EXPECT_EQ(0xFFFEFFFF, s.maximum_address);
+	a.base = 0;
+	a.size = 0x100000;
+	a.type = NTVM_MEM_RESERVE | NTVM_MEM_TOP_DOWN;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, a.status);
+	EXPECT_LT(0x7FFEFFFF, a.base);
+	EXPECT_GE(0xFFFEFFFF, a.base + a.size - 1);
+	/* Not back below it while it is there. */
+	l.maximum = NTVM_MAXIMUM_ADDRESS_32;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ADDRESS_LIMIT, &l));
+	EXPECT_EQ(NTVM_STATUS_CONFLICTING_ADDRESSES, l.status);
+	f.base = a.base;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, f.status);
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ADDRESS_LIMIT, &l));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, l.status);
+	/* An ABI flag it does not know. */
+	l.flags = 0x2;
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_ADDRESS_LIMIT, &l));
+	EXPECT_EQ(EINVAL, errno);
 	close(fd);
 }
 

@@ -59,10 +59,16 @@
  * NTVM_IOC_ALLOC too
  */
 #define NTVM_FEATURE_PLACEMENT		_BITULL(4)
+/*
+ * NTVM_IOC_ADDRESS_LIMIT; a 32-bit opener's context starts at 2 GiB less
+ * 64 KiB
+ */
+#define NTVM_FEATURE_ADDRESS_LIMIT	_BITULL(5)
 #define NTVM_FEATURES_KNOWN		(NTVM_FEATURE_WRITE_WATCH | \
 					 NTVM_FEATURE_LOCK | \
 					 NTVM_FEATURE_COMMIT_LIMIT | \
-					 NTVM_FEATURE_PLACEMENT)
+					 NTVM_FEATURE_PLACEMENT | \
+					 NTVM_FEATURE_ADDRESS_LIMIT)
 
 /**
  * struct ntvm_alloc_args - NtAllocateVirtualMemory
@@ -244,7 +250,8 @@ struct ntvm_query_args {
 /**
  * struct ntvm_sysinfo_args - system parameters and module counters
  * @minimum_address:        lowest address an allocation may use.
- * @maximum_address:        highest address an allocation may use.
+ * @maximum_address:        highest address an allocation of this context
+ *                          may use (NTVM_IOC_ADDRESS_LIMIT).
  * @commit_limit:           pages each user may commit (the charge is per
  *                          user: see Documentation/ntvm.rst).
  * @committed:              pages committed now, all users.
@@ -497,6 +504,38 @@ struct ntvm_commit_limit_args {
 #define NTVM_STATUS_INVALID_PARAMETER_5		0xC00000F3
 #define NTVM_STATUS_COMMITMENT_LIMIT		0xC000012D
 
+/**
+ * struct ntvm_address_limit_args - the highest user address of a context
+ * @maximum: in (NTVM_ADDRESS_LIMIT_SET): the new highest address, which
+ *           GetSystemInfo() reports as lpMaximumApplicationAddress; out:
+ *           the highest address now.
+ * @flags:   in: 0 to query, NTVM_ADDRESS_LIMIT_SET to set and query.
+ * @status:  out: NTSTATUS.
+ *
+ * No allocation, and no address an NT call takes, lies above the limit:
+ * an address above it is invalid as one above the whole user address
+ * space is.  A context opened by a 32-bit process starts at
+ * NTVM_MAXIMUM_ADDRESS_32 (0x7FFEFFFF, 2 GiB less 64 KiB: Windows'
+ * limit for a 32-bit program); one opened by a 64-bit process at
+ * 0x7FFFFFFEFFFF.  A program that is large-address aware (or an emulator
+ * that runs 32-bit code in a 64-bit process) sets its own: at least
+ * NTVM_MAXIMUM_ADDRESS_32, one less than a multiple of 64 KiB, at most
+ * 0x7FFFFFFEFFFF, or at most NTVM_MAXIMUM_ADDRESS_32_LAA (0xFFFEFFFF)
+ * from a 32-bit process, else STATUS_INVALID_PARAMETER; an allocation reaching above
+ * it gives STATUS_CONFLICTING_ADDRESSES.  The output is written on
+ * success.
+ */
+struct ntvm_address_limit_args {
+	__u64 maximum;
+	__u32 flags;
+	__u32 status;
+};
+
+#define NTVM_ADDRESS_LIMIT_SET		0x1
+
+#define NTVM_MAXIMUM_ADDRESS_32		0x7FFEFFFF
+#define NTVM_MAXIMUM_ADDRESS_32_LAA	0xFFFEFFFF
+
 #define NTVM_IOC_MAGIC		0xB9
 
 #define NTVM_IOC_FEATURES	_IOR(NTVM_IOC_MAGIC, 0x80, __u64)
@@ -519,5 +558,7 @@ struct ntvm_commit_limit_args {
 	_IOW(NTVM_IOC_MAGIC, 0x8C, struct ntvm_commit_limit_args)
 #define NTVM_IOC_ALLOC_EX \
 	_IOWR(NTVM_IOC_MAGIC, 0x8D, struct ntvm_alloc_ex_args)
+#define NTVM_IOC_ADDRESS_LIMIT \
+	_IOWR(NTVM_IOC_MAGIC, 0x8E, struct ntvm_address_limit_args)
 
 #endif /* __LINUX_NTVM_H */
