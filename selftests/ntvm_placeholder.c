@@ -166,6 +166,36 @@ TEST(create_and_query)
 	EXPECT_EQ(0, vfree(p, 0, MEM_RELEASE));
 }
 
+/* Placed as any reservation: address requirements and MEM_TOP_DOWN. */
+TEST(create_with_requirements)
+{
+	MEM_ADDRESS_REQUIREMENTS req = {
+		.HighestEndingAddress = (PVOID)0xffffffffUL,
+		.Alignment = 0x40000,
+	};
+	MEM_EXTENDED_PARAMETER param = {
+		.Type = MemExtendedParameterAddressRequirements,
+		.Pointer = &req,
+	};
+	uintptr_t p;
+
+	p = (uintptr_t)VirtualAlloc2(NULL, NULL, 3 * GRAN,
+				     PH_TYPE | MEM_TOP_DOWN, PAGE_NOACCESS,
+				     &param, 1);
+	ASSERT_NE(0, p);
+	EXPECT_EQ(0, p & (0x40000 - 1));
+	EXPECT_LE(p + 3 * GRAN - 1, 0xffffffffUL);
+	EXPECT_PLACEHOLDER(p, 3 * GRAN);
+	/* Requirements name no address: not with one. */
+	SetLastError(0xdeadbeef);
+	EXPECT_EQ(NULL, VirtualAlloc2(NULL, (void *)p, GRAN,
+				      MEM_RESERVE | MEM_REPLACE_PLACEHOLDER,
+				      PAGE_READWRITE, &param, 1));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_PLACEHOLDER(p, 3 * GRAN);
+	EXPECT_EQ(0, vfree(p, 0, MEM_RELEASE));
+}
+
 /* PAGE_NOACCESS and MEM_RESERVE only; the old call refuses the flag. */
 TEST(create_rules)
 {
