@@ -8,6 +8,7 @@
  */
 #include <sys/wait.h>
 
+#include "inject.h"
 #include "ntvm_test.h"
 #include "kselftest_harness.h"
 
@@ -837,6 +838,182 @@ TEST(no_vma_changes)
 	EXPECT_PLACEHOLDER(p, 16 * GRAN);
 	EXPECT_EQ(vmas, count_views());
 	EXPECT_EQ(0, vfree(p, 0, MEM_RELEASE));
+}
+
+/*
+ * Random splits, joins, replacements and frees back over one range,
+ * checked against a model after every step: each piece its own
+ * allocation with its state, and a replaced piece's contents.
+ */
+#define CHURN_PAGES	64
+#define CHURN_STEPS	3000	/* a tenth under fault injection */
+
+struct piece {
+	uintptr_t start, end;
+	int replaced;
+	unsigned char fill;
+};
+
+static unsigned long churn_rng = 88172645463325252UL;
+
+static unsigned long churn_rnd(void)
+{
+	churn_rng ^= churn_rng << 13;
+	churn_rng ^= churn_rng >> 7;
+	churn_rng ^= churn_rng << 17;
+	return churn_rng;
+}
+
+/* Does every piece query and read as the model says? */
+static int churn_check(struct piece *pc, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		MEMORY_BASIC_INFORMATION m = query(pc[i].start);
+		SIZE_T size = pc[i].end - pc[i].start;
+		DWORD state = pc[i].replaced ? MEM_COMMIT : MEM_RESERVE;
+		DWORD prot = pc[i].replaced ? PAGE_READWRITE : PAGE_NOACCESS;
+
+		if ((uintptr_t)m.AllocationBase != pc[i].start ||
+		    m.RegionSize != size || m.State != state ||
+		    m.Protect != (pc[i].replaced ? PAGE_READWRITE : 0) ||
+		    m.AllocationProtect != prot || m.Type != MEM_PRIVATE) {
+			fprintf(stderr, "# piece %d [0x%lx, 0x%lx): base 0x%lx size 0x%lx state 0x%x\n",
+				i, (unsigned long)pc[i].start,
+				(unsigned long)pc[i].end,
+				(unsigned long)(uintptr_t)m.AllocationBase,
+				(unsigned long)m.RegionSize, (unsigned)m.State);
+			return 0;
+		}
+		if (pc[i].replaced &&
+		    (*(volatile unsigned char *)pc[i].start != pc[i].fill ||
+		     *(volatile unsigned char *)(pc[i].end - 1) != pc[i].fill))
+			return 0;
+		if (!pc[i].replaced && can_read(pc[i].start, NULL))
+			return 0;
+	}
+	return 1;
+}
+
+TEST(churn)
+{
+	struct piece pc[CHURN_PAGES];
+	__u64 allocs = sysinfo_now().allocations;
+	SIZE_T before = charge();
+	uintptr_t p = placeholder(CHURN_PAGES * PAGE);
+	int steps = inject_active() ? CHURN_STEPS / 10 : CHURN_STEPS;
+	int n = 1, step, i, j, k, done[4] = { 0 }, most = 1;
+
+	ASSERT_NE(0, p);
+	pc[0] = (struct piece){ p, p + CHURN_PAGES * PAGE, 0, 0 };
+	for (step = 0; step < steps; step++) {
+		int op = churn_rnd() % 4;
+
+		i = churn_rnd() % n;
+		if (op == 0 && !pc[i].replaced) {
+			/* Split: a strict sub-range of the placeholder. */
+			unsigned long pages = (pc[i].end - pc[i].start) / PAGE;
+			unsigned long a, b;
+
+			if (pages < 2)
+				continue;
+			a = churn_rnd() % pages;
+			b = a + 1 + churn_rnd() % (pages - a);
+			if (a == 0 && b == pages)
+				b--;
+			ASSERT_EQ(STATUS_SUCCESS,
+				  nt_free_at(pc[i].start + a * PAGE,
+					     (b - a) * PAGE, MEM_RELEASE |
+					     MEM_PRESERVE_PLACEHOLDER));
+			k = (a > 0) + 1 + (b < pages);
+			memmove(&pc[i + k], &pc[i + 1],
+				(n - i - 1) * sizeof(pc[0]));
+			{
+				uintptr_t s0 = pc[i].start, e0 = pc[i].end;
+				int at = i;
+
+				if (a > 0)
+					pc[at++] = (struct piece){
+						s0, s0 + a * PAGE, 0, 0 };
+				pc[at++] = (struct piece){
+					s0 + a * PAGE, s0 + b * PAGE, 0, 0 };
+				if (b < pages)
+					pc[at++] = (struct piece){
+						s0 + b * PAGE, e0, 0, 0 };
+			}
+			n += k - 1;
+		} else if (op == 1 && !pc[i].replaced) {
+			/* Coalesce a run of placeholders, or fail to. */
+			for (j = i; j + 1 < n && !pc[j + 1].replaced; j++)
+				;
+			if (j == i) {
+				EXPECT_EQ(STATUS_CONFLICTING_ADDRESSES,
+					  nt_free_at(pc[i].start,
+						     (i + 1 < n ? pc[i + 1].end :
+						      pc[i].end) - pc[i].start,
+						     MEM_RELEASE |
+						     MEM_COALESCE_PLACEHOLDERS));
+				continue;
+			}
+			k = i + 1 + churn_rnd() % (j - i);
+			ASSERT_EQ(STATUS_SUCCESS,
+				  nt_free_at(pc[i].start,
+					     pc[k].end - pc[i].start,
+					     MEM_RELEASE |
+					     MEM_COALESCE_PLACEHOLDERS));
+			pc[i].end = pc[k].end;
+			memmove(&pc[i + 1], &pc[k + 1],
+				(n - k - 1) * sizeof(pc[0]));
+			n -= k - i;
+		} else if (op == 2 && !pc[i].replaced) {
+			uintptr_t b = pc[i].start;
+			SIZE_T size = pc[i].end - pc[i].start;
+
+			ASSERT_EQ(STATUS_SUCCESS,
+				  nt_ex(&b, &size, MEM_RESERVE | MEM_COMMIT |
+					MEM_REPLACE_PLACEHOLDER,
+					PAGE_READWRITE));
+			pc[i].replaced = 1;
+			pc[i].fill = 1 + churn_rnd() % 255;
+			memset((void *)pc[i].start, pc[i].fill, size);
+		} else if (op == 3 && pc[i].replaced) {
+			ASSERT_EQ(STATUS_SUCCESS,
+				  nt_free_at(pc[i].start,
+					     pc[i].end - pc[i].start,
+					     MEM_RELEASE |
+					     MEM_PRESERVE_PLACEHOLDER));
+			pc[i].replaced = 0;
+		} else {
+			continue;
+		}
+		ASSERT_TRUE(churn_check(pc, n))
+			TH_LOG("step %d, op %d, %d pieces", step, op, n);
+		done[op]++;
+		most = n > most ? n : most;
+		ASSERT_EQ(allocs + n, sysinfo_now().allocations);
+	}
+	fprintf(stderr,
+		"# churn: %d splits, %d joins, %d replacements, %d frees back, up to %d pieces\n",
+		done[0], done[1], done[2], done[3], most);
+	EXPECT_LT(steps / 30, done[0]);
+	EXPECT_LT(steps / 30, done[1]);
+	/* All back to placeholders, joined into one, released. */
+	for (i = 0; i < n; i++)
+		if (pc[i].replaced)
+			ASSERT_EQ(STATUS_SUCCESS,
+				  nt_free_at(pc[i].start,
+					     pc[i].end - pc[i].start,
+					     MEM_RELEASE |
+					     MEM_PRESERVE_PLACEHOLDER));
+	EXPECT_EQ(before, charge());
+	if (n > 1)
+		ASSERT_EQ(STATUS_SUCCESS,
+			  nt_free_at(p, CHURN_PAGES * PAGE, MEM_RELEASE |
+				     MEM_COALESCE_PLACEHOLDERS));
+	EXPECT_PLACEHOLDER(p, CHURN_PAGES * PAGE);
+	EXPECT_EQ(STATUS_SUCCESS, nt_free_at(p, 0, MEM_RELEASE));
+	EXPECT_EQ(allocs, sysinfo_now().allocations);
 }
 
 /* A forked child has no placeholder; the parent keeps its own. */
