@@ -6,6 +6,9 @@
  * the status); rounding follows Windows: an explicit reservation address
  * is rounded down to 64 KiB and the size measured from there, a commit
  * covers every page its range touches.
+ *
+ * Placeholders come through NtAllocateVirtualMemoryEx: a new one is a
+ * reservation, a replacement takes an existing one over.
  */
 
 #include "ntvm.h"
@@ -47,7 +50,8 @@ static u32 ntvm_check_type(u32 type, u32 protect)
  * address @pl allows if the kernel chooses it.
  */
 static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
-			bool commit, u8 state, struct ntvm_place *pl)
+			bool commit, u8 state, struct ntvm_place *pl,
+			bool placeholder)
 {
 	unsigned long base = 0, end, len;
 	struct ntvm_vad *vad;
@@ -71,6 +75,7 @@ static u32 ntvm_reserve(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 				  args->type & NTVM_MEM_WRITE_WATCH, &vad);
 	if (status)
 		return status;
+	vad->placeholder = placeholder;
 	if (commit) {
 		status = ntvm_change_commit(ctx, vad, ntvm_vad_base(vad),
 					    ntvm_vad_end(vad), state);
@@ -94,7 +99,7 @@ static u32 ntvm_commit_existing(struct ntvm_ctx *ctx,
 
 	ntvm_page_range(args->base, args->size, &start, &end);
 	vad = ntvm_vad_live(ctx, start);
-	if (!vad || end > ntvm_vad_end(vad))
+	if (!vad || end > ntvm_vad_end(vad) || vad->placeholder)
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
 	status = ntvm_change_commit(ctx, vad, start, end, state);
 	if (status)
@@ -118,7 +123,8 @@ static u32 ntvm_reset(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 
 	ntvm_page_range(args->base, args->size, &start, &end);
 	vad = ntvm_vad_live(ctx, start);
-	if (!args->base || !vad || end > ntvm_vad_end(vad))
+	if (!args->base || !vad || end > ntvm_vad_end(vad) ||
+	    vad->placeholder)
 		return NTVM_STATUS_CONFLICTING_ADDRESSES;
 	if (undo)
 		status = ntvm_change_reset_undo(ctx, start, end);
@@ -131,17 +137,54 @@ static u32 ntvm_reset(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 	return NTVM_STATUS_SUCCESS;
 }
 
+/*
+ * MEM_RESERVE|MEM_REPLACE_PLACEHOLDER, with MEM_COMMIT of the whole range
+ * if asked: the placeholder at [addr, addr + size), exactly, becomes an
+ * allocation reserved with the protection given.
+ */
+static u32 ntvm_replace(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
+			u8 state)
+{
+	unsigned long start, end;
+	struct ntvm_vad *vad;
+	u32 status;
+
+	ntvm_page_range(args->base, args->size, &start, &end);
+	vad = args->base ? ntvm_vad_live(ctx, start) : NULL;
+	if (!vad)
+		return NTVM_STATUS_INVALID_PARAMETER;
+	if (start != ntvm_vad_base(vad) || end != ntvm_vad_end(vad))
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	if (!vad->placeholder)
+		return NTVM_STATUS_INVALID_PARAMETER;
+	ntvm_vad_replace(ctx, vad, args->protect,
+			 args->type & NTVM_MEM_WRITE_WATCH);
+	if (args->type & NTVM_MEM_COMMIT) {
+		status = ntvm_change_commit(ctx, vad, start, end, state);
+		if (status) {
+			ntvm_vad_unreplace(ctx, vad);
+			return status;
+		}
+	}
+	args->base = start;
+	args->size = end - start;
+	return NTVM_STATUS_SUCCESS;
+}
+
 /**
  * ntvm_allocate - NtAllocateVirtualMemory, once its placement is known
- * @ctx:  the context
- * @args: the call
- * @pl:   where a new allocation the kernel places may go (bounds and
- *        alignment; the rest is set here)
+ * @ctx:         the context
+ * @args:        the call, without placeholder flags
+ * @pl:          where a new allocation the kernel places may go (bounds
+ *               and alignment; the rest is set here)
+ * @placeholder: 0, NTVM_MEM_RESERVE_PLACEHOLDER (a new placeholder) or
+ *               NTVM_MEM_REPLACE_PLACEHOLDER (replace one), the flag
+ *               taken out of @args->type
  *
  * Return: NTSTATUS.
  */
 u32 ntvm_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
-		  struct ntvm_place *pl)
+		  struct ntvm_place *pl, u32 placeholder)
 {
 	unsigned long limit;
 	u32 status;
@@ -167,9 +210,11 @@ u32 ntvm_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
 	if (args->type & (NTVM_MEM_RESET | NTVM_MEM_RESET_UNDO))
 		return ntvm_reset(ctx, args,
 				  args->type & NTVM_MEM_RESET_UNDO);
+	if (placeholder == NTVM_MEM_REPLACE_PLACEHOLDER)
+		return ntvm_replace(ctx, args, state);
 	if ((args->type & NTVM_MEM_RESERVE) || !args->base)
 		return ntvm_reserve(ctx, args, args->type & NTVM_MEM_COMMIT,
-				    state, pl);
+				    state, pl, placeholder);
 	return ntvm_commit_existing(ctx, args, state);
 }
 
@@ -193,10 +238,16 @@ u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args)
 		.align = NTVM_GRANULARITY,
 	};
 
+	/*
+	 * Placeholders are NtAllocateVirtualMemoryEx's.  (Its
+	 * MEM_REPLACE_PLACEHOLDER is MEM_DECOMMIT's value, refused below.)
+	 */
+	if (args->type & NTVM_MEM_RESERVE_PLACEHOLDER)
+		return NTVM_STATUS_INVALID_PARAMETER;
 	if ((args->zero_bits > 21 && args->zero_bits < 32) ||
 	    (args->zero_bits > 32 && args->zero_bits < NTVM_GRANULARITY - 1))
 		return NTVM_STATUS_INVALID_PARAMETER_3;
 	if (args->zero_bits)
 		pl.hi = min(pl.hi, ntvm_zero_bits_limit(args->zero_bits) + 1);
-	return ntvm_allocate(ctx, args, &pl);
+	return ntvm_allocate(ctx, args, &pl, 0);
 }

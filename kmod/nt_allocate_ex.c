@@ -3,7 +3,9 @@
  * NtAllocateVirtualMemoryEx: NtAllocateVirtualMemory with extended
  * parameters, of which ntvm has the address requirements (bounds and
  * alignment of an address the kernel chooses), the NUMA node (checked,
- * then advisory) and the attribute flags (none).
+ * then advisory) and the attribute flags (none); and the placeholders:
+ * MEM_RESERVE_PLACEHOLDER makes one, MEM_REPLACE_PLACEHOLDER makes one an
+ * allocation.
  *
  * Validation follows Windows' order: the parameters, then the allocation
  * type, then requirements given with an address, then the size; the rest
@@ -121,8 +123,31 @@ static u32 ntvm_capture_params(const struct ntvm_alloc_ex_args *ex, u64 max,
 	return NTVM_STATUS_SUCCESS;
 }
 
+/*
+ * The flags a placeholder flag allows: a placeholder is made reserved and
+ * PAGE_NOACCESS, and replaced by a reservation.
+ */
+static u32 ntvm_check_placeholder(u32 type, u32 protect)
+{
+	if (type & NTVM_MEM_RESERVE_PLACEHOLDER) {
+		if (!(type & NTVM_MEM_RESERVE) ||
+		    (type & ~(NTVM_MEM_RESERVE | NTVM_MEM_RESERVE_PLACEHOLDER |
+			      NTVM_MEM_TOP_DOWN)) ||
+		    protect != NTVM_PAGE_NOACCESS)
+			return NTVM_STATUS_INVALID_PARAMETER;
+	} else if (type & NTVM_MEM_REPLACE_PLACEHOLDER) {
+		if (!(type & NTVM_MEM_RESERVE) ||
+		    (type & ~(NTVM_MEM_RESERVE | NTVM_MEM_REPLACE_PLACEHOLDER |
+			      NTVM_MEM_COMMIT | NTVM_MEM_WRITE_WATCH)))
+			return NTVM_STATUS_INVALID_PARAMETER;
+	}
+	return NTVM_STATUS_SUCCESS;
+}
+
 u32 ntvm_nt_allocate_ex(struct ntvm_ctx *ctx, struct ntvm_alloc_ex_args *ex)
 {
+	const u32 placeholders = NTVM_MEM_RESERVE_PLACEHOLDER |
+				 NTVM_MEM_REPLACE_PLACEHOLDER;
 	struct ntvm_place pl = {
 		.lo = NTVM_MIN_ADDRESS,
 		.hi = ctx->max_address + 1,
@@ -131,7 +156,7 @@ u32 ntvm_nt_allocate_ex(struct ntvm_ctx *ctx, struct ntvm_alloc_ex_args *ex)
 	struct ntvm_alloc_args args = {
 		.base = ex->base,
 		.size = ex->size,
-		.type = ex->type,
+		.type = ex->type & ~placeholders,
 		.protect = ex->protect,
 	};
 	bool placed;
@@ -141,19 +166,16 @@ u32 ntvm_nt_allocate_ex(struct ntvm_ctx *ctx, struct ntvm_alloc_ex_args *ex)
 				     &placed);
 	if (status)
 		return status;
-	if (ex->type & ~(NTVM_MEM_ALLOC_EX_TYPES |
-			 NTVM_MEM_RESERVE_PLACEHOLDER |
-			 NTVM_MEM_REPLACE_PLACEHOLDER))
+	if (ex->type & ~(NTVM_MEM_ALLOC_EX_TYPES | placeholders))
 		return NTVM_STATUS_INVALID_PARAMETER;
 	if (ex->base && placed)
 		return NTVM_STATUS_INVALID_PARAMETER;
 	if (!ex->size)
 		return NTVM_STATUS_INVALID_PARAMETER;
-	/* Placeholders are not implemented yet. */
-	if (ex->type & (NTVM_MEM_RESERVE_PLACEHOLDER |
-			NTVM_MEM_REPLACE_PLACEHOLDER))
-		return NTVM_STATUS_NOT_SUPPORTED;
-	status = ntvm_allocate(ctx, &args, &pl);
+	status = ntvm_check_placeholder(ex->type, ex->protect);
+	if (status)
+		return status;
+	status = ntvm_allocate(ctx, &args, &pl, ex->type & placeholders);
 	if (status)
 		return status;
 	ex->base = args.base;

@@ -20,7 +20,8 @@
  *                 working-set limits (the lock quota)
  *   --- the services above validate and round, then call:
  *   vad.c         allocations (NT's VADs) by address: reserve, release
- *                 and split, lookup, and liveness (an allocation whose
+ *                 and split, placeholders (replace, free back, split,
+ *                 coalesce), lookup, and liveness (an allocation whose
  *                 views userspace unmapped is forgotten when next changed)
  *   arena.c       the arenas: free space kept mapped, where allocations
  *                 are placed without a VMA operation
@@ -159,6 +160,8 @@ struct ntvm_vad {
 	bool broken;		/* a view change failed half-way */
 	bool write_watch;	/* MEM_WRITE_WATCH */
 	bool has_exec;		/* has had executable pages */
+	bool placeholder;	/* a placeholder, not replaced */
+	bool replaced;		/* replaced a placeholder: may become one */
 };
 
 static inline unsigned long ntvm_vad_base(const struct ntvm_vad *vad)
@@ -471,6 +474,13 @@ u32 ntvm_vad_reserve(struct ntvm_ctx *ctx, unsigned long base,
 void ntvm_vad_unreserve(struct ntvm_ctx *ctx, struct ntvm_vad *vad);
 u32 ntvm_vad_release(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 		     unsigned long start, unsigned long end);
+void ntvm_vad_replace(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+		      u32 alloc_protect, bool write_watch);
+void ntvm_vad_unreplace(struct ntvm_ctx *ctx, struct ntvm_vad *vad);
+u32 ntvm_vad_to_placeholder(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+			    unsigned long start, unsigned long end);
+u32 ntvm_vad_coalesce(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+		      unsigned long end);
 void ntvm_vad_destroy_all(struct ntvm_ctx *ctx);
 bool ntvm_vad_intact(struct ntvm_ctx *ctx, struct ntvm_vad *vad);
 struct ntvm_vad *ntvm_vad_live(struct ntvm_ctx *ctx, unsigned long addr);
@@ -483,7 +493,7 @@ bool ntvm_vad_range_taken(struct ntvm_ctx *ctx, unsigned long start,
  */
 u32 ntvm_nt_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args);
 u32 ntvm_allocate(struct ntvm_ctx *ctx, struct ntvm_alloc_args *args,
-		  struct ntvm_place *pl);
+		  struct ntvm_place *pl, u32 placeholder);
 u32 ntvm_nt_address_limit(struct ntvm_ctx *ctx,
 			  struct ntvm_address_limit_args *args);
 u32 ntvm_nt_allocate_ex(struct ntvm_ctx *ctx, struct ntvm_alloc_ex_args *ex);

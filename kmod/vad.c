@@ -9,6 +9,14 @@
  * pages with it (through change.c).  Neither maps or unmaps a view in the
  * common case.
  *
+ * Placeholders (VirtualAlloc2's MEM_RESERVE_PLACEHOLDER) are allocations
+ * like any other, reserved with PAGE_NOACCESS and never committed: a
+ * replacement makes one an ordinary allocation that remembers it was one
+ * (replaced); freeing that back, or splitting a placeholder, is a release
+ * whose range is then taken by a new placeholder; coalescing joins the
+ * extents of adjacent placeholders.  None of these maps or unmaps a view
+ * unless executable pages go back to the data view.
+ *
  * Liveness: userspace can munmap the views of whole allocations (that
  * cannot be refused).  An allocation whose range is no longer all in our
  * views is "broken"; it is forgotten (what is left of its views unmapped,
@@ -290,6 +298,8 @@ static void ntvm_vad_cut(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 		tail->broken = vad->broken;
 		tail->write_watch = vad->write_watch;
 		tail->has_exec = vad->has_exec;
+		tail->placeholder = vad->placeholder;
+		tail->replaced = vad->replaced;
 		ntvm_space_split(ctx, &vad->ext, start, end, &tail->ext);
 		ntvm_vad_count(ctx, tail);
 	}
@@ -324,6 +334,143 @@ u32 ntvm_vad_release(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 		return status;
 	}
 	ntvm_vad_cut(ctx, vad, start, end, tail);
+	return NTVM_STATUS_SUCCESS;
+}
+
+/* Turn MEM_WRITE_WATCH on or off for @vad, in the map. */
+static void ntvm_vad_set_write_watch(struct ntvm_ctx *ctx,
+				     struct ntvm_vad *vad, bool write_watch)
+{
+	if (vad->write_watch == write_watch)
+		return;
+	vad->write_watch = write_watch;
+	WRITE_ONCE(ctx->write_watches,
+		   ctx->write_watches + (write_watch ? 1 : -1));
+}
+
+/**
+ * ntvm_vad_replace - placeholder @vad becomes an ordinary allocation
+ * @ctx:           the context
+ * @vad:           a placeholder
+ * @alloc_protect: the protection it is now reserved with
+ * @write_watch:   track writes to its pages (MEM_WRITE_WATCH)
+ *
+ * Nothing is committed yet; its pages' written bits were cleared when
+ * they were last released.  Cannot fail.
+ */
+void ntvm_vad_replace(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+		      u32 alloc_protect, bool write_watch)
+{
+	lockdep_assert_held(&ctx->op_lock);
+	vad->placeholder = false;
+	vad->replaced = true;
+	vad->alloc_protect = alloc_protect;
+	ntvm_vad_set_write_watch(ctx, vad, write_watch);
+}
+
+/* Undo ntvm_vad_replace() of an allocation with nothing committed. */
+void ntvm_vad_unreplace(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
+{
+	lockdep_assert_held(&ctx->op_lock);
+	vad->placeholder = true;
+	vad->replaced = false;
+	vad->alloc_protect = NTVM_PAGE_NOACCESS;
+	ntvm_vad_set_write_watch(ctx, vad, false);
+}
+
+/**
+ * ntvm_vad_to_placeholder - [start, end) of @vad becomes a placeholder
+ * @ctx:   the context
+ * @vad:   a placeholder, or an allocation that replaced one
+ * @start: first address
+ * @end:   end address
+ *
+ * MEM_RELEASE|MEM_PRESERVE_PLACEHOLDER: the range is released as by
+ * ntvm_vad_release() (its pages, locks, write-watch and reset state go,
+ * and the part after it gets an allocation of its own), then taken by a
+ * new placeholder; all of @vad is made a placeholder in place.  Splitting
+ * a placeholder this way gives two or three.
+ *
+ * Return: 0 or STATUS_NO_MEMORY (nothing changed).
+ */
+u32 ntvm_vad_to_placeholder(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+			    unsigned long start, unsigned long end)
+{
+	unsigned long base = ntvm_vad_base(vad), vad_end = ntvm_vad_end(vad);
+	struct ntvm_vad *piece = NULL, *tail = NULL;
+	bool whole = start == base && end == vad_end;
+	u32 status;
+
+	lockdep_assert_held(&ctx->op_lock);
+	/* All that can fail comes before the views change. */
+	if (!whole) {
+		piece = ntvm_vad_alloc();
+		if (!piece)
+			return NTVM_STATUS_NO_MEMORY;
+	}
+	if (start > base && end < vad_end) {
+		tail = ntvm_vad_alloc();
+		if (!tail) {
+			ntvm_vad_free(piece);
+			return NTVM_STATUS_NO_MEMORY;
+		}
+	}
+	status = ntvm_change_release(ctx, vad, start, end);
+	if (status) {
+		ntvm_vad_free(tail);
+		ntvm_vad_free(piece);
+		return status;
+	}
+	if (whole) {
+		/* Its exec runs are back in the data view, uncommitted. */
+		vad->has_exec = false;
+		ntvm_vad_unreplace(ctx, vad);
+		return NTVM_STATUS_SUCCESS;
+	}
+	ntvm_vad_cut(ctx, vad, start, end, tail);
+	piece->ext.start = start;
+	piece->ext.end = end;
+	piece->alloc_protect = NTVM_PAGE_NOACCESS;
+	piece->placeholder = true;
+	ntvm_vad_insert(ctx, piece);
+	return NTVM_STATUS_SUCCESS;
+}
+
+/**
+ * ntvm_vad_coalesce - join the placeholders of [base of @vad, end)
+ * @ctx: the context
+ * @vad: the first placeholder
+ * @end: the end of the last
+ *
+ * MEM_RELEASE|MEM_COALESCE_PLACEHOLDERS: the range must be exactly two or
+ * more adjacent intact placeholders, the first one @vad; it becomes one,
+ * @vad.
+ *
+ * Return: 0 or STATUS_CONFLICTING_ADDRESSES (nothing changed).
+ */
+u32 ntvm_vad_coalesce(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+		      unsigned long end)
+{
+	unsigned long at = ntvm_vad_base(vad);
+	struct ntvm_vad *next = vad;
+	unsigned int pieces = 0;
+
+	lockdep_assert_held(&ctx->op_lock);
+	while (next && at < end && ntvm_vad_base(next) == at &&
+	       next->placeholder && ntvm_vad_intact(ctx, next)) {
+		at = ntvm_vad_end(next);
+		pieces++;
+		next = ntvm_vad_after(next);
+		cond_resched();
+	}
+	if (pieces < 2 || at != end)
+		return NTVM_STATUS_CONFLICTING_ADDRESSES;
+	while ((next = ntvm_vad_after(vad)) && ntvm_vad_base(next) < end) {
+		ntvm_vad_erase(ctx, next);
+		ntvm_vad_free(next);
+		cond_resched();
+	}
+	ntvm_space_resize(ctx, &vad->ext, ntvm_vad_base(vad), end);
 	return NTVM_STATUS_SUCCESS;
 }
 

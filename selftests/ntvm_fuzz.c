@@ -36,6 +36,7 @@ static uint64_t rnd(void)
 }
 
 static uint64_t live[64];	/* bases handed out, to aim at */
+static uint64_t ph_live[16];	/* placeholders made, to split and join */
 
 #define WW_OUT 512
 static __u64 ww_out[WW_OUT];	/* a write-watch array that holds WW_OUT */
@@ -86,12 +87,31 @@ static uint32_t type(void)
 		NTVM_MEM_WRITE_WATCH, NTVM_MEM_LARGE_PAGES, NTVM_MEM_PHYSICAL,
 		NTVM_MEM_RESERVE | NTVM_MEM_WRITE_WATCH,
 		NTVM_MEM_COMMIT | NTVM_MEM_RESERVE | NTVM_MEM_WRITE_WATCH,
+		NTVM_MEM_RESERVE | NTVM_MEM_RESERVE_PLACEHOLDER,
+		NTVM_MEM_RESERVE | NTVM_MEM_REPLACE_PLACEHOLDER,
+		NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
+			NTVM_MEM_REPLACE_PLACEHOLDER,
+		NTVM_MEM_RELEASE | NTVM_MEM_PRESERVE_PLACEHOLDER,
+		NTVM_MEM_RELEASE | NTVM_MEM_COALESCE_PLACEHOLDERS,
 	};
 	const unsigned int n = sizeof(t) / sizeof(t[0]);
 
 	if (rnd() % 4 == 0)
 		return (uint32_t)rnd();
 	return t[rnd() % n] | (rnd() % 5 ? 0 : t[rnd() % n]);
+}
+
+/* The free types, placeholders' too; now and then any type. */
+static uint32_t free_type(void)
+{
+	static const uint32_t t[] = {
+		NTVM_MEM_RELEASE, NTVM_MEM_DECOMMIT, NTVM_MEM_RELEASE,
+		NTVM_MEM_DECOMMIT,
+		NTVM_MEM_RELEASE | NTVM_MEM_PRESERVE_PLACEHOLDER,
+		NTVM_MEM_RELEASE | NTVM_MEM_COALESCE_PLACEHOLDERS,
+	};
+
+	return t[rnd() % (sizeof(t) / sizeof(t[0]))];
 }
 
 static uint32_t prot(void)
@@ -223,8 +243,16 @@ int main(int argc, char **argv)
 			req = NTVM_IOC_FREE;
 			u.f.base = addr();
 			u.f.size = rnd() % 3 ? 0 : size();
-			u.f.type = rnd() % 8 ? (rnd() % 2 ? NTVM_MEM_RELEASE :
-					NTVM_MEM_DECOMMIT) : type();
+			u.f.type = rnd() % 8 ? free_type() : type();
+			/* Placeholders: a split, a join, at a base handed out. */
+			if ((u.f.type & (NTVM_MEM_PRESERVE_PLACEHOLDER |
+					 NTVM_MEM_COALESCE_PLACEHOLDERS)) &&
+			    rnd() % 2) {
+				u.f.base = ph_live[rnd() % 16] +
+					   (rnd() % 2 ? 0 : 0x1000 * (rnd() % 16));
+				u.f.size = rnd() % 2 ? 0x1000 * (1 + rnd() % 32) :
+					   0x10000 * (1 + rnd() % 4);
+			}
 			status = &u.f.status;
 			break;
 		case 10: case 11: case 12:
@@ -282,7 +310,27 @@ int main(int argc, char **argv)
 			u.x.size = size();
 			u.x.type = type();
 			u.x.protect = prot();
+			/* Placeholders want PAGE_NOACCESS and no parameters. */
+			if (rnd() % 2 &&
+			    (u.x.type & NTVM_MEM_RESERVE_PLACEHOLDER))
+				u.x.protect = NTVM_PAGE_NOACCESS;
 			fuzz_params(&u.x);
+			/* Now and then a placeholder's own range, plainly. */
+			if (rnd() % 2 &&
+			    (u.x.type & (NTVM_MEM_RESERVE_PLACEHOLDER |
+					 NTVM_MEM_REPLACE_PLACEHOLDER))) {
+				u.x.count = 0;
+				u.x.params = 0;
+				u.x.base = rnd() % 2 ? ph_live[rnd() % 16] +
+					   0x1000 * (rnd() % 2 ? 0 : rnd() % 16) : 0;
+				u.x.size = rnd() % 2 ? 0x10000 * (1 + rnd() % 4) :
+					   0x1000 * (1 + rnd() % 32);
+				if (rnd() % 2)
+					u.x.type = NTVM_MEM_RESERVE |
+						   NTVM_MEM_RESERVE_PLACEHOLDER;
+				if (u.x.type & NTVM_MEM_RESERVE_PLACEHOLDER)
+					u.x.protect = NTVM_PAGE_NOACCESS;
+			}
 			status = &u.x.status;
 			break;
 		case 22:
@@ -310,6 +358,9 @@ int main(int argc, char **argv)
 			} else if (*status == 0 && (req == NTVM_IOC_ALLOC ||
 						     req == NTVM_IOC_ALLOC_EX)) {
 				live[rnd() % 64] = u.a.base;
+				if (req == NTVM_IOC_ALLOC_EX &&
+				    (u.x.type & NTVM_MEM_RESERVE_PLACEHOLDER))
+					ph_live[rnd() % 16] = u.x.base;
 			}
 		} else if (ret != 0 && errno != EFAULT && errno != ENOTTY &&
 			   errno != EINVAL) {

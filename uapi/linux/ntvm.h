@@ -64,11 +64,18 @@
  * 64 KiB
  */
 #define NTVM_FEATURE_ADDRESS_LIMIT	_BITULL(5)
+/*
+ * Placeholders: MEM_RESERVE_PLACEHOLDER and MEM_REPLACE_PLACEHOLDER in
+ * NTVM_IOC_ALLOC_EX, MEM_PRESERVE_PLACEHOLDER and
+ * MEM_COALESCE_PLACEHOLDERS in NTVM_IOC_FREE
+ */
+#define NTVM_FEATURE_PLACEHOLDERS	_BITULL(6)
 #define NTVM_FEATURES_KNOWN		(NTVM_FEATURE_WRITE_WATCH | \
 					 NTVM_FEATURE_LOCK | \
 					 NTVM_FEATURE_COMMIT_LIMIT | \
 					 NTVM_FEATURE_PLACEMENT | \
-					 NTVM_FEATURE_ADDRESS_LIMIT)
+					 NTVM_FEATURE_ADDRESS_LIMIT | \
+					 NTVM_FEATURE_PLACEHOLDERS)
 
 /**
  * struct ntvm_alloc_args - NtAllocateVirtualMemory
@@ -120,6 +127,24 @@ struct ntvm_alloc_args {
  * STATUS_INVALID_PARAMETER; an unreadable array or requirements
  * STATUS_ACCESS_VIOLATION.  @base and @size are written back only on
  * success.
+ *
+ * Placeholders (NTVM_FEATURE_PLACEHOLDERS): address space held for a
+ * later allocation, reported as reserved PAGE_NOACCESS private memory,
+ * never committed or protected.
+ *
+ *  - MEM_RESERVE | MEM_RESERVE_PLACEHOLDER (MEM_TOP_DOWN allowed) makes
+ *    one, as a reservation; @protect must be PAGE_NOACCESS, other flags
+ *    are STATUS_INVALID_PARAMETER.  NTVM_IOC_ALLOC refuses the flag with
+ *    STATUS_INVALID_PARAMETER.
+ *  - MEM_RESERVE | MEM_REPLACE_PLACEHOLDER, with MEM_COMMIT and
+ *    MEM_WRITE_WATCH allowed, makes the placeholder at @base an ordinary
+ *    allocation reserved with @protect; @base and @size, page-rounded,
+ *    must be exactly the placeholder's (else
+ *    STATUS_CONFLICTING_ADDRESSES).  Without MEM_RESERVE, with other
+ *    flags, or with no allocation or no placeholder at @base:
+ *    STATUS_INVALID_PARAMETER.
+ *  - MEM_COMMIT or MEM_RESET on a placeholder gives
+ *    STATUS_CONFLICTING_ADDRESSES, as does a reservation over one.
  */
 struct ntvm_alloc_ex_args {
 	__u64 base;
@@ -176,7 +201,10 @@ struct ntvm_mem_address_requirements32 {
  * struct ntvm_free_args - NtFreeVirtualMemory
  * @base:   in/out: address; out: page-rounded base of the freed range.
  * @size:   in/out: size (0 = whole allocation); out: size freed.
- * @type:   in: MEM_DECOMMIT or MEM_RELEASE.
+ * @type:   in: MEM_DECOMMIT, MEM_RELEASE, or (NTVM_FEATURE_PLACEHOLDERS)
+ *          MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER or MEM_RELEASE |
+ *          MEM_COALESCE_PLACEHOLDERS; any other value gives
+ *          STATUS_INVALID_PARAMETER_4.
  * @status: out: NTSTATUS.
  * @flags:  in: none defined yet, must be zero.
  * @pad:    must be zero.
@@ -184,6 +212,20 @@ struct ntvm_mem_address_requirements32 {
  * Unlike VirtualFree, MEM_RELEASE with a non-zero size releases just that
  * range and splits the allocation (the part after it gets its own
  * allocation base).
+ *
+ * MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER turns the page-rounded range,
+ * inside one allocation, into a placeholder: of an allocation that
+ * replaced a placeholder, as a release would (contents, commit charge,
+ * locks, write watch and reset state go); of a placeholder, splitting it
+ * into two or three, each its own allocation.  @size 0 gives
+ * STATUS_INVALID_PARAMETER_3; an allocation that was never a placeholder,
+ * or a whole placeholder, STATUS_CONFLICTING_ADDRESSES.
+ *
+ * MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS joins two or more adjacent
+ * placeholders into one: @base must be the first one's base and @size the
+ * sum of their sizes (else STATUS_CONFLICTING_ADDRESSES; @size 0 gives
+ * STATUS_INVALID_PARAMETER_3).  A plain MEM_RELEASE across several
+ * placeholders gives STATUS_UNABLE_TO_FREE_VM, as across any allocations.
  */
 struct ntvm_free_args {
 	__u64 base;
@@ -466,6 +508,9 @@ struct ntvm_commit_limit_args {
  */
 #define NTVM_MEM_RESET_UNDO		0x01000000
 #define NTVM_MEM_LARGE_PAGES		0x20000000
+/* NtFreeVirtualMemory, with MEM_RELEASE. */
+#define NTVM_MEM_COALESCE_PLACEHOLDERS	0x00000001
+#define NTVM_MEM_PRESERVE_PLACEHOLDER	0x00000002
 
 #define NTVM_PAGE_NOACCESS		0x0001
 #define NTVM_PAGE_READONLY		0x0002
