@@ -343,4 +343,68 @@ TEST(address_limit_of_a_32bit_process)
 	close(fd);
 }
 
+/* Placeholders from a 32-bit process: made, split, replaced, joined. */
+TEST(placeholders_from_a_32bit_process)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	struct ntvm_alloc_ex_args x = {
+		.size = 0x30000,
+		.type = NTVM_MEM_RESERVE | NTVM_MEM_RESERVE_PLACEHOLDER,
+		.protect = NTVM_PAGE_NOACCESS,
+	};
+	struct ntvm_free_args f = { 0 };
+	struct ntvm_query_args q = { 0 };
+	__u64 base;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC_EX, &x));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, x.status);
+	base = x.base;
+	EXPECT_GE(0x7FFEFFFF, base + 0x2ffff);
+	/* Split off the middle 64 KiB: three placeholders. */
+	f.base = base + 0x10000;
+	f.size = 0x10000;
+	f.type = NTVM_MEM_RELEASE | NTVM_MEM_PRESERVE_PLACEHOLDER;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, f.status);
+	q.address = base + 0x10000;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_QUERY, &q));
+	EXPECT_EQ(base + 0x10000, q.allocation_base);
+	EXPECT_EQ(0x10000, q.region_size);
+	EXPECT_EQ(NTVM_MEM_RESERVE, q.state);
+	EXPECT_EQ(NTVM_PAGE_NOACCESS, q.allocation_protect);
+	/* Replace it, committed; write; back to a placeholder. */
+	x.base = base + 0x10000;
+	x.size = 0x10000;
+	x.type = NTVM_MEM_RESERVE | NTVM_MEM_COMMIT |
+		 NTVM_MEM_REPLACE_PLACEHOLDER;
+	x.protect = NTVM_PAGE_READWRITE;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC_EX, &x));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, x.status);
+	EXPECT_EQ(base + 0x10000, x.base);
+	EXPECT_TRUE(can_write((char *)(uintptr_t)(base + 0x1ffff)));
+	f.base = base + 0x10000;
+	f.size = 0x10000;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, f.status);
+	/* Joined again: one placeholder, released whole. */
+	f.base = base;
+	f.size = 0x30000;
+	f.type = NTVM_MEM_RELEASE | NTVM_MEM_COALESCE_PLACEHOLDERS;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, f.status);
+	q.address = base + 0x2ffff;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_QUERY, &q));
+	EXPECT_EQ(base, q.allocation_base);
+	q.address = base;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_QUERY, &q));
+	EXPECT_EQ(0x30000, q.region_size);
+	f.base = base;
+	f.size = 0;
+	f.type = NTVM_MEM_RELEASE;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, f.status);
+	close(fd);
+}
+
 TEST_HARNESS_MAIN
