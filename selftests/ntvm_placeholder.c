@@ -417,6 +417,42 @@ TEST(replace_free_back_replace)
 	EXPECT_FREE(p);
 }
 
+/*
+ * A replacement whose commit fails (over the process's commit limit)
+ * leaves the placeholder as it was: reserved, PAGE_NOACCESS, no write
+ * watch, and replaceable.
+ */
+TEST(failed_replace_stays_a_placeholder)
+{
+	uintptr_t p = placeholder(4 * GRAN), b;
+	SIZE_T size = 4 * GRAN, before = charge();
+	ULONG_PTR count = 4;
+	PVOID addrs[4];
+	ULONG gran;
+
+	ASSERT_NE(0, p);
+	ASSERT_TRUE(NtvmSetProcessCommitLimit(before + GRAN));
+	b = p;
+	EXPECT_EQ(STATUS_COMMITMENT_LIMIT,
+		  nt_ex(&b, &size, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH |
+			MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE));
+	EXPECT_TRUE(NtvmSetProcessCommitLimit(NTVM_NO_COMMIT_LIMIT));
+	EXPECT_PLACEHOLDER(p, 4 * GRAN);
+	EXPECT_EQ(before, charge());
+	SetLastError(0);
+	EXPECT_EQ((UINT)-1,
+		  GetWriteWatch(0, (PVOID)p, 4 * GRAN, addrs, &count, &gran));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	b = p;
+	size = 4 * GRAN;
+	EXPECT_EQ(STATUS_SUCCESS,
+		  nt_ex(&b, &size, MEM_RESERVE | MEM_COMMIT |
+			MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE));
+	EXPECT_REGION(p, p, 4 * GRAN, MEM_COMMIT, PAGE_READWRITE,
+		      MEM_PRIVATE, PAGE_READWRITE);
+	EXPECT_EQ(0, vfree(p, 0, MEM_RELEASE));
+}
+
 /* What a release drops, freeing back to a placeholder drops too. */
 TEST(free_back_drops_state)
 {
