@@ -63,7 +63,7 @@
 #include "compat.h"
 #include "ntvm.h"
 
-static int ntvm_reset_shrinker_get(struct ntvm_ctx *ctx);
+static int ntvm_reset_item_get(struct ntvm_ctx *ctx);
 
 /* Held by the reset in progress: undone if the reset fails. */
 #define NTVM_RESET_FRESH	XA_MARK_1
@@ -226,7 +226,7 @@ u32 ntvm_reset_hold(struct ntvm_ctx *ctx, unsigned long start,
 	int err = 0;
 
 	lockdep_assert_held(&ctx->op_lock);
-	if (ntvm_reset_shrinker_get(ctx))
+	if (ntvm_reset_item_get(ctx))
 		return NTVM_STATUS_NO_MEMORY;
 	folio_batch_init(&fbatch);
 	while (!err && filemap_get_folios(mapping, &index, last, &fbatch)) {
@@ -579,7 +579,7 @@ int ntvm_reset_init(struct ntvm_ctx *ctx)
  * The context's item on the shrinker's list, made by its first reset (in
  * its process, so in its memory cgroup).  op_lock held.
  */
-static int ntvm_reset_shrinker_get(struct ntvm_ctx *ctx)
+static int ntvm_reset_item_get(struct ntvm_ctx *ctx)
 {
 	struct ntvm_reset_item *item;
 
