@@ -21,9 +21,26 @@
  *            fails with EFAULT, its outputs lost;
  *  - EINVAL: a field of this ABI (not an NT argument) is invalid: a
  *            non-zero ``pad`` or an unknown bit in ``flags``;
- *  - EPERM:  the file was opened by another process (another mm);
+ *  - EPERM:  the file was opened by another process (another mm) and the
+ *            request is not one another process may make (see "Other
+ *            processes" below);
+ *  - ESRCH:  the context's process has exited (or replaced its address
+ *            space with execve()): there is no memory left to act on;
  *  - EINTR:  a fatal signal arrived while waiting for the context;
  *  - ENOTTY: unknown request.
+ *
+ * Other processes (NTVM_FEATURE_REMOTE): the file is the right to the
+ * context's memory.  A process gets it by opening /dev/ntvm (its own
+ * context), from a process that has it (fork(), SCM_RIGHTS), or with
+ * pidfd_getfd(2) from the owner, which needs the right to ptrace the owner
+ * (PTRACE_MODE_ATTACH_REALCREDS: the same credentials and a dumpable
+ * owner, or CAP_SYS_PTRACE, and the Yama setting in force).  A holder in
+ * another address space may make NTVM_IOC_ALLOC, NTVM_IOC_ALLOC_EX,
+ * NTVM_IOC_FREE, NTVM_IOC_PROTECT and NTVM_IOC_QUERY (the NT services
+ * with another process's handle), which act on the owner's address space
+ * with every rule of the owner's own calls and need nothing of the owner;
+ * NTVM_IOC_FEATURES, NTVM_IOC_SYSINFO, NTVM_IOC_GET_COMMIT and
+ * NTVM_IOC_CONTEXT too.  The other requests fail with EPERM.
  *
  * All fields are fixed-size and every structure is a multiple of 8 bytes,
  * so the ABI is the same for 32-bit and 64-bit callers.  Fields named
@@ -70,12 +87,18 @@
  * MEM_COALESCE_PLACEHOLDERS in NTVM_IOC_FREE
  */
 #define NTVM_FEATURE_PLACEHOLDERS	_BITULL(6)
+/*
+ * NTVM_IOC_CONTEXT; NTVM_IOC_ALLOC, NTVM_IOC_ALLOC_EX, NTVM_IOC_FREE,
+ * NTVM_IOC_PROTECT and NTVM_IOC_QUERY from another process
+ */
+#define NTVM_FEATURE_REMOTE		_BITULL(7)
 #define NTVM_FEATURES_KNOWN		(NTVM_FEATURE_WRITE_WATCH | \
 					 NTVM_FEATURE_LOCK | \
 					 NTVM_FEATURE_COMMIT_LIMIT | \
 					 NTVM_FEATURE_PLACEMENT | \
 					 NTVM_FEATURE_ADDRESS_LIMIT | \
-					 NTVM_FEATURE_PLACEHOLDERS)
+					 NTVM_FEATURE_PLACEHOLDERS | \
+					 NTVM_FEATURE_REMOTE)
 
 /**
  * struct ntvm_alloc_args - NtAllocateVirtualMemory
@@ -581,6 +604,25 @@ struct ntvm_address_limit_args {
 #define NTVM_MAXIMUM_ADDRESS_32		0x7FFEFFFF
 #define NTVM_MAXIMUM_ADDRESS_32_LAA	0xFFFEFFFF
 
+/**
+ * struct ntvm_context_args - whose context a file is
+ * @owner_pid: out: the process (thread-group) id of the context's owner,
+ *             the process that opened it, as the caller's pid namespace
+ *             numbers it; 0 when the owner has exited, has replaced its
+ *             address space with execve(), or has no number there.
+ * @flags:     out: NTVM_CONTEXT_OWN when the caller runs in the owner's
+ *             address space.
+ *
+ * A process that took files of another one with pidfd_getfd(2) tells by
+ * this which of them is that process's own context (NTVM_IOC_CONTEXT).
+ */
+struct ntvm_context_args {
+	__u32 owner_pid;
+	__u32 flags;
+};
+
+#define NTVM_CONTEXT_OWN		0x1
+
 #define NTVM_IOC_MAGIC		0xB9
 
 #define NTVM_IOC_FEATURES	_IOR(NTVM_IOC_MAGIC, 0x80, __u64)
@@ -605,5 +647,7 @@ struct ntvm_address_limit_args {
 	_IOWR(NTVM_IOC_MAGIC, 0x8D, struct ntvm_alloc_ex_args)
 #define NTVM_IOC_ADDRESS_LIMIT \
 	_IOWR(NTVM_IOC_MAGIC, 0x8E, struct ntvm_address_limit_args)
+#define NTVM_IOC_CONTEXT \
+	_IOR(NTVM_IOC_MAGIC, 0x8F, struct ntvm_context_args)
 
 #endif /* __LINUX_NTVM_H */
