@@ -57,7 +57,7 @@ module: deps
 	@mkdir -p $(MODDIR)/kmod $(MODDIR)/uapi/linux
 	@cp -p -u Kbuild $(MODDIR)/
 	@cp -p -u kmod/*.c kmod/*.h $(MODDIR)/kmod/
-	@cp -p -u uapi/linux/ntvm.h $(MODDIR)/uapi/linux/
+	@cp -p -u uapi/linux/ntvm.h uapi/linux/ntvm_netlink.h $(MODDIR)/uapi/linux/
 	$(MAKE) -C $(KDIR) M=$(MODDIR) $(KBUILD_EXTRA) modules
 
 print-ko:

@@ -122,6 +122,7 @@ bool ntvm_charge(struct ntvm_ctx *ctx, unsigned long pages)
 {
 	unsigned long limit = ntvm_commit_limit();
 	atomic_long_t *user = &ctx->charge->committed;
+	bool user_limit = true;
 	long now;
 
 	lockdep_assert_held(&ctx->op_lock);
@@ -129,18 +130,24 @@ bool ntvm_charge(struct ntvm_ctx *ctx, unsigned long pages)
 		return true;
 	/* The context's own limit may be below its charge. */
 	if (ctx->committed > ctx->commit_limit ||
-	    pages > ctx->commit_limit - ctx->committed)
-		return false;
+	    pages > ctx->commit_limit - ctx->committed) {
+		user_limit = false;
+		goto refused;
+	}
 	if (pages > limit)
-		return false;
+		goto refused;
 	now = atomic_long_add_return(pages, user);
 	if (now < 0 || now > limit) {
 		atomic_long_sub(pages, user);
-		return false;
+		goto refused;
 	}
 	atomic_long_add(pages, &ntvm_committed);
 	ctx->committed += pages;
 	return true;
+refused:
+	/* ntvmstat's event (event.c) */
+	ntvm_event_commit_refused(ctx, pages, user_limit);
+	return false;
 }
 
 /*

@@ -13,6 +13,7 @@
 #include <linux/list_lru.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
+#include <net/genetlink.h>
 /* struct folio_batch moved out of pagevec.h. */
 #ifdef NTVM_HAVE_FOLIO_BATCH_H
 #include <linux/folio_batch.h>
@@ -165,6 +166,19 @@ static inline void ntvm_list_lru_del_obj(struct list_lru *lru,
 	list_lru_del_obj(lru, item);
 #else
 	list_lru_del(lru, item);
+#endif
+}
+
+/*
+ * The attributes of a dump request: in the dump's struct genl_info
+ * since 6.7 (genl_info_dump()).
+ */
+static inline struct nlattr **ntvm_genl_dump_attrs(struct netlink_callback *cb)
+{
+#ifdef NTVM_HAVE_GENL_INFO_DUMP
+	return genl_info_dump(cb)->attrs;
+#else
+	return genl_dumpit_info(cb)->attrs;
 #endif
 }
 

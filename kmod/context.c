@@ -62,6 +62,7 @@ void ntvm_context_exit(void)
 
 static void ntvm_ctx_free(struct ntvm_ctx *ctx)
 {
+	ntvm_registry_del(ctx);
 	ntvm_lock_destroy(ctx);
 	ntvm_reset_destroy(ctx);
 	ntvm_vad_destroy_all(ctx);
@@ -179,6 +180,12 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 	}
 	ntvm_prime_lockdep(ctx);
 	atomic_long_inc(&ntvm_nr_contexts);
+	/* For ntvmstat (netlink.c); freed by the backing's release. */
+	err = ntvm_registry_add(ctx);
+	if (err) {
+		ntvm_ctx_put(ctx);
+		return ERR_PTR(err);
+	}
 	return ctx;
 }
 

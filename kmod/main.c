@@ -246,11 +246,16 @@ static int __init ntvm_init(void)
 	err = ntvm_context_init();
 	if (err)
 		goto out_reset;
-	err = misc_register(&ntvm_misc);
+	err = ntvm_netlink_init();
 	if (err)
 		goto out_context;
+	err = misc_register(&ntvm_misc);
+	if (err)
+		goto out_netlink;
 	return 0;
 
+out_netlink:
+	ntvm_netlink_exit();
 out_context:
 	ntvm_context_exit();
 out_reset:
@@ -261,6 +266,7 @@ out_reset:
 static void __exit ntvm_exit(void)
 {
 	misc_deregister(&ntvm_misc);
+	ntvm_netlink_exit();
 	ntvm_context_exit();
 	ntvm_reset_module_exit();
 }

@@ -46,6 +46,16 @@
  *                 system call fails on the page too
  *   protection.c  Windows protections <-> the page-state encoding
  *
+ * ntvmstat's generic netlink family, beside the services:
+ *
+ *   netlink.c     the family "ntvm" (uapi/linux/ntvm_netlink.h): system
+ *                 figures, a row per context, the dump of allocations
+ *   registry.c    the live contexts by id, with their opener's pid
+ *   stats.c       (a service, like nt_query.c) a context's figures:
+ *                 allocations and the runs of pages inside them
+ *   event.c       (called from charge.c and vad.c) the family's
+ *                 rate-limited multicast events
+ *
  * A context (one open of /dev/ntvm) owns:
  *
  *  - the address-space map (space.c): allocations (the NT "VADs") and
@@ -225,6 +235,9 @@ struct ntvm_ctx {
 	atomic_long_t reset_held;
 	unsigned long reset_cursor;
 	struct ntvm_reset_item *reset_item;
+	/* registry.c: the context's id and its opener, for netlink.c */
+	u32 stat_id;
+	struct pid *stat_pid;
 };
 
 /*
@@ -508,5 +521,50 @@ u32 ntvm_nt_lock(struct ntvm_ctx *ctx, struct ntvm_lock_args *args);
 u32 ntvm_nt_unlock(struct ntvm_ctx *ctx, struct ntvm_lock_args *args);
 u32 ntvm_nt_working_set(struct ntvm_ctx *ctx,
 			struct ntvm_working_set_args *args);
+
+/* ntvmstat's netlink family: netlink.c, registry.c, stats.c, event.c */
+struct genl_family;
+extern struct genl_family ntvm_genl_family;
+#define NTVM_MCGRP_EVENTS	0	/* the family's multicast group */
+int ntvm_netlink_init(void);
+void ntvm_netlink_exit(void);
+int ntvm_registry_add(struct ntvm_ctx *ctx);
+void ntvm_registry_del(struct ntvm_ctx *ctx);
+int ntvm_registry_lock_killable(void);
+void ntvm_registry_unlock(void);
+struct ntvm_ctx *ntvm_registry_find(unsigned long *id);
+u32 ntvm_registry_pid(struct ntvm_ctx *ctx);
+
+/* A run of pages of one state in an allocation; counts in pages. */
+struct ntvm_run_stats {
+	unsigned long start;
+	unsigned long end;
+	u32 state;		/* NTVM_MEM_COMMIT or NTVM_MEM_RESERVE */
+	u32 protect;		/* Windows PAGE_*, 0 when reserved */
+	bool guard;
+	unsigned long resident;
+	unsigned long dirty;	/* written under write watch */
+	unsigned long locked;
+};
+
+/* The sums of a context's intact allocations. */
+struct ntvm_ctx_stats {
+	unsigned long allocations;
+	unsigned long reserved;		/* bytes */
+	unsigned long write_watched;	/* bytes */
+	unsigned long committed;	/* pages */
+	unsigned long resident;		/* pages */
+	unsigned long locked;		/* pages */
+};
+
+struct ntvm_vad *ntvm_stats_next_alloc(struct ntvm_ctx *ctx,
+				       unsigned long addr);
+unsigned long ntvm_stats_run(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+			     unsigned long addr, struct ntvm_run_stats *run);
+void ntvm_stats_context(struct ntvm_ctx *ctx, struct ntvm_ctx_stats *cs);
+void ntvm_event_commit_refused(struct ntvm_ctx *ctx, unsigned long pages,
+			       bool user_limit);
+void ntvm_event_forgotten(struct ntvm_ctx *ctx, unsigned long start,
+			  unsigned long end);
 
 #endif /* _NTVM_H */

@@ -504,6 +504,8 @@ static bool ntvm_vad_forget(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 	vad->broken = true;
 	if (ntvm_view_unmap_ours(ctx, ntvm_vad_base(vad), ntvm_vad_end(vad)))
 		return false;
+	/* ntvmstat's event (event.c) */
+	ntvm_event_forgotten(ctx, ntvm_vad_base(vad), ntvm_vad_end(vad));
 	ntvm_change_drop_pages(ctx, ntvm_vad_base(vad), ntvm_vad_end(vad));
 	ntvm_vad_erase(ctx, vad);
 	ntvm_vad_free(vad);
