@@ -44,11 +44,13 @@ STATIC_TESTS := $(filter-out $(O)/selftests/ntvm_shared,$(TESTS))
 TEST_CFLAGS = $(CFLAGS) -Wall -D_GNU_SOURCE -I$(KSFT) -I$(TOP)/uapi \
 	      -I$(TOP)/lib -I$(TOP)/selftests
 EXAMPLES  := $(O)/examples/demo
+# ntvmstat(1): libnl-3 and libnl-genl-3 (tools/install-deps netlink).
+NTVMSTAT  := $(O)/tools/ntvmstat
 
 .PHONY: all deps module lib selftests examples install check demo lint \
-	debug-kernel clean print-ko bench profile fuzz stress selftests32
+	debug-kernel clean print-ko bench profile fuzz stress selftests32 ntvmstat
 
-all: module lib selftests examples
+all: module lib selftests examples ntvmstat
 
 deps:
 	@tools/install-deps base
@@ -126,16 +128,31 @@ $(O)/selftests/run-all: selftests/run-all
 
 examples: $(EXAMPLES)
 
+ntvmstat: $(NTVMSTAT)
+
+$(NTVMSTAT): tools/ntvmstat/ntvmstat.c uapi/linux/ntvm.h \
+		uapi/linux/ntvm_netlink.h
+	@tools/install-deps netlink
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE -I$(TOP)/uapi \
+		$$(pkg-config --cflags libnl-genl-3.0) -o $@ $< \
+		$$(pkg-config --libs libnl-genl-3.0)
+
 $(O)/examples/%: Documentation/examples/%.c $(O)/lib/libntvm.so
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -I$(TOP)/lib -o $@ $< -L$(O)/lib -lntvm
 
-install: lib
+install: lib ntvmstat
 	install -d $(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man4 \
-		$(DESTDIR)$(MANDIR)/man7
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
+		$(DESTDIR)$(MANDIR)/man4 $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(PREFIX)/bin
 	install -m 644 lib/ntvm.h $(DESTDIR)$(PREFIX)/include/ntvm.h
 	install -m 644 uapi/linux/ntvm.h $(DESTDIR)$(PREFIX)/include/linux/ntvm.h
+	install -m 644 uapi/linux/ntvm_netlink.h \
+		$(DESTDIR)$(PREFIX)/include/linux/ntvm_netlink.h
+	install -m 755 $(NTVMSTAT) $(DESTDIR)$(PREFIX)/bin/ntvmstat
+	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 755 $(O)/lib/libntvm.so $(DESTDIR)$(PREFIX)/lib/libntvm.so.0
 	ln -sf libntvm.so.0 $(DESTDIR)$(PREFIX)/lib/libntvm.so
 	install -m 644 $(O)/lib/libntvm.a $(DESTDIR)$(PREFIX)/lib/libntvm.a
