@@ -11,7 +11,14 @@
  *
  * CALLS defaults to $NTVM_FUZZ_CALLS, else 100000; SEED to 1.
  *
- * Prints "ok 1 ..." / "not ok 1 ..." (TAP) with the count.
+ * Then CALLS / 16 random messages to the generic netlink family "ntvm"
+ * (random commands, do or dump, header bytes, attributes of any type,
+ * length and content, lengths that lie), while the context still holds
+ * what the calls left: each must get data or a clean error (EINVAL,
+ * ERANGE, EOPNOTSUPP, ESRCH, ENOENT, EPERM).
+ *
+ * Prints "ok 1 ..." / "not ok 1 ..." and "ok 2 ..." / "not ok 2 ..." (TAP)
+ * with the counts.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +30,8 @@
 #include <unistd.h>
 
 #include <linux/ntvm.h>
+
+#include "ntvm_nl.h"
 
 static uint64_t rng_state;
 
@@ -176,12 +185,67 @@ static int known_status(uint32_t s)
 	return 0;
 }
 
+/* Random messages to the netlink family: the number of undefined results. */
+static unsigned long fuzz_netlink(unsigned long msgs)
+{
+	static const size_t lens[] = { 0, 1, 2, 3, 4, 4, 4, 8, 8, 12, 64 };
+	unsigned long bad = 0;
+	struct nl nl;
+
+	if (nl_open(&nl)) {
+		printf("# netlink: no family \"%s\"\n", NTVM_GENL_NAME);
+		return 1;
+	}
+	for (unsigned long i = 0; i < msgs; i++) {
+		struct nlreq r;
+		struct genlmsghdr *g;
+		int n = rnd() % 5, err;
+
+		ntvm_req(&nl, &r, rnd() % 8, rnd() % 2);
+		g = NLMSG_DATA((struct nlmsghdr *)r.buf);
+		if (rnd() % 16 == 0)
+			g->reserved = rnd();
+		if (rnd() % 16 == 0)
+			g->version = rnd();
+		while (n--) {
+			uint16_t type = rnd() % (NTVM_A_MAX + 4);
+			size_t len = lens[rnd() % 11];
+			uint32_t v[16];
+
+			for (size_t k = 0; k < 16; k++)
+				v[k] = rnd();
+			if (type == NTVM_A_PID && rnd() % 2)
+				v[0] = rnd() % 4 ? (uint32_t)getpid() : 1;
+			if (type == NTVM_A_CONTEXT && rnd() % 2)
+				v[0] = rnd() % 8;
+			if (rnd() % 16 == 0)
+				type |= NLA_F_NESTED;
+			if (rnd() % 32 == 0)	/* a length that lies */
+				req_put_raw(&r, type, v, len,
+					    (uint16_t)rnd() % 128);
+			else
+				req_put(&r, type, v, len);
+		}
+		err = nl_send(&nl, &r);
+		if (!err)
+			err = nl_recv(&nl, NULL, NULL);
+		if (err && err != -EINVAL && err != -ERANGE &&
+		    err != -EOPNOTSUPP && err != -ESRCH && err != -ENOENT &&
+		    err != -EPERM) {
+			printf("# netlink message %lu: error %d\n", i, err);
+			bad++;
+		}
+	}
+	nl_close(&nl);
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	const char *env = getenv("NTVM_FUZZ_CALLS");
 	unsigned long calls = argc > 1 ? strtoul(argv[1], NULL, 0) :
 			      env ? strtoul(env, NULL, 0) : 100000;
-	unsigned long i, bad = 0, ok = 0;
+	unsigned long i, bad = 0, ok = 0, nl_bad;
 	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
 	union {
 		struct ntvm_alloc_args a;
@@ -203,7 +267,7 @@ int main(int argc, char **argv)
 		perror("open /dev/ntvm");
 		return 1;
 	}
-	printf("TAP version 13\n1..1\n");
+	printf("TAP version 13\n1..2\n");
 	for (i = 0; i < calls; i++) {
 		unsigned long req;
 		uint32_t *status = NULL;
@@ -372,6 +436,9 @@ int main(int argc, char **argv)
 	}
 	printf("%s 1 fuzz: %lu calls, %lu undefined results\n",
 	       bad ? "not ok" : "ok", ok, bad);
+	nl_bad = fuzz_netlink(calls / 16);
+	printf("%s 2 netlink fuzz: %lu messages, %lu undefined results\n",
+	       nl_bad ? "not ok" : "ok", calls / 16, nl_bad);
 	close(fd);
-	return bad ? 1 : 0;
+	return bad || nl_bad ? 1 : 0;
 }

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "inject.h"
 #include "ntvm_test.h"
 #include "ntvm_nl.h"
 #include "kselftest_harness.h"
@@ -407,9 +408,10 @@ static int cmp_u64(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
-TEST_F(nl, dump_100k)
+/* 10 000 under fault injection, where each call is checked and retried. */
+TEST_F_TIMEOUT(nl, dump_100k, 600)
 {
-	const size_t n = 100000;
+	const size_t n = inject_active() ? 10000 : 100000;
 	uint64_t *bases = calloc(n, sizeof(*bases));
 
 	ASSERT_NE(NULL, bases);
@@ -427,7 +429,7 @@ TEST_F(nl, dump_100k)
 	ASSERT_EQ(0, self->d.bad);
 	ASSERT_EQ(n, self->d.n);
 	/* Resumed: many replies, none larger than a socket buffer's worth. */
-	EXPECT_GT(self->nl.recvs, 100);
+	EXPECT_GT(self->nl.recvs, n / 1000);
 	for (size_t i = 0; i < n; i++) {
 		struct alloc *x = &self->d.a[i];
 
@@ -522,6 +524,12 @@ TEST_F(nl, other_process)
 		struct dump d = { .a = self->d.a };
 		int bad = 0;
 
+		/*
+		 * Its own context first, as root (fault injection opens its
+		 * knob at the first call, which it can then no longer do).
+		 */
+		if (!must_alloc(NULL, GRAN, MEM_RESERVE, PAGE_READWRITE))
+			_exit(12);
 		if (setresgid(65534, 65534, 65534) ||
 		    setresuid(65534, 65534, 65534))
 			_exit(10);
@@ -529,12 +537,10 @@ TEST_F(nl, other_process)
 			_exit(11);
 		bad |= dump_allocs(&nl, owner, 0, &d) != -EPERM;
 		bad |= (get_row(&nl, owner, &p) != -EPERM) << 1;
-		/* Unfiltered, the list leaves the owner out. */
-		bad |= (dump_rows(&nl, owner, &p) || p.rows || p.others) << 2;
+		/* Unfiltered, the list has its own row, not the owner's. */
+		bad |= (dump_rows(&nl, owner, &p) || p.rows ||
+			p.others != 1) << 2;
 		/* Its own: allowed, and the only row it sees. */
-		bad |= (dump_allocs(&nl, getpid(), 0, &d) != -ENOENT) << 3;
-		if (!must_alloc(NULL, GRAN, MEM_RESERVE, PAGE_READWRITE))
-			_exit(12);
 		bad |= (dump_allocs(&nl, getpid(), 0, &d) || d.n != 1) << 4;
 		bad |= (dump_rows(&nl, getpid(), &p) || p.rows != 1 ||
 			p.others) << 5;
@@ -706,6 +712,13 @@ TEST_F(nl, events)
 	char *a, *b;
 	int got = 0;
 
+	/*
+	 * Events are best effort: under fault injection the event's own
+	 * allocation fails with the call's, and the event is counted as
+	 * left out instead.
+	 */
+	if (getenv("NTVM_FAULTINJ"))
+		SKIP(return, "events are dropped under fault injection");
 	ASSERT_EQ(0, setsockopt(self->nl.fd, SOL_NETLINK,
 				NETLINK_ADD_MEMBERSHIP, &self->nl.mcgrp,
 				sizeof(self->nl.mcgrp)));
