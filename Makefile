@@ -4,7 +4,8 @@
 #
 #   make                 module (against KDIR), libntvm, selftests
 #   make check           lint + the selftest suite on the distro and debug kernels
-#   make demo            boot the VM and run the libntvm example
+#   make demo            boot the VM and run the libntvm example; ntvmstat
+#                        shows what it laid out
 #   make install         DESTDIR=... PREFIX=... (headers, library, pkg-config,
 #                        man pages)
 #   make bench           benchmarks against Linux primitives (build/bench.json)
@@ -200,7 +201,8 @@ check:
 
 demo: all
 	tools/vm-run --kernel distro \
-		--add $(O)/examples/demo:/usr/bin/ntvm-demo -- ntvm-demo
+		--add $(O)/examples/demo:/usr/bin/ntvm-demo -- \
+		ntvm-demo --ntvmstat /usr/bin/ntvmstat
 
 clean:
 	rm -rf $(O)

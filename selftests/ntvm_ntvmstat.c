@@ -144,7 +144,7 @@ TEST_F(layout, map)
 	EXPECT_TRUE(has_line(out, "Process %d: 0x%016lx-0x%016lx, one cell = 64K",
 			     getpid(), x, x + 7 * GRAN));
 	EXPECT_TRUE(has_line(out, "0x%016lx w---..r", x));
-	EXPECT_TRUE(has_line(out, "Legend: . free, - reserved, n committed, no access, r committed, read-only, w committed, read-write, x committed, executable, g guard, L locked (some page)"));
+	EXPECT_TRUE(has_line(out, "Legend: . free, - reserved, n committed, no access, r committed, read-only, w committed, read-write, x committed, executable, g guard, L locked"));
 	EXPECT_TRUE(has_line(out, "Allocations 2, free ranges between them 1, largest free range 128K, free 128K"));
 
 	out = run(&status, "-p %d --map --json", getpid());

@@ -660,14 +660,15 @@ static const struct {
 	[C_READWRITE]	= { 'w', "\033[33m", "committed, read-write" },
 	[C_EXEC]	= { 'x', "\033[31m", "committed, executable" },
 	[C_GUARD]	= { 'g', "\033[36m", "guard" },
-	[C_LOCKED]	= { 'L', "\033[1;33m", "locked (some page)" },
+	[C_LOCKED]	= { 'L', "\033[1;33m", "locked" },
 };
 
 static enum cell cell_of(const struct run *r)
 {
 	if (r->state != NTVM_MEM_COMMIT)
 		return C_RESERVED;
-	if (r->locked)
+	/* Mostly locked (a run's locked pages can be anywhere in it). */
+	if (r->locked * 2 >= r->size)
 		return C_LOCKED;
 	if (r->flags & NTVM_RUN_F_GUARD)
 		return C_GUARD;
