@@ -9,7 +9,10 @@
  *                  committed, 2 of its pages written;
  *   X + 384 KiB:   64 KiB committed read-only.
  */
+#include <signal.h>
 #include <sys/wait.h>
+
+#include "inject.h"
 
 #include "ntvm_test.h"
 #include "kselftest_harness.h"
@@ -217,6 +220,56 @@ TEST_F(layout, errors)
 	(void)c;
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	EXPECT_EQ(0, status);
+}
+
+/* A line from @f, without its newline, or NULL. */
+static char *line_of(FILE *f, char *buf, size_t len)
+{
+	if (!fgets(buf, len, f))
+		return NULL;
+	buf[strcspn(buf, "\n")] = 0;
+	return buf;
+}
+
+/* ntvmstat -e sees a commit refused at the context's limit. */
+TEST_F(layout, events)
+{
+	char buf[512], want[512];
+	int out[2], status;
+	pid_t child;
+	FILE *f;
+
+	/* Events are dropped with an injected failure (see ntvm_netlink). */
+	if (inject_active())
+		SKIP(return, "events are dropped under fault injection");
+	ASSERT_EQ(0, pipe(out));
+	child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		execlp(ntvmstat(), "ntvmstat", "-e", (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	f = fdopen(out[0], "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, line_of(f, buf, sizeof(buf)));
+	EXPECT_STREQ("Following ntvm events (Ctrl-C to stop)", buf);
+	usleep(1100000);	/* a new second of the rate limit */
+
+	/* 128 KiB more than the 64 KiB limit of a context charged 128 KiB. */
+	ASSERT_TRUE(NtvmSetProcessCommitLimit(GRAN));
+	ASSERT_EQ(NULL, VirtualAlloc(self->x + GRAN, 2 * GRAN, MEM_COMMIT,
+				     PAGE_READWRITE));
+	ASSERT_NE(NULL, line_of(f, buf, sizeof(buf)));
+	snprintf(want, sizeof(want),
+		 " commit refused: pid %d context ", getpid());
+	EXPECT_NE(NULL, strstr(buf, want));
+	EXPECT_NE(NULL, strstr(buf, " wanted 128K more, at the context's limit 64K (charge 128K, the user's "));
+	kill(child, SIGTERM);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	fclose(f);
 }
 
 TEST_HARNESS_MAIN
