@@ -33,6 +33,8 @@
  *   pagestate.c   one state byte a page, in chunks found by address
  *   view.c        the VMAs (views) of the backing: map, unmap, revoke,
  *                 discard, and the one walker over the VMAs of a range
+ *   remote.c      the view changes view.c makes for another process: run
+ *                 in ntvm's kernel thread, in the owner's address space
  *   charge.c      the commit charge, per user and per context, and
  *                 their limits
  *   lock.c        locked pages: a folio reference each, which keeps the
@@ -192,6 +194,7 @@ struct shrinker;
 
 struct ntvm_ctx {
 	struct mm_struct *mm;		/* mmgrab()ed owner */
+	struct pid *owner;		/* the opener's thread group */
 	struct file *backing;		/* shmem, offset == address */
 	struct ntvm_user_charge *charge;	/* the opener's user's */
 	struct mutex op_lock;
@@ -407,6 +410,13 @@ u32 ntvm_change_release(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 void ntvm_change_drop_pages(struct ntvm_ctx *ctx, unsigned long start,
 			    unsigned long end);
 void ntvm_change_reset_written(struct ntvm_ctx *ctx, unsigned long addr);
+
+/* remote.c: view changes made for another process */
+int ntvm_remote_init(void);
+void ntvm_remote_exit(void);
+long ntvm_remote(struct ntvm_ctx *ctx,
+		 long (*fn)(struct ntvm_ctx *ctx, void *arg), void *arg);
+bool ntvm_remote_ctx(struct ntvm_ctx *ctx);
 
 /* reset.c */
 int ntvm_reset_module_init(void);

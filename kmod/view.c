@@ -71,6 +71,33 @@ void ntvm_view_span(struct ntvm_ctx *ctx, unsigned long addr,
 	mmap_read_unlock(ctx->mm);
 }
 
+struct ntvm_view_op {
+	unsigned long start;
+	unsigned long end;
+	bool exec;
+	bool replace;
+};
+
+/* vm_mmap() of a view, in @ctx's process (current's mm is @ctx->mm). */
+static long ntvm_view_do_map(struct ntvm_ctx *ctx, void *arg)
+{
+	struct ntvm_view_op *op = arg;
+	unsigned long prot = PROT_READ | PROT_WRITE |
+			     (op->exec ? PROT_EXEC : 0);
+	unsigned long flags = MAP_SHARED |
+			      (op->replace ? MAP_FIXED : MAP_FIXED_NOREPLACE);
+	unsigned long addr;
+
+	WRITE_ONCE(ctx->op_task, current);
+	ctx->op_exec = op->exec;
+	addr = vm_mmap(ctx->backing, op->start, op->end - op->start, prot,
+		       flags, ntvm_file_pos(op->start));
+	WRITE_ONCE(ctx->op_task, NULL);
+	if (IS_ERR_VALUE(addr))
+		return (int)addr;
+	return 0;
+}
+
 /**
  * ntvm_view_map - map [start, end) of the backing as a view
  * @ctx:     the context
@@ -85,10 +112,12 @@ void ntvm_view_span(struct ntvm_ctx *ctx, unsigned long addr,
 int ntvm_view_map(struct ntvm_ctx *ctx, unsigned long start,
 		  unsigned long end, bool exec, bool replace)
 {
-	unsigned long prot = PROT_READ | PROT_WRITE | (exec ? PROT_EXEC : 0);
-	unsigned long flags = MAP_SHARED |
-			      (replace ? MAP_FIXED : MAP_FIXED_NOREPLACE);
-	unsigned long addr;
+	struct ntvm_view_op op = {
+		.start = start,
+		.end = end,
+		.exec = exec,
+		.replace = replace,
+	};
 
 	lockdep_assert_held(&ctx->op_lock);
 	/*
@@ -99,14 +128,21 @@ int ntvm_view_map(struct ntvm_ctx *ctx, unsigned long start,
 	 */
 	if (fatal_signal_pending(current))
 		return -EINTR;
+	if (ntvm_remote_ctx(ctx))
+		return ntvm_remote(ctx, ntvm_view_do_map, &op);
+	return ntvm_view_do_map(ctx, &op);
+}
+
+/* vm_munmap() of views, in @ctx's process. */
+static long ntvm_view_do_unmap(struct ntvm_ctx *ctx, void *arg)
+{
+	struct ntvm_view_op *op = arg;
+	int err;
+
 	WRITE_ONCE(ctx->op_task, current);
-	ctx->op_exec = exec;
-	addr = vm_mmap(ctx->backing, start, end - start, prot, flags,
-		       ntvm_file_pos(start));
+	err = vm_munmap(op->start, op->end - op->start);
 	WRITE_ONCE(ctx->op_task, NULL);
-	if (IS_ERR_VALUE(addr))
-		return (int)addr;
-	return 0;
+	return err;
 }
 
 /*
@@ -116,13 +152,12 @@ int ntvm_view_map(struct ntvm_ctx *ctx, unsigned long start,
 int ntvm_view_unmap(struct ntvm_ctx *ctx, unsigned long start,
 		    unsigned long end)
 {
-	int err;
+	struct ntvm_view_op op = { .start = start, .end = end };
 
 	lockdep_assert_held(&ctx->op_lock);
-	WRITE_ONCE(ctx->op_task, current);
-	err = vm_munmap(start, end - start);
-	WRITE_ONCE(ctx->op_task, NULL);
-	return err;
+	if (ntvm_remote_ctx(ctx))
+		return ntvm_remote(ctx, ntvm_view_do_unmap, &op);
+	return ntvm_view_do_unmap(ctx, &op);
 }
 
 /* ntvm_view_unmap(), tried again while it fails for memory. */
@@ -288,6 +323,18 @@ void ntvm_view_discard(struct ntvm_ctx *ctx, unsigned long start,
 			     ntvm_file_pos(end) - 1);
 }
 
+/* get_unmapped_area() in @ctx's process: an address, or an errno. */
+static long ntvm_view_do_find_free(struct ntvm_ctx *ctx, void *arg)
+{
+	unsigned long addr, span = *(unsigned long *)arg;
+
+	if (mmap_read_lock_killable(ctx->mm))
+		return -EINTR;
+	addr = ntvm_get_unmapped_area(span + NTVM_GRANULARITY - PAGE_SIZE);
+	mmap_read_unlock(ctx->mm);
+	return addr;
+}
+
 /*
  * A free, 64 KiB-aligned range of @len bytes, or 0.  The rest of its last
  * granule is free too when it is chosen: Windows leaves it unused.
@@ -296,10 +343,10 @@ unsigned long ntvm_view_find_free(struct ntvm_ctx *ctx, unsigned long len)
 {
 	unsigned long addr, span = ALIGN(len, NTVM_GRANULARITY);
 
-	if (mmap_read_lock_killable(ctx->mm))
-		return 0;
-	addr = ntvm_get_unmapped_area(span + NTVM_GRANULARITY - PAGE_SIZE);
-	mmap_read_unlock(ctx->mm);
+	if (ntvm_remote_ctx(ctx))
+		addr = ntvm_remote(ctx, ntvm_view_do_find_free, &span);
+	else
+		addr = ntvm_view_do_find_free(ctx, &span);
 	if (IS_ERR_VALUE(addr))
 		return 0;
 	addr = ALIGN(addr, NTVM_GRANULARITY);
