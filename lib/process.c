@@ -17,8 +17,8 @@
  *    in the owner's address space.  A process that has none yet is looked
  *    at again when a call needs it.
  *
- * Handles are multiples of 4, never NULL or -1 (GetCurrentProcess()),
- * kept in a table under a lock; each call holds the process it uses, so
+ * Handles are multiples of 4 from 0x100, never NULL or -1
+ * (GetCurrentProcess()), kept in a table under a lock; each call holds the process it uses, so
  * that CloseHandle() on another thread cannot close its files under it.
  *
  * fork(): the child keeps the table and the files, which still name the
@@ -83,9 +83,26 @@ static void ntvm_handles_init(void)
 	pthread_atfork(NULL, NULL, ntvm_handles_child);
 }
 
+/*
+ * Handle values: 0x100, 0x104, ... (below, the small values programs
+ * take for a handle that is not one).
+ */
+#define NTVM_HANDLE_FIRST 0x100
+
 static HANDLE ntvm_handle_of(size_t slot)
 {
-	return (HANDLE)(uintptr_t)((slot + 1) * 4);
+	return (HANDLE)(uintptr_t)(NTVM_HANDLE_FIRST + slot * 4);
+}
+
+/* The table slot @h would be in; ntvm_handles_size if none. */
+static size_t ntvm_slot_of(HANDLE h)
+{
+	uintptr_t v = (uintptr_t)h;
+
+	if (v % 4 || v < NTVM_HANDLE_FIRST ||
+	    (v - NTVM_HANDLE_FIRST) / 4 >= ntvm_handles_size)
+		return ntvm_handles_size;
+	return (v - NTVM_HANDLE_FIRST) / 4;
 }
 
 static void ntvm_process_put(struct ntvm_process *p)
@@ -107,14 +124,13 @@ static void ntvm_process_put(struct ntvm_process *p)
 /* The process @h names, held; NULL if @h is not an open handle. */
 static struct ntvm_process *ntvm_process_get(HANDLE h)
 {
-	uintptr_t v = (uintptr_t)h;
 	struct ntvm_process *p = NULL;
+	size_t slot;
 
-	if (!v || v % 4)
-		return NULL;
 	pthread_mutex_lock(&ntvm_handles_lock);
-	if (v / 4 <= ntvm_handles_size) {
-		p = ntvm_handles[v / 4 - 1];
+	slot = ntvm_slot_of(h);
+	if (slot < ntvm_handles_size) {
+		p = ntvm_handles[slot];
 		if (p)
 			__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
 	}
@@ -279,20 +295,19 @@ NTVM_EXPORT HANDLE WINAPI OpenProcess(DWORD access, BOOL inherit, DWORD pid)
 
 NTVM_EXPORT BOOL WINAPI CloseHandle(HANDLE h)
 {
-	uintptr_t v = (uintptr_t)h;
 	struct ntvm_process *p = NULL;
+	size_t slot;
 
 	/* The pseudo-handle closes as a no-op, as on Windows. */
 	if (ntvm_is_self(h))
 		return TRUE;
-	if (v && !(v % 4)) {
-		pthread_mutex_lock(&ntvm_handles_lock);
-		if (v / 4 <= ntvm_handles_size) {
-			p = ntvm_handles[v / 4 - 1];
-			ntvm_handles[v / 4 - 1] = NULL;
-		}
-		pthread_mutex_unlock(&ntvm_handles_lock);
+	pthread_mutex_lock(&ntvm_handles_lock);
+	slot = ntvm_slot_of(h);
+	if (slot < ntvm_handles_size) {
+		p = ntvm_handles[slot];
+		ntvm_handles[slot] = NULL;
 	}
+	pthread_mutex_unlock(&ntvm_handles_lock);
 	if (!p) {
 		SetLastError(ERROR_INVALID_HANDLE);
 		return FALSE;
