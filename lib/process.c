@@ -341,6 +341,19 @@ NTVM_EXPORT DWORD WINAPI GetProcessId(HANDLE h)
 }
 
 /*
+ * Whether the address space the handle was opened on is gone while the
+ * process lives: it exec'd.  (Its memory file then reads 0 bytes, where
+ * an address never mapped, such as 0, fails with EIO.)  A context the
+ * new program opens is not the handle's to use.
+ */
+static int ntvm_process_execed(struct ntvm_process *p)
+{
+	char c;
+
+	return pread(p->mem_fd, &c, 1, 0) == 0;
+}
+
+/*
  * The process's own context among its files: those that are /dev/ntvm,
  * taken with pidfd_getfd(), the one it opened kept.  Under p->lock.
  */
@@ -354,7 +367,7 @@ static NTSTATUS ntvm_process_find_context(struct ntvm_process *p)
 	ssize_t n;
 	int fd;
 
-	if (ntvm_pidfd_exited(p->pidfd))
+	if (ntvm_pidfd_exited(p->pidfd) || ntvm_process_execed(p))
 		return STATUS_PROCESS_IS_TERMINATING;
 	snprintf(path, sizeof(path), "/proc/%u/fd", p->pid);
 	dir = opendir(path);
