@@ -18,8 +18,9 @@
  *    at again when a call needs it.
  *
  * Handles are multiples of 4 from 0x100, never NULL or -1
- * (GetCurrentProcess()), kept in a table under a lock; each call holds the process it uses, so
- * that CloseHandle() on another thread cannot close its files under it.
+ * (GetCurrentProcess()), kept in a table under a lock; each call holds
+ * the process it uses, so that CloseHandle() on another thread cannot
+ * close its files under it.
  *
  * fork(): the child keeps the table and the files, which still name the
  * same processes (a handle to the parent itself then names the parent,
@@ -280,7 +281,10 @@ NTVM_EXPORT HANDLE WINAPI OpenProcess(DWORD access, BOOL inherit, DWORD pid)
 	/* PROCESS_QUERY_INFORMATION grants the limited one too. */
 	p->access = access & PROCESS_QUERY_INFORMATION ?
 		    access | PROCESS_QUERY_LIMITED_INFORMATION : access;
-	p->pidfd = p->mem_fd = p->maps_fd = p->ntvm_fd = -1;
+	p->pidfd = -1;
+	p->mem_fd = -1;
+	p->maps_fd = -1;
+	p->ntvm_fd = -1;
 	pthread_mutex_init(&p->lock, NULL);
 	status = ntvm_process_open(pid, access, p);
 	if (!status)
@@ -475,7 +479,8 @@ static void ntvm_self_child(void)
 		close(ntvm_self_mem_fd);
 	if (ntvm_self_maps_fd >= 0)
 		close(ntvm_self_maps_fd);
-	ntvm_self_mem_fd = ntvm_self_maps_fd = -1;
+	ntvm_self_mem_fd = -1;
+	ntvm_self_maps_fd = -1;
 }
 
 static void ntvm_self_init(void)
