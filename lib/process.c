@@ -72,9 +72,15 @@ static pthread_once_t ntvm_handles_once = PTHREAD_ONCE_INIT;
 /* getpid(), kept: a handle to the caller itself takes its own path. */
 static DWORD ntvm_own_pid;
 
+/* In a forked child: the parent's other threads may have held locks. */
 static void ntvm_handles_child(void)
 {
+	size_t slot;
+
 	pthread_mutex_init(&ntvm_handles_lock, NULL);
+	for (slot = 0; slot < ntvm_handles_size; slot++)
+		if (ntvm_handles[slot])
+			pthread_mutex_init(&ntvm_handles[slot]->lock, NULL);
 	ntvm_own_pid = (DWORD)getpid();
 }
 
