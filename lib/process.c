@@ -14,8 +14,8 @@
  *  - the process's own ntvm context, a file taken from it with
  *    pidfd_getfd(2) (which checks ptrace access again), if it has one: the
  *    kernel lets a holder of the file allocate, free, protect and query
- *    in the owner's address space.  A process that has none yet is looked
- *    at again when a call needs it.
+ *    in the owner's address space.  A process that has none yet when it
+ *    is opened is looked at again when a call needs it.
  *
  * Handles are multiples of 4 from 0x100, never NULL or -1
  * (GetCurrentProcess()), kept in a table under a lock; each call holds
@@ -212,6 +212,8 @@ static int ntvm_pidfd_exited(int pidfd)
 	return poll(&pfd, 1, 0) > 0;
 }
 
+static NTSTATUS ntvm_process_find_context(struct ntvm_process *p);
+
 static NTSTATUS ntvm_process_open(DWORD pid, DWORD access,
 				  struct ntvm_process *p)
 {
@@ -228,6 +230,13 @@ static NTSTATUS ntvm_process_open(DWORD pid, DWORD access,
 		if (status)
 			return status;
 		p->max_address = ntvm_default_max_address(pid);
+		/*
+		 * Its context, if it has one already (else looked for
+		 * again when needed); the kernel may refuse to give it.
+		 */
+		if (pid != ntvm_own_pid &&
+		    ntvm_process_find_context(p) == STATUS_ACCESS_DENIED)
+			return STATUS_ACCESS_DENIED;
 	}
 	/*
 	 * The files were opened by number: alive now, the process was the
