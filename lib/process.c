@@ -460,10 +460,9 @@ NTSTATUS ntvm_target_get_handle(HANDLE h, DWORD access, unsigned int flags,
 	return STATUS_SUCCESS;
 }
 
-void ntvm_target_put(struct ntvm_target *t)
+void ntvm_process_release(struct ntvm_process *p)
 {
-	if (t->process)
-		ntvm_process_put(t->process);
+	ntvm_process_put(p);
 }
 
 int ntvm_target_is_remote(const struct ntvm_target *t)
