@@ -84,7 +84,8 @@ static const char *ntvm_maps_line(const char *s, struct ntvm_mapping *m,
 	if (*end != '-')
 		return NULL;
 	m->end = strtoull(end + 1, &end, 16);
-	if (*end != ' ' || strlen(end) < 5)
+	/* Bounded: a strlen() of the rest made a query quadratic. */
+	if (*end != ' ' || !end[1] || !end[2] || !end[3] || !end[4])
 		return NULL;
 	m->r = end[1] == 'r';
 	m->w = end[2] == 'w';

@@ -63,6 +63,7 @@ struct ntvm_process {
 	__u64 max_address;	/* without a context: its default */
 	pthread_mutex_t lock;	/* looking for the context */
 	int ntvm_fd;		/* its context, -1 until found */
+	int self;		/* opened on the caller itself */
 };
 
 static pthread_mutex_t ntvm_handles_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -78,9 +79,17 @@ static void ntvm_handles_child(void)
 	size_t slot;
 
 	pthread_mutex_init(&ntvm_handles_lock, NULL);
-	for (slot = 0; slot < ntvm_handles_size; slot++)
-		if (ntvm_handles[slot])
-			pthread_mutex_init(&ntvm_handles[slot]->lock, NULL);
+	/*
+	 * A handle to the parent itself now names another process: its
+	 * files (the parent's memory) are used, never the child's own, and
+	 * no handle becomes the child's, whatever its pid.
+	 */
+	for (slot = 0; slot < ntvm_handles_size; slot++) {
+		if (!ntvm_handles[slot])
+			continue;
+		pthread_mutex_init(&ntvm_handles[slot]->lock, NULL);
+		ntvm_handles[slot]->self = 0;
+	}
 	ntvm_own_pid = (DWORD)getpid();
 }
 
@@ -145,10 +154,14 @@ static struct ntvm_process *ntvm_process_get(HANDLE h)
 	return p;
 }
 
-/* (Only called with a handle: OpenProcess() has set ntvm_own_pid.) */
+/*
+ * Opened on the caller itself (and not since inherited by a child): never
+ * decided by the pid, which a child may have been given after the process
+ * the handle names exited.
+ */
 static int ntvm_process_is_self(const struct ntvm_process *p)
 {
-	return p->pid == ntvm_own_pid;
+	return p->self;
 }
 
 /*
@@ -223,7 +236,11 @@ static NTSTATUS ntvm_process_open(DWORD pid, DWORD access,
 	if (p->pidfd < 0)
 		return ntvm_errno_status(errno);
 	if (access & NTVM_MEMORY_RIGHTS) {
-		status = ntvm_proc_open(pid, "mem", O_RDWR, &p->mem_fd);
+		/* Read-write only for a right to write. */
+		status = ntvm_proc_open(pid, "mem",
+					access & PROCESS_VM_WRITE ? O_RDWR :
+								    O_RDONLY,
+					&p->mem_fd);
 		if (!status)
 			status = ntvm_proc_open(pid, "maps", O_RDONLY,
 						&p->maps_fd);
@@ -234,7 +251,7 @@ static NTSTATUS ntvm_process_open(DWORD pid, DWORD access,
 		 * Its context, if it has one already (else looked for
 		 * again when needed); the kernel may refuse to give it.
 		 */
-		if (pid != ntvm_own_pid &&
+		if (!p->self &&
 		    ntvm_process_find_context(p) == STATUS_ACCESS_DENIED)
 			return STATUS_ACCESS_DENIED;
 	}
@@ -293,6 +310,7 @@ NTVM_EXPORT HANDLE WINAPI OpenProcess(DWORD access, BOOL inherit, DWORD pid)
 	}
 	p->refs = 1;
 	p->pid = pid;
+	p->self = pid == ntvm_own_pid;
 	/* PROCESS_QUERY_INFORMATION grants the limited one too. */
 	p->access = access & PROCESS_QUERY_INFORMATION ?
 		    access | PROCESS_QUERY_LIMITED_INFORMATION : access;

@@ -88,6 +88,22 @@ static NTSTATUS ntvm_mem_copy(int fd, int write, void *local, __u64 remote,
 	return STATUS_SUCCESS;
 }
 
+/*
+ * NT's first check of a copy, before the handle's: both ranges within the
+ * user address space (MmUserProbeAddress, 0x7FFFFFFF0000 on x64), else
+ * STATUS_ACCESS_VIOLATION with nothing copied.
+ */
+static int ntvm_copy_ranges_valid(PVOID base, const void *buffer,
+				  SIZE_T size)
+{
+	__u64 probe = NTVM_MAX_USER_ADDRESS + 1;
+
+	return (__u64)(uintptr_t)base + size <= probe &&
+	       (__u64)(uintptr_t)buffer + size <= probe &&
+	       (uintptr_t)base + size >= (uintptr_t)base &&
+	       (uintptr_t)buffer + size >= (uintptr_t)buffer;
+}
+
 NTVM_EXPORT NTSTATUS NTAPI NtReadVirtualMemory(HANDLE process, PVOID base,
 					       PVOID buffer, SIZE_T size,
 					       PSIZE_T bytes_read)
@@ -96,6 +112,14 @@ NTVM_EXPORT NTSTATUS NTAPI NtReadVirtualMemory(HANDLE process, PVOID base,
 	NTSTATUS status = STATUS_SUCCESS;
 	SIZE_T done = 0;
 
+	if (!ntvm_copy_ranges_valid(base, buffer, size))
+		return STATUS_ACCESS_VIOLATION;
+	/* Nothing to copy: NT does not look at the handle. */
+	if (!size) {
+		if (bytes_read)
+			*bytes_read = 0;
+		return STATUS_SUCCESS;
+	}
 	/* The pseudo-handle reads without opening the device. */
 	if (!ntvm_is_self(process)) {
 		status = ntvm_target_get_handle(process, PROCESS_VM_READ, 0,
@@ -133,7 +157,7 @@ static NTSTATUS ntvm_mem_write(struct ntvm_target *t, __u64 remote,
 			       const void *local, SIZE_T size, SIZE_T *done)
 {
 	struct ntvm_query_args q;
-	SIZE_T writable = 0;
+	__u64 writable = 0;	/* a region may end 4 GiB on: not a SIZE_T */
 	NTSTATUS status;
 
 	while (writable < size) {
@@ -150,7 +174,7 @@ static NTSTATUS ntvm_mem_write(struct ntvm_target *t, __u64 remote,
 	if (writable > size)
 		writable = size;
 	status = ntvm_mem_copy(ntvm_target_mem(t), 1, (void *)local, remote,
-			       writable, done);
+			       (SIZE_T)writable, done);
 	if (!status && writable < size)
 		status = STATUS_PARTIAL_COPY;
 	return status;
@@ -164,6 +188,13 @@ NTVM_EXPORT NTSTATUS NTAPI NtWriteVirtualMemory(HANDLE process, PVOID base,
 	struct ntvm_target t;
 	SIZE_T done = 0;
 
+	if (!ntvm_copy_ranges_valid(base, buffer, size))
+		return STATUS_ACCESS_VIOLATION;
+	if (!size) {
+		if (bytes_written)
+			*bytes_written = 0;
+		return STATUS_SUCCESS;
+	}
 	status = ntvm_target_get(process, PROCESS_VM_WRITE, 0, &t);
 	if (status)
 		return status;
@@ -244,9 +275,10 @@ NTVM_EXPORT BOOL WINAPI WriteProcessMemory(HANDLE process, LPVOID base,
 	NTSTATUS status;
 
 	/* kernelbase's protection changes need PROCESS_VM_OPERATION too. */
+	/* The query looks for a context when the maps show ntvm views. */
 	status = ntvm_target_get(process,
-				 PROCESS_VM_WRITE | PROCESS_VM_OPERATION,
-				 NTVM_TARGET_LOOK, &t);
+				 PROCESS_VM_WRITE | PROCESS_VM_OPERATION, 0,
+				 &t);
 	if (status)
 		goto out;
 	if (!size) {
