@@ -207,14 +207,38 @@ static NTSTATUS ntvm_errno_status(int err)
 	}
 }
 
+/*
+ * /proc/PID/@name, or, when the process's main thread has exited alone
+ * (its files then fail with ESRCH), that of a thread still running.
+ */
 static NTSTATUS ntvm_proc_open(DWORD pid, const char *name, int flags,
 			       int *fd)
 {
-	char path[64];
+	char path[320];
+	struct dirent *d;
+	DIR *dir;
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/%u/%s", pid, name);
 	*fd = open(path, flags | O_CLOEXEC);
-	return *fd < 0 ? ntvm_errno_status(errno) : STATUS_SUCCESS;
+	if (*fd >= 0)
+		return STATUS_SUCCESS;
+	err = errno;
+	snprintf(path, sizeof(path), "/proc/%u/task", pid);
+	dir = err == ESRCH ? opendir(path) : NULL;
+	while (dir && *fd < 0 && (d = readdir(dir))) {
+		if (d->d_name[0] < '1' || d->d_name[0] > '9' ||
+		    (DWORD)atoi(d->d_name) == pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/task/%s/%s", pid,
+			 d->d_name, name);
+		*fd = open(path, flags | O_CLOEXEC);
+		if (*fd < 0 && errno != ESRCH)
+			err = errno;
+	}
+	if (dir)
+		closedir(dir);
+	return *fd < 0 ? ntvm_errno_status(err) : STATUS_SUCCESS;
 }
 
 /* Whether the process the pidfd names has exited. */
