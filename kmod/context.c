@@ -69,6 +69,7 @@ static void ntvm_ctx_free(struct ntvm_ctx *ctx)
 	ntvm_uncharge(ctx, ctx->committed);
 	ntvm_charge_put_user(ctx->charge);
 	ntvm_pages_destroy(ctx);
+	put_pid(ctx->owner);
 	mmdrop(ctx->mm);
 	atomic_long_dec(&ntvm_nr_contexts);
 	kfree(ctx);
@@ -143,8 +144,9 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 	xa_init(&ctx->chunks);
 	ctx->commit_limit = ULONG_MAX;	/* none of its own */
 	/* Windows' limit for a 32-bit program that is not large-address aware. */
-	ctx->max_address = in_compat_syscall() ? NTVM_MAXIMUM_ADDRESS_32 :
-						 NTVM_MAX_ADDRESS;
+	ctx->compat = in_compat_syscall();
+	ctx->max_address = ctx->compat ? NTVM_MAXIMUM_ADDRESS_32 :
+					 NTVM_MAX_ADDRESS;
 	ntvm_lock_init(ctx);
 	if (ntvm_space_init(ctx)) {
 		ntvm_vad_destroy_all(ctx);
@@ -166,12 +168,14 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 	}
 	ctx->mm = current->mm;
 	mmgrab(ctx->mm);
+	ctx->owner = get_task_pid(current, PIDTYPE_TGID);
 	/* Whose locked_vm locked pages count in: see lock.c. */
 	ctx->lock_user = get_uid(current_user());
 	err = ntvm_backing_create(ctx);
 	if (err) {
 		free_uid(ctx->lock_user);
 		ntvm_reset_destroy(ctx);
+		put_pid(ctx->owner);
 		mmdrop(ctx->mm);
 		ntvm_charge_put_user(ctx->charge);
 		ntvm_vad_destroy_all(ctx);

@@ -10,8 +10,12 @@
 
 #include <linux/compat.h>
 #include <linux/fs.h>
+#include <linux/memcontrol.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/pid.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 
 #include "ntvm.h"
@@ -69,19 +73,48 @@ static int ntvm_check_abi_fields(unsigned int cmd, union ntvm_nt_args *args)
 }
 
 /*
+ * The services another process (one that holds the file, in another
+ * address space) may call: the NT services that take a process handle
+ * and that Win32 offers for another process.  See "Other processes" in
+ * the uapi header.
+ */
+static bool ntvm_remote_allowed(unsigned int cmd)
+{
+	switch (cmd) {
+	case NTVM_IOC_ALLOC:
+	case NTVM_IOC_ALLOC_EX:
+	case NTVM_IOC_FREE:
+	case NTVM_IOC_PROTECT:
+	case NTVM_IOC_QUERY:
+		return true;
+	}
+	return false;
+}
+
+/*
  * The NT services: copy in, run under op_lock, copy out.  The argument of
  * a service that changes memory is written back unchanged before the
  * service runs, so that a result (a new allocation's base) is never lost
  * to an argument that cannot be written; a query changes nothing.
+ *
+ * A call from another process holds the owner's address space alive
+ * (mm_users) for the whole service; when the owner is gone there is no
+ * memory left to act on.  What the service allocates for the context
+ * (page-state chunks, allocations, reset items) is charged to the owner's
+ * memory cgroup, as when the owner calls (so is a page table of the
+ * caller's own that NTVM_IOC_ALLOC_EX's reading of its parameters faults
+ * in: a page's worth at most).
  */
 static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 			  void __user *argp)
 {
+	bool remote = ntvm_remote_ctx(ctx);
+	struct mem_cgroup *memcg = NULL, *old = NULL;
 	union ntvm_nt_args args;
 	size_t size = _IOC_SIZE(cmd);
 	int err;
 
-	if (current->mm != ctx->mm)
+	if (remote && !ntvm_remote_allowed(cmd))
 		return -EPERM;
 	if (copy_from_user(&args, argp, size))
 		return -EFAULT;
@@ -90,8 +123,17 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 		return err;
 	if (cmd != NTVM_IOC_QUERY && copy_to_user(argp, &args, size))
 		return -EFAULT;
-	if (mutex_lock_killable(&ctx->op_lock))
-		return -EINTR;
+	if (remote) {
+		if (!mmget_not_zero(ctx->mm))
+			return -ESRCH;
+		memcg = get_mem_cgroup_from_mm(ctx->mm);
+	}
+	if (mutex_lock_killable(&ctx->op_lock)) {
+		err = -EINTR;
+		goto out;
+	}
+	if (remote)
+		old = set_active_memcg(memcg);
 	switch (cmd) {
 	case NTVM_IOC_ALLOC:
 		args.alloc.status = ntvm_nt_allocate(ctx, &args.alloc);
@@ -128,10 +170,17 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 		args.limit.status = ntvm_nt_address_limit(ctx, &args.limit);
 		break;
 	}
+	if (remote)
+		set_active_memcg(old);
 	mutex_unlock(&ctx->op_lock);
 	if (copy_to_user(argp, &args, size))
-		return -EFAULT;
-	return 0;
+		err = -EFAULT;
+out:
+	if (remote) {
+		mem_cgroup_put(memcg);
+		mmput(ctx->mm);
+	}
+	return err;
 }
 
 static long ntvm_ioctl_sysinfo(struct ntvm_ctx *ctx, void __user *argp)
@@ -187,6 +236,34 @@ static long ntvm_ioctl_set_commit_limit(struct ntvm_ctx *ctx,
 	return 0;
 }
 
+/* Whose context this is: for a process that took files of another. */
+static long ntvm_ioctl_context(struct ntvm_ctx *ctx, void __user *argp)
+{
+	struct ntvm_context_args args = {
+		.flags = ntvm_remote_ctx(ctx) ? 0 : NTVM_CONTEXT_OWN,
+	};
+	struct task_struct *leader, *t;
+
+	/*
+	 * The owner is the process whose address space it still is: one of
+	 * its threads runs in it (its leader may have exited alone).
+	 */
+	rcu_read_lock();
+	leader = pid_task(ctx->owner, PIDTYPE_TGID);
+	if (leader) {
+		for_each_thread(leader, t) {
+			if (READ_ONCE(t->mm) == ctx->mm) {
+				args.owner_pid = pid_vnr(ctx->owner);
+				break;
+			}
+		}
+	}
+	rcu_read_unlock();
+	if (copy_to_user(argp, &args, sizeof(args)))
+		return -EFAULT;
+	return 0;
+}
+
 static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long parm)
 {
@@ -202,6 +279,8 @@ static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 		return ntvm_ioctl_get_commit(ctx, argp);
 	case NTVM_IOC_SET_COMMIT_LIMIT:
 		return ntvm_ioctl_set_commit_limit(ctx, argp);
+	case NTVM_IOC_CONTEXT:
+		return ntvm_ioctl_context(ctx, argp);
 	case NTVM_IOC_ALLOC:
 	case NTVM_IOC_ALLOC_EX:
 	case NTVM_IOC_FREE:
@@ -243,9 +322,12 @@ static int __init ntvm_init(void)
 	err = ntvm_reset_module_init();
 	if (err)
 		return err;
-	err = ntvm_context_init();
+	err = ntvm_remote_init();
 	if (err)
 		goto out_reset;
+	err = ntvm_context_init();
+	if (err)
+		goto out_remote;
 	err = ntvm_netlink_init();
 	if (err)
 		goto out_context;
@@ -258,6 +340,8 @@ out_netlink:
 	ntvm_netlink_exit();
 out_context:
 	ntvm_context_exit();
+out_remote:
+	ntvm_remote_exit();
 out_reset:
 	ntvm_reset_module_exit();
 	return err;
@@ -268,6 +352,7 @@ static void __exit ntvm_exit(void)
 	misc_deregister(&ntvm_misc);
 	ntvm_netlink_exit();
 	ntvm_context_exit();
+	ntvm_remote_exit();
 	ntvm_reset_module_exit();
 }
 

@@ -562,35 +562,64 @@ TEST(readonly_arguments_do_nothing)
 	close(fd);
 }
 
-TEST(fd_refused_in_other_process)
+/*
+ * The file is the right to its context's memory: a forked child holding it
+ * acts on its parent's memory, with the services another process may call;
+ * the others are refused.
+ */
+TEST(fd_in_other_process_acts_on_owner)
 {
 	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	struct ntvm_query_args q = { 0 };
+	struct ntvm_context_args c;
 	__u64 base = 0;
 	int status;
 	pid_t pid;
 
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(NTVM_STATUS_SUCCESS, reserve(fd, &base, 0x10000));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, reserve(fd, &base, 0x20000));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct ntvm_free_args f = {
-			.base = base, .type = NTVM_MEM_RELEASE,
+			.base = base + 0x10000, .type = NTVM_MEM_RELEASE,
 		};
+		struct ntvm_lock_args l = {
+			.base = base, .size = 0x1000,
+			.map_type = NTVM_MAP_PROCESS,
+		};
+		struct ntvm_context_args c;
 		__u64 features;
 
-		if (ioctl(fd, NTVM_IOC_FREE, &f) != -1 || errno != EPERM)
+		if (ioctl(fd, NTVM_IOC_LOCK, &l) != -1 || errno != EPERM)
 			_exit(1);
-		/* Asking the features is harmless. */
-		if (ioctl(fd, NTVM_IOC_FEATURES, &features))
+		/* Not at the allocation's base: Windows' rule, in the owner. */
+		if (ioctl(fd, NTVM_IOC_FREE, &f) ||
+		    f.status != NTVM_STATUS_FREE_VM_NOT_AT_BASE)
 			_exit(2);
+		f.base = base;
+		f.size = 0;
+		if (ioctl(fd, NTVM_IOC_FREE, &f) ||
+		    f.status != NTVM_STATUS_SUCCESS || f.size != 0x20000)
+			_exit(3);
+		if (ioctl(fd, NTVM_IOC_FEATURES, &features) ||
+		    !(features & NTVM_FEATURE_REMOTE))
+			_exit(4);
+		if (ioctl(fd, NTVM_IOC_CONTEXT, &c) || c.flags ||
+		    c.owner_pid != (__u32)getppid())
+			_exit(5);
 		_exit(0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	/* Still there for the owner. */
-	*(volatile char *)(uintptr_t)base = 1;
+	/* Released by the child: free in the owner now. */
+	q.address = base;
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_QUERY, &q));
+	EXPECT_EQ(NTVM_MEM_FREE, q.state);
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_CONTEXT, &c));
+	EXPECT_EQ(NTVM_CONTEXT_OWN, c.flags);
+	EXPECT_EQ((__u32)getpid(), c.owner_pid);
 	close(fd);
 }
 

@@ -3,8 +3,10 @@
  * Process lifecycle: fork, exit, SIGKILL mid-operation, a closed fd with
  * live views, and module unloading while state is held.
  */
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -215,50 +217,175 @@ static int recv_fd(int sock)
 	return fd;
 }
 
-TEST(fd_passed_to_another_process_is_refused)
+/*
+ * A file passed to another process (SCM_RIGHTS) is the right to its
+ * owner's memory: the receiver queries and protects there, never in its
+ * own address space; once the owner has exited every call fails with
+ * ESRCH.
+ */
+TEST(fd_passed_to_another_process_acts_on_owner)
 {
-	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC), sv[2];
-	__u64 base;
+	struct ntvm_protect_args p = { .size = 0x1000,
+				       .protect = NTVM_PAGE_NOACCESS };
+	struct ntvm_alloc_args a = { .size = 1UL << 30,
+				     .type = NTVM_MEM_RESERVE,
+				     .protect = NTVM_PAGE_NOACCESS };
+	struct ntvm_query_args q = { 0 };
+	__u64 base, base2 = 0;
+	int sv[2], got;
 	pid_t pid;
 
-	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
-	base = raw_commit(fd, 0x10000);
-	ASSERT_NE(0, base);
-	ptr(base)[0] = 11;
-	/* The receiver is a fresh process (exec'd or not, another mm). */
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		struct ntvm_free_args f = { .base = base,
-					    .type = NTVM_MEM_RELEASE };
-		struct ntvm_protect_args p = { .base = base, .size = 0x1000,
-					       .protect = NTVM_PAGE_NOACCESS };
-		struct ntvm_query_args q = { .address = base };
-		int got;
+		/* The owner. */
+		int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
 
-		close(fd);
-		got = recv_fd(sv[1]);
-		if (got < 0)
+		base = fd < 0 ? 0 : raw_commit(fd, 0x10000);
+		if (!base)
 			_exit(1);
-		if (ioctl(got, NTVM_IOC_FREE, &f) != -1 || errno != EPERM)
+		ptr(base)[0] = 11;
+		ptr(base + 0x1000)[0] = 12;
+		if (send_fd(sv[1], fd) ||
+		    write(sv[1], &base, sizeof(base)) != sizeof(base))
 			_exit(2);
-		if (ioctl(got, NTVM_IOC_PROTECT, &p) != -1 || errno != EPERM)
+		if (read(sv[1], &base2, sizeof(base2)) != sizeof(base2))
 			_exit(3);
-		if (ioctl(got, NTVM_IOC_QUERY, &q) != -1 || errno != EPERM)
+		/* Protected by the other process; the rest as it was. */
+		if (can_read(base, NULL) || ptr(base + 0x1000)[0] != 12)
 			_exit(4);
-		if (can_read(base, NULL))
+		/* Allocated by it, in a new arena, executable. */
+		q.address = base2;
+		if (ioctl(fd, NTVM_IOC_QUERY, &q) || q.status ||
+		    q.allocation_base != base2 || q.region_size != 0x1000 ||
+		    q.state != NTVM_MEM_COMMIT ||
+		    q.protect != NTVM_PAGE_EXECUTE_READWRITE)
 			_exit(5);
+		ptr(base2)[0] = 13;
+		if (ptr(base2)[0] != 13 || ptr(base2)[1])
+			_exit(6);
+		close(fd);
 		_exit(0);
 	}
-	ASSERT_EQ(0, send_fd(sv[0], fd));
+	got = recv_fd(sv[0]);
+	ASSERT_LE(0, got);
+	ASSERT_EQ(sizeof(base), read(sv[0], &base, sizeof(base)));
+	q.address = base;
+	ASSERT_EQ(0, ioctl(got, NTVM_IOC_QUERY, &q));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, q.status);
+	EXPECT_EQ(NTVM_MEM_COMMIT, q.state);
+	EXPECT_EQ(base, q.allocation_base);
+	EXPECT_EQ(0x10000, q.region_size);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, q.protect);
+	p.base = base;
+	ASSERT_EQ(0, ioctl(got, NTVM_IOC_PROTECT, &p));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, p.status);
+	EXPECT_EQ(NTVM_PAGE_READWRITE, p.old_protect);
+	/* Nothing of it in the receiver's own address space. */
+	EXPECT_FALSE(can_read(base, NULL));
+	/* Room the owner has no arena for yet; then an exec view. */
+	ASSERT_EQ(0, ioctl(got, NTVM_IOC_ALLOC, &a));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, a.status);
+	base2 = a.base;
+	a.size = 0x1000;
+	a.type = NTVM_MEM_COMMIT;
+	a.protect = NTVM_PAGE_EXECUTE_READWRITE;
+	ASSERT_EQ(0, ioctl(got, NTVM_IOC_ALLOC, &a));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, a.status);
+	EXPECT_EQ(base2, a.base);
+	EXPECT_FALSE(can_read(base2, NULL));
+	ASSERT_EQ(sizeof(base2), write(sv[0], &base2, sizeof(base2)));
 	EXPECT_EQ(0, wait_exit(pid));
-	EXPECT_EQ(11, ptr(base)[0]);
-	EXPECT_EQ(1, can_write(base + 0x1000, 1));
+	/* The owner has exited: no memory left to act on. */
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(got, NTVM_IOC_QUERY, &q));
+	EXPECT_EQ(ESRCH, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(got, NTVM_IOC_PROTECT, &p));
+	EXPECT_EQ(ESRCH, errno);
+	close(got);
 	close(sv[0]);
 	close(sv[1]);
-	close(fd);
-	ASSERT_EQ(0, munmap(ptr(base), 0x10000));
+}
+
+/*
+ * A call from another process follows the owner's limits: its RLIMIT_AS
+ * refuses new space for the caller as for the owner.  NTVM_IOC_CONTEXT
+ * still names the owner after its main thread exited alone.
+ */
+static void *owner_thread(void *arg)
+{
+	int *sv = arg;
+	char x;
+
+	if (read(sv[1], &x, 1) != 1)
+		_exit(9);
+	_exit(0);
+}
+
+TEST(fd_in_another_process_follows_owner_limits)
+{
+	struct ntvm_alloc_args a = { .size = 1UL << 30,
+				     .type = NTVM_MEM_RESERVE,
+				     .protect = NTVM_PAGE_READWRITE };
+	struct ntvm_context_args c;
+	int sv[2], got;
+	pid_t pid;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* The owner: 64 MiB of address space more than it has. */
+		int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+		struct rlimit rl;
+		unsigned long vm = 0;
+		char line[256];
+		pthread_t t;
+		FILE *f;
+
+		if (fd < 0 || !raw_commit(fd, 0x10000))
+			_exit(1);
+		f = fopen("/proc/self/status", "r");
+		while (f && fgets(line, sizeof(line), f))
+			sscanf(line, "VmSize: %lu kB", &vm);
+		if (f)
+			fclose(f);
+		rl.rlim_cur = rl.rlim_max = (vm << 10) + (64UL << 20);
+		if (!vm || setrlimit(RLIMIT_AS, &rl))
+			_exit(2);
+		/* Its own gigabyte is refused. */
+		if (ioctl(fd, NTVM_IOC_ALLOC, &a) ||
+		    a.status != NTVM_STATUS_NO_MEMORY)
+			_exit(3);
+		if (pthread_create(&t, NULL, owner_thread, sv))
+			_exit(4);
+		if (send_fd(sv[1], fd))
+			_exit(5);
+		close(fd);
+		/* The main thread exits; the other one lives on. */
+		pthread_exit(NULL);
+	}
+	got = recv_fd(sv[0]);
+	ASSERT_LE(0, got);
+	a.status = 0;
+	ASSERT_EQ(0, ioctl(got, NTVM_IOC_ALLOC, &a));
+	EXPECT_EQ(NTVM_STATUS_NO_MEMORY, a.status);
+	a.size = 1UL << 20;
+	a.base = 0;
+	ASSERT_EQ(0, ioctl(got, NTVM_IOC_ALLOC, &a));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, a.status);
+	ASSERT_EQ(0, ioctl(got, NTVM_IOC_CONTEXT, &c));
+	EXPECT_EQ(0, c.flags);
+	EXPECT_EQ((__u32)pid, c.owner_pid);
+	ASSERT_EQ(1, write(sv[0], "x", 1));
+	EXPECT_EQ(0, wait_exit(pid));
+	ASSERT_EQ(0, ioctl(got, NTVM_IOC_CONTEXT, &c));
+	EXPECT_EQ(0, c.owner_pid);
+	close(got);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 /*
