@@ -85,7 +85,7 @@ static struct ntvm_ctx *ntvm_nl_find(unsigned long *id, struct pid *pid,
 	for (; (ctx = ntvm_registry_find(id)); ++*id) {
 		if (want && *id != want)
 			return NULL;
-		if (!pid || ctx->stat_pid == pid)
+		if (!pid || ctx->owner == pid)
 			return ctx;
 	}
 	return NULL;
@@ -137,7 +137,7 @@ static int ntvm_nl_fill_process(struct sk_buff *skb, struct ntvm_ctx *ctx,
 	if (err)
 		return err;
 	rcu_read_lock();
-	task = pid_task(ctx->stat_pid, PIDTYPE_TGID);
+	task = pid_task(ctx->owner, PIDTYPE_TGID);
 	if (task)
 		get_task_comm(comm, task);
 	rcu_read_unlock();
@@ -146,7 +146,7 @@ static int ntvm_nl_fill_process(struct sk_buff *skb, struct ntvm_ctx *ctx,
 			  NTVM_CMD_GET_PROCESS);
 	if (!hdr)
 		return -EMSGSIZE;
-	if (nla_put_u32(skb, NTVM_A_PID, pid_vnr(ctx->stat_pid)) ||
+	if (nla_put_u32(skb, NTVM_A_PID, pid_vnr(ctx->owner)) ||
 	    nla_put_u32(skb, NTVM_A_CONTEXT, ctx->stat_id) ||
 	    nla_put_string(skb, NTVM_A_COMM, comm) ||
 	    nla_put_u64_64bit(skb, NTVM_A_PROC_ALLOCATIONS, cs.allocations,
@@ -329,8 +329,8 @@ static int ntvm_nl_dump_processes(struct sk_buff *skb,
 		return -EINTR;
 	for (; (ctx = ntvm_nl_find(&id, pid, want)); id++) {
 		/* Unfiltered: only what the caller may see, named in its ns. */
-		if (!pid && (!ntvm_nl_may_see(cb->skb, ctx->stat_pid) ||
-			     !pid_vnr(ctx->stat_pid)))
+		if (!pid && (!ntvm_nl_may_see(cb->skb, ctx->owner) ||
+			     !pid_vnr(ctx->owner)))
 			continue;
 		err = ntvm_nl_fill_process(skb, ctx,
 					   NETLINK_CB(cb->skb).portid,
@@ -396,7 +396,7 @@ static int ntvm_nl_fill_alloc(struct sk_buff *skb, struct netlink_callback *cb,
 			  NTVM_CMD_GET_ALLOCATION);
 	if (!hdr)
 		return -EMSGSIZE;
-	if (nla_put_u32(skb, NTVM_A_PID, pid_vnr(ctx->stat_pid)) ||
+	if (nla_put_u32(skb, NTVM_A_PID, pid_vnr(ctx->owner)) ||
 	    nla_put_u32(skb, NTVM_A_CONTEXT, ctx->stat_id) ||
 	    nla_put_u64_64bit(skb, NTVM_A_ALLOC_BASE, base, NTVM_A_PAD) ||
 	    nla_put_u64_64bit(skb, NTVM_A_ALLOC_SIZE, end - base,

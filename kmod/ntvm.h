@@ -52,7 +52,7 @@
  *
  *   netlink.c     the family "ntvm" (uapi/linux/ntvm_netlink.h): system
  *                 figures, a row per context, the dump of allocations
- *   registry.c    the live contexts by id, with their opener's pid
+ *   registry.c    the live contexts by id
  *   stats.c       (a service, like nt_query.c) a context's figures:
  *                 allocations and the runs of pages inside them
  *   event.c       (called from charge.c and vad.c) the family's
@@ -241,9 +241,8 @@ struct ntvm_ctx {
 	atomic_long_t reset_held;
 	unsigned long reset_cursor;
 	struct ntvm_reset_item *reset_item;
-	/* registry.c: the context's id and its opener, for netlink.c */
+	/* registry.c: the context's id, for netlink.c */
 	u32 stat_id;
-	struct pid *stat_pid;
 };
 
 /*

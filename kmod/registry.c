@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The registry of live contexts, for netlink.c: each context by an id
- * (unique while it lives, never a kernel address) with the process that
- * opened it.
+ * (unique while it lives, never a kernel address); its process is
+ * ctx->owner.
  *
  * A context enters when created and leaves first thing when freed, both
  * under ntvm_registry_mutex; netlink.c holds the mutex while it looks at a
@@ -12,7 +12,6 @@
 
 #include <linux/mutex.h>
 #include <linux/pid.h>
-#include <linux/sched.h>
 #include <linux/xarray.h>
 
 #include "ntvm.h"
@@ -21,7 +20,7 @@ static DEFINE_MUTEX(ntvm_registry_mutex);
 static DEFINE_XARRAY_ALLOC1(ntvm_registry);
 static u32 ntvm_registry_next;
 
-/* Register @ctx, opened by the current process. */
+/* Register @ctx. */
 int ntvm_registry_add(struct ntvm_ctx *ctx)
 {
 	int err;
@@ -30,8 +29,6 @@ int ntvm_registry_add(struct ntvm_ctx *ctx)
 	err = xa_alloc_cyclic(&ntvm_registry, &ctx->stat_id, ctx,
 			      XA_LIMIT(1, INT_MAX), &ntvm_registry_next,
 			      GFP_KERNEL_ACCOUNT);
-	if (err >= 0)
-		ctx->stat_pid = get_task_pid(current, PIDTYPE_TGID);
 	mutex_unlock(&ntvm_registry_mutex);
 	return err < 0 ? err : 0;
 }
@@ -44,7 +41,6 @@ void ntvm_registry_del(struct ntvm_ctx *ctx)
 	mutex_lock(&ntvm_registry_mutex);
 	xa_erase(&ntvm_registry, ctx->stat_id);
 	mutex_unlock(&ntvm_registry_mutex);
-	put_pid(ctx->stat_pid);
 }
 
 int ntvm_registry_lock_killable(void)
@@ -72,5 +68,5 @@ struct ntvm_ctx *ntvm_registry_find(unsigned long *id)
 /* The opener's pid in the initial pid namespace. */
 u32 ntvm_registry_pid(struct ntvm_ctx *ctx)
 {
-	return pid_nr(ctx->stat_pid);
+	return pid_nr(ctx->owner);
 }
