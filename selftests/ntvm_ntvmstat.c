@@ -222,6 +222,20 @@ TEST_F(layout, errors)
 	EXPECT_EQ(0, status);
 }
 
+/* -i repeats the view until interrupted. */
+TEST_F(layout, interval)
+{
+	int status, n = 0;
+	char *out = run(&status, "-p %d -i 0.2 & p=$!; sleep 1; kill $p",
+			getpid());
+	const char *p;
+
+	ASSERT_NE(NULL, out);
+	for (p = out; (p = strstr(p, "  allocations 2, reserved 320K")); p++)
+		n++;
+	EXPECT_GE(n, 2);
+}
+
 /* A line from @f, without its newline, or NULL. */
 static char *line_of(FILE *f, char *buf, size_t len)
 {
