@@ -182,4 +182,18 @@ static inline struct nlattr **ntvm_genl_dump_attrs(struct netlink_callback *cb)
 #endif
 }
 
+/*
+ * A reference on @file unless its last one is gone (its ->release runs or
+ * has run); the caller keeps the file's memory from being freed meanwhile.
+ * The count became a file_ref_t in 6.13.
+ */
+static inline bool ntvm_file_get_unless_released(struct file *file)
+{
+#ifdef NTVM_HAVE_FILE_REF
+	return file_ref_get(&file->f_ref);
+#else
+	return atomic_long_inc_not_zero(&file->f_count);
+#endif
+}
+
 #endif /* _NTVM_COMPAT_H */

@@ -4,9 +4,10 @@
  * system's figures, one row per context, and a dump of a process's
  * allocations with the runs of pages inside them, for ntvmstat(8).
  *
- * A context is looked at under the registry's mutex (registry.c), which
- * keeps it from being freed, then under its op_lock with its process's
- * mm held, as the NT services do.  The allocation dump keeps where it
+ * A context is looked at with a reference on its backing file, taken from
+ * the registry (registry.c), which keeps it from being freed, then under
+ * its op_lock with its process's mm held, as the NT services do; no lock
+ * of the registry is held meanwhile.  The allocation dump keeps where it
  * stopped (a context's id and an address) in the netlink callback, and
  * finds its place again by address on each pass: it needs no memory of
  * its own and sees changes made between passes.
@@ -73,7 +74,7 @@ static struct pid *ntvm_nl_get_pid(const struct sk_buff *skb,
 
 /*
  * The first context of @pid (or every process's, @pid NULL) at or above
- * *@id, the one numbered @want if not 0.  Under the registry lock.
+ * *@id, the one numbered @want if not 0; held (ntvm_registry_put()).
  */
 static struct ntvm_ctx *ntvm_nl_find(unsigned long *id, struct pid *pid,
 				     u32 want)
@@ -82,11 +83,14 @@ static struct ntvm_ctx *ntvm_nl_find(unsigned long *id, struct pid *pid,
 
 	if (want && *id < want)
 		*id = want;
-	for (; (ctx = ntvm_registry_find(id)); ++*id) {
-		if (want && *id != want)
+	for (; (ctx = ntvm_registry_get(id)); ++*id) {
+		if (want && *id != want) {
+			ntvm_registry_put(ctx);
 			return NULL;
+		}
 		if (!pid || ctx->owner == pid)
 			return ctx;
+		ntvm_registry_put(ctx);
 	}
 	return NULL;
 }
@@ -96,7 +100,7 @@ static int ntvm_nl_put_bytes(struct sk_buff *skb, int type, u64 pages)
 	return nla_put_u64_64bit(skb, type, pages << PAGE_SHIFT, NTVM_A_PAD);
 }
 
-/* The figures of @ctx; under the registry lock. */
+/* The figures of @ctx, held. */
 static int ntvm_nl_ctx_stats(struct ntvm_ctx *ctx, struct ntvm_ctx_stats *cs,
 			     unsigned long *charge, unsigned long *peak,
 			     unsigned long *limit)
@@ -122,7 +126,7 @@ static int ntvm_nl_ctx_stats(struct ntvm_ctx *ctx, struct ntvm_ctx_stats *cs,
 	return 0;
 }
 
-/* One context's row; under the registry lock. */
+/* One context's row; @ctx held. */
 static int ntvm_nl_fill_process(struct sk_buff *skb, struct ntvm_ctx *ctx,
 				u32 portid, u32 seq, int flags)
 {
@@ -180,18 +184,14 @@ static int ntvm_nl_get_system(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int err;
 
-	if (ntvm_registry_lock_killable())
-		return -EINTR;
-	for (id = 1; (ctx = ntvm_registry_find(&id)); id++) {
+	for (id = 1; (ctx = ntvm_registry_get(&id)); id++) {
 		err = ntvm_nl_ctx_stats(ctx, &cs, &charge, &peak, &limit);
-		if (err) {
-			ntvm_registry_unlock();
+		ntvm_registry_put(ctx);
+		if (err)
 			return err;
-		}
 		resident += cs.resident;
 		locked += cs.locked;
 	}
-	ntvm_registry_unlock();
 
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
@@ -239,14 +239,12 @@ static int ntvm_nl_get_process(struct sk_buff *skb, struct genl_info *info)
 		err = -ENOMEM;
 		goto out;
 	}
-	err = ntvm_registry_lock_killable();
-	if (err)
-		goto free;
 	ctx = ntvm_nl_find(&id, pid, want);
-	if (ctx)
+	if (ctx) {
 		err = ntvm_nl_fill_process(msg, ctx, info->snd_portid,
 					   info->snd_seq, 0);
-	ntvm_registry_unlock();
+		ntvm_registry_put(ctx);
+	}
 	if (!ctx) {
 		NL_SET_ERR_MSG(info->extack, "no such context");
 		err = -ENOENT;
@@ -285,12 +283,9 @@ static int ntvm_nl_dump_start(struct netlink_callback *cb, bool need_pid)
 	pid = ntvm_nl_get_pid(cb->skb, attrs[NTVM_A_PID], cb->extack);
 	if (IS_ERR(pid))
 		return PTR_ERR(pid);
-	if (ntvm_registry_lock_killable()) {
-		put_pid(pid);
-		return -EINTR;
-	}
 	ctx = ntvm_nl_find(&id, pid, want);
-	ntvm_registry_unlock();
+	if (ctx)
+		ntvm_registry_put(ctx);
 	if (!ctx) {
 		put_pid(pid);
 		NL_SET_ERR_MSG(cb->extack, "no such context");
@@ -325,20 +320,20 @@ static int ntvm_nl_dump_processes(struct sk_buff *skb,
 	struct ntvm_ctx *ctx;
 	int err = 0;
 
-	if (ntvm_registry_lock_killable())
-		return -EINTR;
 	for (; (ctx = ntvm_nl_find(&id, pid, want)); id++) {
 		/* Unfiltered: only what the caller may see, named in its ns. */
 		if (!pid && (!ntvm_nl_may_see(cb->skb, ctx->owner) ||
-			     !pid_vnr(ctx->owner)))
+			     !pid_vnr(ctx->owner))) {
+			ntvm_registry_put(ctx);
 			continue;
+		}
 		err = ntvm_nl_fill_process(skb, ctx,
 					   NETLINK_CB(cb->skb).portid,
 					   cb->nlh->nlmsg_seq, NLM_F_MULTI);
+		ntvm_registry_put(ctx);
 		if (err)
 			break;
 	}
-	ntvm_registry_unlock();
 	cb->args[NTVM_NL_ARG_ID] = id;
 	if (err == -EMSGSIZE && skb->len)
 		return skb->len;
@@ -465,14 +460,12 @@ static int ntvm_nl_dump_allocations(struct sk_buff *skb,
 	struct ntvm_ctx *ctx;
 	int err = 0;
 
-	if (ntvm_registry_lock_killable())
-		return -EINTR;
 	for (; (ctx = ntvm_nl_find(&id, pid, want)); id++, addr = 0) {
 		err = ntvm_nl_dump_ctx(skb, cb, ctx, &addr);
+		ntvm_registry_put(ctx);
 		if (err)
 			break;
 	}
-	ntvm_registry_unlock();
 	cb->args[NTVM_NL_ARG_ID] = id;
 	cb->args[NTVM_NL_ARG_ADDR] = addr;
 	if (err == -EMSGSIZE && skb->len)

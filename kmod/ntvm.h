@@ -543,9 +543,8 @@ int ntvm_netlink_init(void);
 void ntvm_netlink_exit(void);
 int ntvm_registry_add(struct ntvm_ctx *ctx);
 void ntvm_registry_del(struct ntvm_ctx *ctx);
-int ntvm_registry_lock_killable(void);
-void ntvm_registry_unlock(void);
-struct ntvm_ctx *ntvm_registry_find(unsigned long *id);
+struct ntvm_ctx *ntvm_registry_get(unsigned long *id);
+void ntvm_registry_put(struct ntvm_ctx *ctx);
 u32 ntvm_registry_pid(struct ntvm_ctx *ctx);
 
 /* A run of pages of one state in an allocation; counts in pages. */

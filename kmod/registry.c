@@ -4,65 +4,69 @@
  * (unique while it lives, never a kernel address); its process is
  * ctx->owner.
  *
- * A context enters when created and leaves first thing when freed, both
- * under ntvm_registry_mutex; netlink.c holds the mutex while it looks at a
- * context, so a context it found is not freed before it is done.  Lock
- * order: ntvm_registry_mutex -> op_lock.
+ * A context enters when created and leaves first thing when freed (in
+ * its backing file's ->release, once nothing holds the file).  A reader
+ * finds a context and takes a reference on its backing file under the
+ * xarray's lock, which the free path takes to erase it: the file is still
+ * there then, and a file already released (its count zero) is skipped.
+ * The reader then looks at the context with no lock of the registry held,
+ * so no open, close or exit ever waits for a reader, and drops the file
+ * with ntvm_registry_put().
  */
 
-#include <linux/mutex.h>
+#include <linux/file.h>
 #include <linux/pid.h>
 #include <linux/xarray.h>
 
 #include "ntvm.h"
+#include "compat.h"
 
-static DEFINE_MUTEX(ntvm_registry_mutex);
 static DEFINE_XARRAY_ALLOC1(ntvm_registry);
 static u32 ntvm_registry_next;
 
 /* Register @ctx. */
 int ntvm_registry_add(struct ntvm_ctx *ctx)
 {
+	u32 id;
 	int err;
 
-	mutex_lock(&ntvm_registry_mutex);
-	err = xa_alloc_cyclic(&ntvm_registry, &ctx->stat_id, ctx,
-			      XA_LIMIT(1, INT_MAX), &ntvm_registry_next,
-			      GFP_KERNEL_ACCOUNT);
-	mutex_unlock(&ntvm_registry_mutex);
-	return err < 0 ? err : 0;
+	err = xa_alloc_cyclic(&ntvm_registry, &id, ctx, XA_LIMIT(1, INT_MAX),
+			      &ntvm_registry_next, GFP_KERNEL_ACCOUNT);
+	if (err < 0)
+		return err;
+	ctx->stat_id = id;
+	return 0;
 }
 
 /* When @ctx is freed (whether or not it was registered). */
 void ntvm_registry_del(struct ntvm_ctx *ctx)
 {
-	if (!ctx->stat_id)
-		return;
-	mutex_lock(&ntvm_registry_mutex);
-	xa_erase(&ntvm_registry, ctx->stat_id);
-	mutex_unlock(&ntvm_registry_mutex);
-}
-
-int ntvm_registry_lock_killable(void)
-{
-	return mutex_lock_killable(&ntvm_registry_mutex);
-}
-
-void ntvm_registry_unlock(void)
-{
-	mutex_unlock(&ntvm_registry_mutex);
+	if (ctx->stat_id)
+		xa_erase(&ntvm_registry, ctx->stat_id);
 }
 
 /*
- * The context with the lowest id at or above *@id, or NULL; *@id becomes
- * its id.  Under ntvm_registry_lock().
+ * The live context with the lowest id at or above *@id, held (see
+ * ntvm_registry_put()), or NULL; *@id becomes its id.
  */
-struct ntvm_ctx *ntvm_registry_find(unsigned long *id)
+struct ntvm_ctx *ntvm_registry_get(unsigned long *id)
 {
-	lockdep_assert_held(&ntvm_registry_mutex);
+	struct ntvm_ctx *ctx;
+
 	if (*id > INT_MAX)
 		return NULL;
-	return xa_find(&ntvm_registry, id, INT_MAX, XA_PRESENT);
+	xa_lock(&ntvm_registry);
+	for (ctx = xa_find(&ntvm_registry, id, INT_MAX, XA_PRESENT); ctx;
+	     ctx = xa_find_after(&ntvm_registry, id, INT_MAX, XA_PRESENT))
+		if (ntvm_file_get_unless_released(ctx->backing))
+			break;
+	xa_unlock(&ntvm_registry);
+	return ctx;
+}
+
+void ntvm_registry_put(struct ntvm_ctx *ctx)
+{
+	fput(ctx->backing);
 }
 
 /* The opener's pid in the initial pid namespace. */
