@@ -185,6 +185,7 @@ NTVM_EXPORT BOOL WINAPI K32GetProcessMemoryInfo(HANDLE process,
 						DWORD cb)
 {
 	struct ntvm_commit_args args = { 0 };
+	struct ntvm_target t;
 	struct rusage ru;
 	NTSTATUS status;
 
@@ -192,10 +193,14 @@ NTVM_EXPORT BOOL WINAPI K32GetProcessMemoryInfo(HANDLE process,
 		SetLastError(ERROR_INSUFFICIENT_BUFFER);
 		return FALSE;
 	}
-	if (!ntvm_is_self(process)) {
-		SetLastError(ERROR_INVALID_HANDLE);
+	/* The caller's own: another process's handle is refused. */
+	status = ntvm_target_get(process, PROCESS_QUERY_LIMITED_INFORMATION,
+				 NTVM_TARGET_OWN, &t);
+	if (status) {
+		SetLastError(RtlNtStatusToDosError(status));
 		return FALSE;
 	}
+	ntvm_target_put(&t);
 	if (!pmc) {
 		SetLastError(ERROR_NOACCESS);
 		return FALSE;

@@ -64,8 +64,12 @@ int ntvm_dev(void)
 
 NTSTATUS ntvm_ioctl(unsigned long request, void *args, const __u32 *status)
 {
-	int fd = ntvm_dev();
+	return ntvm_ioctl_fd(ntvm_dev(), request, args, status);
+}
 
+NTSTATUS ntvm_ioctl_fd(int fd, unsigned long request, void *args,
+		       const __u32 *status)
+{
 	if (fd < 0)
 		return STATUS_NOT_SUPPORTED;
 	if (ioctl(fd, request, args) < 0) {
@@ -75,6 +79,7 @@ NTSTATUS ntvm_ioctl(unsigned long request, void *args, const __u32 *status)
 		case EPERM:
 			return STATUS_ACCESS_DENIED;
 		case EINTR:
+		case ESRCH:	/* another process's context: it has exited */
 			return STATUS_PROCESS_IS_TERMINATING;
 		default:
 			return STATUS_NOT_SUPPORTED;

@@ -15,13 +15,80 @@
 int ntvm_dev(void);
 /* Issue an ioctl; the NT status from *status, or one for its failure. */
 NTSTATUS ntvm_ioctl(unsigned long request, void *args, const __u32 *status);
+/* The same on context @fd (-1: none, STATUS_NOT_SUPPORTED). */
+NTSTATUS ntvm_ioctl_fd(int fd, unsigned long request, void *args,
+		       const __u32 *status);
 /* The commit limit of a context just opened; in a forked child. */
 void ntvm_commit_limit_opened(int fd);
 void ntvm_commit_limit_child(void);
 void ntvm_address_limit_opened(int fd);
 uintptr_t ntvm_max_address(void);
 void ntvm_address_limit_child(void);
-/* Whether @h names the calling process. */
-int ntvm_is_self(HANDLE h);
+/* Whether @h is the pseudo-handle of the calling process. */
+static inline int ntvm_is_self(HANDLE h)
+{
+	return h == NtCurrentProcess();
+}
+
+/*
+ * Process handles (lib/process.c).  A call on a handle first gets its
+ * target: the handle checked for validity, then for the rights the call
+ * needs; then the context its requests go to.
+ */
+struct ntvm_process;
+
+struct ntvm_target {
+	/* The handle's process, held; NULL for the pseudo-handle. */
+	struct ntvm_process *process;
+	/* The context to use (the caller's own or the target's), or -1. */
+	int fd;
+};
+
+/* Only the process itself may make the call: another process's handle
+ * fails with STATUS_ACCESS_DENIED. */
+#define NTVM_TARGET_OWN		0x1
+/* Look for the target's context again if it had none (the calls that
+ * change its memory: it may have started using ntvm since). */
+#define NTVM_TARGET_LOOK	0x2
+
+NTSTATUS ntvm_target_get_handle(HANDLE h, DWORD access, unsigned int flags,
+				struct ntvm_target *t);
+void ntvm_target_put(struct ntvm_target *t);
+
+/* The pseudo-handle has every right and the process's own context. */
+static inline NTSTATUS ntvm_target_get(HANDLE h, DWORD access,
+				       unsigned int flags,
+				       struct ntvm_target *t)
+{
+	if (ntvm_is_self(h)) {
+		t->process = NULL;
+		t->fd = ntvm_dev();
+		return STATUS_SUCCESS;
+	}
+	return ntvm_target_get_handle(h, access, flags, t);
+}
+
+/* Whether @t is another process (not the caller, by any handle). */
+int ntvm_target_is_remote(const struct ntvm_target *t);
+/* Look for the target's context now; its fd, or -1. */
+int ntvm_target_look(struct ntvm_target *t);
+/* The target's /proc/PID/mem, bound to its address space; -1: none. */
+int ntvm_target_mem(const struct ntvm_target *t);
+/* The target's /proc/PID/maps and its highest user address. */
+int ntvm_target_maps(const struct ntvm_target *t, __u64 *max_address);
+
+/*
+ * NtQueryVirtualMemory(MemoryBasicInformation) of @t, region_flags
+ * included (lib/nt.c).
+ */
+NTSTATUS ntvm_query(struct ntvm_target *t, __u64 address,
+		    struct ntvm_query_args *q);
+/* NtProtectVirtualMemory on @t's context. */
+NTSTATUS ntvm_range_protect(struct ntvm_target *t, PVOID *base, PSIZE_T size,
+			    struct ntvm_protect_args *args);
+/* A query from /proc/PID/maps, for a process without a context
+ * (lib/maps.c); *views: its maps show a view of an ntvm context. */
+NTSTATUS ntvm_maps_query(int maps_fd, __u64 max_address,
+			 struct ntvm_query_args *q, int *views);
 
 #endif

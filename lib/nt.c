@@ -9,11 +9,6 @@
 
 #include "internal.h"
 
-int ntvm_is_self(HANDLE h)
-{
-	return h == NtCurrentProcess();
-}
-
 NTVM_EXPORT HANDLE WINAPI GetCurrentProcess(void)
 {
 	return NtCurrentProcess();
@@ -38,24 +33,49 @@ NTVM_RANGE_ARGS(ntvm_lock_args);
  * An NT service with an in/out base and size, written back on success
  * (an informational status, such as STATUS_WAS_LOCKED, is one).
  */
-static NTSTATUS ntvm_range_call(HANDLE process, PVOID *base, PSIZE_T size,
-				unsigned long request, void *args,
-				const __u32 *status)
+static NTSTATUS ntvm_range_ioctl(struct ntvm_target *t, PVOID *base,
+				 PSIZE_T size, unsigned long request,
+				 void *args, const __u32 *status)
 {
 	struct ntvm_range_args *range = args;
 	NTSTATUS s;
 
-	if (!ntvm_is_self(process))
-		return STATUS_INVALID_HANDLE;
 	if (!base || !size)
 		return STATUS_ACCESS_VIOLATION;
 	range->base = (uintptr_t)*base;
 	range->size = *size;
-	s = ntvm_ioctl(request, args, status);
+	s = ntvm_ioctl_fd(t->fd, request, args, status);
 	if (NT_SUCCESS(s)) {
 		*base = (PVOID)(uintptr_t)range->base;
 		*size = range->size;
 	}
+	return s;
+}
+
+NTSTATUS ntvm_range_protect(struct ntvm_target *t, PVOID *base, PSIZE_T size,
+			    struct ntvm_protect_args *args)
+{
+	return ntvm_range_ioctl(t, base, size, NTVM_IOC_PROTECT, args,
+				&args->status);
+}
+
+/*
+ * The same on the context of the process @process names, which must
+ * grant @access; @flags: NTVM_TARGET_*.
+ */
+static NTSTATUS ntvm_range_call(HANDLE process, DWORD access,
+				unsigned int flags, PVOID *base, PSIZE_T size,
+				unsigned long request, void *args,
+				const __u32 *status)
+{
+	struct ntvm_target t;
+	NTSTATUS s;
+
+	s = ntvm_target_get(process, access, flags, &t);
+	if (s)
+		return s;
+	s = ntvm_range_ioctl(&t, base, size, request, args, status);
+	ntvm_target_put(&t);
 	return s;
 }
 
@@ -75,7 +95,8 @@ NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base, PSIZE_T size,
 		.count = count,
 	};
 
-	return ntvm_range_call(process, base, size, NTVM_IOC_ALLOC_EX, &args,
+	return ntvm_range_call(process, PROCESS_VM_OPERATION,
+			       NTVM_TARGET_LOOK, base, size, NTVM_IOC_ALLOC_EX, &args,
 			       &args.status);
 }
 
@@ -107,13 +128,15 @@ NtAllocateVirtualMemory(HANDLE process, PVOID *base, ULONG_PTR zero_bits,
 		args.zero_bits = 0;
 		if (!base || *base ||
 		    (uintptr_t)req.HighestEndingAddress >= ntvm_max_address())
-			return ntvm_range_call(process, base, size,
+			return ntvm_range_call(process, PROCESS_VM_OPERATION,
+			       NTVM_TARGET_LOOK, base, size,
 					       NTVM_IOC_ALLOC, &args,
 					       &args.status);
 		return NtAllocateVirtualMemoryEx(process, base, size, type,
 						 protect, &param, 1);
 	}
-	return ntvm_range_call(process, base, size, NTVM_IOC_ALLOC, &args,
+	return ntvm_range_call(process, PROCESS_VM_OPERATION,
+			       NTVM_TARGET_LOOK, base, size, NTVM_IOC_ALLOC, &args,
 			       &args.status);
 }
 
@@ -122,7 +145,8 @@ NtFreeVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size, ULONG type)
 {
 	struct ntvm_free_args args = { .type = type };
 
-	return ntvm_range_call(process, base, size, NTVM_IOC_FREE, &args,
+	return ntvm_range_call(process, PROCESS_VM_OPERATION,
+			       NTVM_TARGET_LOOK, base, size, NTVM_IOC_FREE, &args,
 			       &args.status);
 }
 
@@ -131,15 +155,41 @@ NtProtectVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size,
 		       ULONG protect, PULONG old_protect)
 {
 	struct ntvm_protect_args args = { .protect = protect };
+	struct ntvm_target t;
 	NTSTATUS status;
 
-	if (ntvm_is_self(process) && !old_protect)
+	status = ntvm_target_get(process, PROCESS_VM_OPERATION,
+				 NTVM_TARGET_LOOK, &t);
+	if (status)
+		return status;
+	if (!old_protect) {
+		ntvm_target_put(&t);
 		return STATUS_ACCESS_VIOLATION;
-	status = ntvm_range_call(process, base, size, NTVM_IOC_PROTECT, &args,
-				 &args.status);
-	if (old_protect)
-		*old_protect = NT_SUCCESS(status) ? args.old_protect :
-						    PAGE_NOACCESS;
+	}
+	status = ntvm_range_ioctl(&t, base, size, NTVM_IOC_PROTECT, &args,
+				  &args.status);
+	ntvm_target_put(&t);
+	*old_protect = NT_SUCCESS(status) ? args.old_protect : PAGE_NOACCESS;
+	return status;
+}
+
+NTSTATUS ntvm_query(struct ntvm_target *t, __u64 address,
+		    struct ntvm_query_args *q)
+{
+	__u64 max_address;
+	NTSTATUS status;
+	int maps_fd, views;
+
+	*q = (struct ntvm_query_args){ .address = address };
+	if (t->fd >= 0 || !ntvm_target_is_remote(t))
+		return ntvm_ioctl_fd(t->fd, NTVM_IOC_QUERY, q, &q->status);
+	maps_fd = ntvm_target_maps(t, &max_address);
+	status = ntvm_maps_query(maps_fd, max_address, q, &views);
+	/* It has started using ntvm: its context describes its memory. */
+	if (!status && views && ntvm_target_look(t) >= 0) {
+		*q = (struct ntvm_query_args){ .address = address };
+		status = ntvm_ioctl_fd(t->fd, NTVM_IOC_QUERY, q, &q->status);
+	}
 	return status;
 }
 
@@ -148,21 +198,30 @@ NtQueryVirtualMemory(HANDLE process, PVOID base,
 		     MEMORY_INFORMATION_CLASS class, PVOID info, SIZE_T length,
 		     PSIZE_T return_length)
 {
-	struct ntvm_query_args args = { .address = (uintptr_t)base };
 	MEMORY_BASIC_INFORMATION *mbi = info;
+	struct ntvm_query_args args;
+	struct ntvm_target t;
 	NTSTATUS status;
 
-	if (!ntvm_is_self(process))
-		return STATUS_INVALID_HANDLE;
+	status = ntvm_target_get(process, PROCESS_QUERY_INFORMATION, 0, &t);
+	if (status)
+		return status;
 	if (class != MemoryBasicInformation)
-		return STATUS_INVALID_INFO_CLASS;
-	if (length < sizeof(*mbi))
-		return STATUS_INFO_LENGTH_MISMATCH;
-	if (!info)
-		return STATUS_ACCESS_VIOLATION;
-	status = ntvm_ioctl(NTVM_IOC_QUERY, &args, &args.status);
+		status = STATUS_INVALID_INFO_CLASS;
+	else if (length < sizeof(*mbi))
+		status = STATUS_INFO_LENGTH_MISMATCH;
+	else if (!info)
+		status = STATUS_ACCESS_VIOLATION;
+	else
+		status = ntvm_query(&t, (uintptr_t)base, &args);
+	ntvm_target_put(&t);
 	if (!NT_SUCCESS(status))
 		return status;
+#if UINTPTR_MAX <= 0xffffffffu
+	/* Another (64-bit) process's region, cut where 32 bits end. */
+	if (args.base_address + args.region_size > 0x100000000ULL)
+		args.region_size = 0x100000000ULL - args.base_address;
+#endif
 	memset(mbi, 0, sizeof(*mbi));
 	mbi->BaseAddress = (PVOID)(uintptr_t)args.base_address;
 	mbi->AllocationBase = (PVOID)(uintptr_t)args.allocation_base;
@@ -174,6 +233,24 @@ NtQueryVirtualMemory(HANDLE process, PVOID base,
 	if (return_length)
 		*return_length = sizeof(*mbi);
 	return STATUS_SUCCESS;
+}
+
+/*
+ * Write watches: on the caller's own memory, by its pseudo-handle or a
+ * handle to itself with PROCESS_VM_OPERATION.
+ */
+static NTSTATUS ntvm_own_process(HANDLE process)
+{
+	struct ntvm_target t;
+	NTSTATUS status;
+
+	if (ntvm_is_self(process))
+		return STATUS_SUCCESS;
+	status = ntvm_target_get_handle(process, PROCESS_VM_OPERATION,
+					NTVM_TARGET_OWN, &t);
+	if (!status)
+		ntvm_target_put(&t);
+	return status;
 }
 
 /*
@@ -231,8 +308,9 @@ NtGetWriteWatch(HANDLE process, ULONG flags, PVOID base, SIZE_T size,
 	};
 	NTSTATUS status;
 
-	if (!ntvm_is_self(process))
-		return STATUS_INVALID_HANDLE;
+	status = ntvm_own_process(process);
+	if (status)
+		return status;
 	/* Checked here; the kernel checks the rest, in Windows' order. */
 	if (!count || !granularity)
 		return STATUS_ACCESS_VIOLATION;
@@ -252,9 +330,11 @@ NtResetWriteWatch(HANDLE process, PVOID base, SIZE_T size)
 		.base = (uintptr_t)base,
 		.size = size,
 	};
+	NTSTATUS status;
 
-	if (!ntvm_is_self(process))
-		return STATUS_INVALID_HANDLE;
+	status = ntvm_own_process(process);
+	if (status)
+		return status;
 	return ntvm_ioctl(NTVM_IOC_RESET_WRITE_WATCH, &args, &args.status);
 }
 
@@ -263,7 +343,8 @@ NtLockVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size, ULONG type)
 {
 	struct ntvm_lock_args args = { .map_type = type };
 
-	return ntvm_range_call(process, base, size, NTVM_IOC_LOCK, &args,
+	return ntvm_range_call(process, PROCESS_VM_OPERATION,
+			       NTVM_TARGET_OWN, base, size, NTVM_IOC_LOCK, &args,
 			       &args.status);
 }
 
@@ -272,6 +353,7 @@ NtUnlockVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size, ULONG type)
 {
 	struct ntvm_lock_args args = { .map_type = type };
 
-	return ntvm_range_call(process, base, size, NTVM_IOC_UNLOCK, &args,
+	return ntvm_range_call(process, PROCESS_VM_OPERATION,
+			       NTVM_TARGET_OWN, base, size, NTVM_IOC_UNLOCK, &args,
 			       &args.status);
 }

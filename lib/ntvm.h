@@ -155,6 +155,29 @@ typedef LONG NTSTATUS;
 #define QUOTA_LIMITS_HARDWS_MAX_DISABLE	0x00000008
 #endif
 
+/* Process access rights (winnt.h), OpenProcess. */
+#ifndef PROCESS_VM_OPERATION
+#define PROCESS_VM_OPERATION		0x0008
+#endif
+#ifndef PROCESS_VM_READ
+#define PROCESS_VM_READ			0x0010
+#endif
+#ifndef PROCESS_VM_WRITE
+#define PROCESS_VM_WRITE		0x0020
+#endif
+#ifndef PROCESS_SET_QUOTA
+#define PROCESS_SET_QUOTA		0x0100
+#endif
+#ifndef PROCESS_QUERY_INFORMATION
+#define PROCESS_QUERY_INFORMATION	0x0400
+#endif
+#ifndef PROCESS_QUERY_LIMITED_INFORMATION
+#define PROCESS_QUERY_LIMITED_INFORMATION 0x1000
+#endif
+#ifndef PROCESS_ALL_ACCESS
+#define PROCESS_ALL_ACCESS		0x001FFFFF
+#endif
+
 /* Page protections (winnt.h). */
 #ifndef PAGE_NOACCESS
 #define PAGE_NOACCESS			0x0001
@@ -551,6 +574,22 @@ typedef enum _MEMORY_INFORMATION_CLASS {
 #define NtCurrentProcess()		((HANDLE)~(ULONG_PTR)0)
 #endif
 NTVM_WINBASEAPI HANDLE WINAPI GetCurrentProcess(void);
+NTVM_WINBASEAPI DWORD WINAPI GetCurrentProcessId(void);
+
+/*
+ * Handles to other processes (see OpenProcess(3)): who may open a
+ * process for its memory is who may ptrace it.
+ */
+NTVM_WINBASEAPI HANDLE WINAPI
+OpenProcess(DWORD dwDesiredAccess, BOOL bInheritHandle, DWORD dwProcessId);
+NTVM_WINBASEAPI BOOL WINAPI CloseHandle(HANDLE hObject);
+NTVM_WINBASEAPI DWORD WINAPI GetProcessId(HANDLE Process);
+NTVM_WINBASEAPI BOOL WINAPI
+ReadProcessMemory(HANDLE hProcess, LPCVOID lpBaseAddress, LPVOID lpBuffer,
+		  SIZE_T nSize, SIZE_T *lpNumberOfBytesRead);
+NTVM_WINBASEAPI BOOL WINAPI
+WriteProcessMemory(HANDLE hProcess, LPVOID lpBaseAddress, LPCVOID lpBuffer,
+		   SIZE_T nSize, SIZE_T *lpNumberOfBytesWritten);
 
 /* Win32 (kernel32/kernelbase). */
 NTVM_WINBASEAPI LPVOID WINAPI
@@ -687,6 +726,15 @@ NTSTATUS NTAPI NtQueryVirtualMemory(HANDLE ProcessHandle, PVOID BaseAddress,
 				    PVOID MemoryInformation,
 				    SIZE_T MemoryInformationLength,
 				    PSIZE_T ReturnLength);
+#endif
+/* Wine's winternl.h has them with const buffers. */
+#ifndef __WINE_WINTERNL_H
+NTSTATUS NTAPI NtReadVirtualMemory(HANDLE ProcessHandle, PVOID BaseAddress,
+				   PVOID Buffer, SIZE_T BufferSize,
+				   PSIZE_T NumberOfBytesRead);
+NTSTATUS NTAPI NtWriteVirtualMemory(HANDLE ProcessHandle, PVOID BaseAddress,
+				    PVOID Buffer, SIZE_T BufferSize,
+				    PSIZE_T NumberOfBytesWritten);
 #endif
 NTSTATUS NTAPI NtGetWriteWatch(HANDLE ProcessHandle, ULONG Flags,
 			       PVOID BaseAddress, SIZE_T RegionSize,

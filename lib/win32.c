@@ -151,12 +151,19 @@ NTVM_EXPORT BOOL WINAPI VirtualUnlock(LPVOID address, SIZE_T size)
  * The working-set limits (NtQueryInformationProcess and
  * NtSetInformationProcess with ProcessQuotaLimits on Windows).
  */
-static NTSTATUS ntvm_working_set(HANDLE process,
+static NTSTATUS ntvm_working_set(HANDLE process, DWORD access,
 				 struct ntvm_working_set_args *args)
 {
-	if (!ntvm_is_self(process))
-		return STATUS_INVALID_HANDLE;
-	return ntvm_ioctl(NTVM_IOC_WORKING_SET, args, &args->status);
+	struct ntvm_target t;
+	NTSTATUS status;
+
+	/* The caller's own: another process's handle is refused. */
+	status = ntvm_target_get(process, access, NTVM_TARGET_OWN, &t);
+	if (status)
+		return status;
+	status = ntvm_ioctl_fd(t.fd, NTVM_IOC_WORKING_SET, args, &args->status);
+	ntvm_target_put(&t);
+	return status;
 }
 
 NTVM_EXPORT BOOL WINAPI GetProcessWorkingSetSizeEx(HANDLE process,
@@ -166,7 +173,9 @@ NTVM_EXPORT BOOL WINAPI GetProcessWorkingSetSizeEx(HANDLE process,
 {
 	struct ntvm_working_set_args args = { 0 };
 
-	if (!ntvm_set_status(ntvm_working_set(process, &args)))
+	if (!ntvm_set_status(ntvm_working_set(process,
+					       PROCESS_QUERY_LIMITED_INFORMATION,
+					       &args)))
 		return FALSE;
 	if (!minimum || !maximum || !flags) {
 		SetLastError(ERROR_NOACCESS);
@@ -203,7 +212,8 @@ NTVM_EXPORT BOOL WINAPI SetProcessWorkingSetSizeEx(HANDLE process,
 		SetLastError(ERROR_INVALID_PARAMETER);
 		return FALSE;
 	}
-	return ntvm_set_status(ntvm_working_set(process, &args));
+	return ntvm_set_status(ntvm_working_set(process, PROCESS_SET_QUOTA,
+						&args));
 }
 
 NTVM_EXPORT BOOL WINAPI SetProcessWorkingSetSize(HANDLE process,
