@@ -15,6 +15,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <linux/sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -30,6 +31,9 @@
 #endif
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
 #endif
 
 #define NOBODY		65534
@@ -333,15 +337,26 @@ static int agent_ready(struct agent *a)
 	return r.ret == (uint64_t)a->pid ? 0 : -1;
 }
 
-/* A new agent, which has opened its ntvm context if @use_ntvm. */
-static int agent_start(struct agent *a, int use_ntvm)
+/*
+ * A new agent, which has opened its ntvm context if @use_ntvm; with the pid
+ * @pid if not 0 (clone3()'s set_tid, in a pid namespace of our own).
+ */
+static int agent_start_pid(struct agent *a, int use_ntvm, pid_t pid)
 {
+	struct clone_args ca = {
+		.exit_signal = SIGCHLD,
+		.set_tid = (uintptr_t)&pid,
+		.set_tid_size = 1,
+	};
 	int q[2], r[2];
 
 	signal(SIGPIPE, SIG_IGN);
 	if (pipe2(q, O_CLOEXEC) || pipe2(r, O_CLOEXEC))
 		return -1;
-	a->pid = fork();
+	if (pid)
+		a->pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	else
+		a->pid = fork();
 	if (a->pid < 0)
 		return -1;
 	if (!a->pid) {
@@ -355,6 +370,11 @@ static int agent_start(struct agent *a, int use_ntvm)
 	a->req = q[1];
 	a->rsp = r[0];
 	return agent_ready(a);
+}
+
+static int agent_start(struct agent *a, int use_ntvm)
+{
+	return agent_start_pid(a, use_ntvm, 0);
 }
 
 static struct rsp call(struct agent *a, uint32_t op, uintptr_t addr,
@@ -2246,7 +2266,8 @@ TEST(an_exited_target)
 
 /*
  * A handle on a process that exited never reaches the process that gets
- * its pid next.  In a new pid namespace, ns_last_pid gives the pid again.
+ * its pid next.  In a new pid namespace, clone3()'s set_tid gives the pid
+ * again.
  */
 struct recycled {
 	int step;		/* how far it got */
@@ -2280,8 +2301,7 @@ static void recycle_scenario(int out)
 	h = OpenProcess(PROCESS_ALL_ACCESS, FALSE, a.pid);
 	STEP(h);
 	STEP(agent_quit(&a) == 0);
-	STEP(!knob_set("/proc/sys/kernel/ns_last_pid", res.first - 1));
-	STEP(!agent_start(&a, 1));
+	STEP(!agent_start_pid(&a, 1, res.first));
 	res.second = a.pid;
 	STEP(a_poke(&a, a.buf, "2", 1) == 1);
 	/* The same address is mapped in the new process: */
@@ -2328,7 +2348,7 @@ TEST(a_recycled_pid)
 	ASSERT_EQ(0, xfer(fds[0], &res, sizeof(res), 0));
 	close(fds[0]);
 	EXPECT_EQ(0, wait_exit(pid));
-	ASSERT_EQ(12, res.step);
+	ASSERT_EQ(11, res.step);
 	EXPECT_EQ(res.first, res.second);
 	EXPECT_TRUE(res.gone_ok);
 	TH_LOG("%s", res.why);
