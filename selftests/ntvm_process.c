@@ -229,11 +229,18 @@ static void agent_do(struct req *q, struct rsp *r, int in, int out)
 		r->error = GetLastError();
 		break;
 	}
+	/*
+	 * No ntvm calls of its own after these: under NTVM_FAULTINJ they
+	 * would arm injection in /proc/self, which is no longer its to
+	 * write.
+	 */
 	case OP_SETUID:
 		become(a);
+		agent_uses_ntvm = 0;
 		break;
 	case OP_DUMPABLE:
 		r->ret = prctl(PR_SET_DUMPABLE, a);
+		agent_uses_ntvm = 0;
 		break;
 	case OP_EXECVE: {
 		char env[64];
