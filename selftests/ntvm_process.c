@@ -71,6 +71,9 @@ enum {
 	OP_FORK,	/* fork a child that waits; its pid */
 	OP_NTVM_FD,	/* the fd of its /dev/ntvm, or -1 */
 	OP_OPEN_PARENT,	/* OpenProcess(getppid()), RPM of addr: outcome */
+	OP_COMMIT_LIMIT,	/* NtvmSetProcessCommitLimit(addr) */
+	OP_ADDRESS_LIMIT,	/* NtvmSetMaximumApplicationAddress(addr) */
+	OP_ALLOC_W32,	/* VirtualAlloc(addr, size, type, protect) */
 };
 
 struct req {
@@ -270,6 +273,20 @@ static void agent_do(struct req *q, struct rsp *r, int in, int out)
 	}
 	case OP_NTVM_FD:
 		r->ret = ntvm_fd_of_self();
+		break;
+	case OP_COMMIT_LIMIT:
+		r->ret = NtvmSetProcessCommitLimit(a);
+		r->error = GetLastError();
+		break;
+	case OP_ADDRESS_LIMIT:
+		r->ret = NtvmSetMaximumApplicationAddress((LPVOID)a);
+		r->error = GetLastError();
+		break;
+	case OP_ALLOC_W32:
+		SetLastError(0);
+		r->ret = (uintptr_t)VirtualAlloc((LPVOID)a, size, q->type,
+						 q->protect);
+		r->error = GetLastError();
 		break;
 	case OP_OPEN_PARENT: {
 		HANDLE h = OpenProcess(PROCESS_ALL_ACCESS, FALSE, getppid());
@@ -1614,6 +1631,109 @@ TEST(a_child_holding_its_parent_s_context)
 	close(fd);
 }
 
+/*
+ * The target's own settings bound what is done in it: its commit limit,
+ * its highest address (MEM_TOP_DOWN lands where its own would), and
+ * VirtualAlloc2's address requirements, read from this process.
+ */
+TEST(the_target_s_limits_apply)
+{
+	MEM_ADDRESS_REQUIREMENTS req = { 0 };
+	MEM_EXTENDED_PARAMETER param = { 0 };
+	MEMORY_BASIC_INFORMATION m;
+	uintptr_t p, q, top;
+	struct agent a;
+	struct rsp r;
+	HANDLE h;
+
+	ASSERT_EQ(0, agent_start(&a, 1));
+	h = OpenProcess(PROCESS_ALL_ACCESS, FALSE, a.pid);
+	ASSERT_NE(NULL, h);
+
+	/* Its highest address: 2 GiB less 64 KiB. */
+	r = call(&a, OP_ADDRESS_LIMIT, 0x7FFEFFFF, 0, 0, 0, NULL);
+	ASSERT_EQ(1, r.ret);
+	r = call(&a, OP_ALLOC_W32, 0, 0x10000, MEM_RESERVE | MEM_TOP_DOWN,
+		 PAGE_READWRITE, NULL);
+	top = r.ret;
+	ASSERT_NE(0, top);
+	ASSERT_EQ(0, call(&a, OP_FREE, top, 0, MEM_RELEASE, 0, NULL).status);
+	EXPECT_GE(0x7FFF0000, top + 0x10000);
+	p = (uintptr_t)VirtualAllocEx(h, NULL, 0x10000,
+				      MEM_RESERVE | MEM_TOP_DOWN,
+				      PAGE_READWRITE);
+	EXPECT_EQ(top, p);
+	EXPECT_TRUE(VirtualFreeEx(h, ptr(p), 0, MEM_RELEASE));
+	p = (uintptr_t)VirtualAllocEx(h, NULL, 0x10000, MEM_RESERVE,
+				      PAGE_READWRITE);
+	EXPECT_NE(0, p);
+	EXPECT_GE(0x7FFF0000, p + 0x10000);
+	EXPECT_TRUE(VirtualFreeEx(h, ptr(p), 0, MEM_RELEASE));
+	/* Above it: what its own call says, and its own query. */
+	r = call(&a, OP_ALLOC_W32, 0x100000000ULL, 0x10000, MEM_RESERVE,
+		 PAGE_READWRITE, NULL);
+	EXPECT_EQ(0, r.ret);
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAllocEx(h, (void *)0x100000000ULL, 0x10000,
+				       MEM_RESERVE, PAGE_READWRITE));
+	EXPECT_EQ(r.error, GetLastError());
+	r = call(&a, OP_QUERY, 0x80000000, 0, 0, 0, NULL);
+	EXPECT_EQ(0, r.ret);
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, r.error);
+	SetLastError(0);
+	EXPECT_EQ(0, VirtualQueryEx(h, (void *)0x80000000, &m, sizeof(m)));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+	EXPECT_EQ(sizeof(m), VirtualQueryEx(h, (void *)0x7FFEFFFF, &m,
+					    sizeof(m)));
+
+	/* VirtualAlloc2 with the handle and address requirements. */
+	req.HighestEndingAddress = (PVOID)0x3FFFFFFF;
+	req.Alignment = 0x40000;
+	param.Type = MemExtendedParameterAddressRequirements;
+	param.Pointer = &req;
+	p = (uintptr_t)VirtualAlloc2(h, NULL, 0x10000,
+				     MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE,
+				     &param, 1);
+	ASSERT_NE(0, p);
+	EXPECT_EQ(0, p & 0x3ffff);
+	EXPECT_GE(0x40000000, p + 0x10000);
+	m = a_query(&a, p);
+	EXPECT_MBI(m, p, p, PAGE_READWRITE, 0x10000, MEM_COMMIT,
+		   PAGE_READWRITE, MEM_PRIVATE);
+	EXPECT_EQ(3, a_access(&a, p));
+	EXPECT_TRUE(VirtualFreeEx(h, ptr(p), 0, MEM_RELEASE));
+
+	/* Its commit limit: 32 pages. */
+	r = call(&a, OP_COMMIT_LIMIT, 0x20000, 0, 0, 0, NULL);
+	ASSERT_EQ(1, r.ret);
+	p = (uintptr_t)VirtualAllocEx(h, NULL, 0x10000,
+				      MEM_RESERVE | MEM_COMMIT,
+				      PAGE_READWRITE);
+	ASSERT_NE(0, p);
+	q = (uintptr_t)VirtualAllocEx(h, NULL, 0x10000,
+				      MEM_RESERVE | MEM_COMMIT,
+				      PAGE_READWRITE);
+	ASSERT_NE(0, q);
+	SetLastError(0);
+	EXPECT_EQ(NULL, VirtualAllocEx(h, NULL, PAGE,
+				       MEM_RESERVE | MEM_COMMIT,
+				       PAGE_READWRITE));
+	EXPECT_EQ(ERROR_COMMITMENT_LIMIT, GetLastError());
+	r = call(&a, OP_ALLOC_W32, 0, PAGE, MEM_RESERVE | MEM_COMMIT,
+		 PAGE_READWRITE, NULL);
+	EXPECT_EQ(0, r.ret);
+	EXPECT_EQ(ERROR_COMMITMENT_LIMIT, r.error);
+	/* A decommit makes room. */
+	EXPECT_TRUE(VirtualFreeEx(h, ptr(q), PAGE, MEM_DECOMMIT));
+	EXPECT_EQ(ptr(q), VirtualAllocEx(h, ptr(q), PAGE, MEM_COMMIT,
+					 PAGE_READONLY));
+	EXPECT_EQ(1, a_access(&a, q));
+	EXPECT_TRUE(VirtualFreeEx(h, ptr(p), 0, MEM_RELEASE));
+	EXPECT_TRUE(VirtualFreeEx(h, ptr(q), 0, MEM_RELEASE));
+	EXPECT_TRUE(CloseHandle(h));
+	EXPECT_EQ(0, agent_quit(&a));
+}
+
 /* ------------------------------------------------------------------ */
 /* ReadProcessMemory and WriteProcessMemory.                           */
 
@@ -2530,7 +2650,7 @@ TEST(the_file_from_another_process)
 	struct ntvm_commit_limit_args cl = { 0 };
 	struct ntvm_commit_args cm = { 0 };
 	struct ntvm_sysinfo_args si = { 0 };
-	__u64 features = 0, ww[4];
+	__u64 features = 0, ww[4], committed;
 	struct agent a;
 	int pfd, fd, n;
 	uintptr_t p;
@@ -2550,7 +2670,8 @@ TEST(the_file_from_another_process)
 	EXPECT_EQ((__u32)a.pid, ctx.owner_pid);
 	EXPECT_EQ(0, ctx.flags);
 	EXPECT_EQ(0, ioctl(fd, NTVM_IOC_SYSINFO, &si));
-	EXPECT_EQ(0, ioctl(fd, NTVM_IOC_GET_COMMIT, &cm));
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_GET_COMMIT, &cm));
+	committed = cm.committed;
 
 	/* Alloc, protect, query, free: in the agent. */
 	al.size = 0x10000;
@@ -2561,7 +2682,7 @@ TEST(the_file_from_another_process)
 	p = al.base;
 	EXPECT_EQ(3, a_access(&a, p));
 	EXPECT_EQ(0, ioctl(fd, NTVM_IOC_GET_COMMIT, &cm));
-	EXPECT_LE(16, cm.committed);
+	EXPECT_EQ(committed + 16, cm.committed);
 	pr.base = p;
 	pr.size = PAGE;
 	pr.protect = PAGE_READONLY;
@@ -2614,6 +2735,8 @@ TEST(the_file_from_another_process)
 	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &fr));
 	EXPECT_EQ(0, fr.status);
 	EXPECT_EQ(MEM_FREE, a_query(&a, p).State);
+	EXPECT_EQ(0, ioctl(fd, NTVM_IOC_GET_COMMIT, &cm));
+	EXPECT_EQ(committed, cm.committed);
 
 	/* The owner gone: ESRCH, and no owner. */
 	EXPECT_EQ(0, agent_quit(&a));
@@ -2829,6 +2952,43 @@ TEST_F_TIMEOUT(slow, race_the_target_frees_while_we_read, 120)
 	EXPECT_LT(0, r.queries);
 	EXPECT_TRUE(CloseHandle(r.h));
 	munmap(sh, PAGE);
+}
+
+/*
+ * The module stays while a context's file is held, here by another
+ * process after its owner exited; it goes once that is closed.  Last: it
+ * unloads and loads the module again.
+ */
+TEST_F_TIMEOUT(slow, rmmod_waits_for_a_file_taken_from_another_process, 120)
+{
+	int pfd, fd, n, ok;
+	struct agent a;
+
+	if (geteuid() != 0 || access("/lib/ntvm.ko", R_OK))
+		SKIP(return, "needs root and /lib/ntvm.ko (the test VM)");
+	ASSERT_EQ(0, agent_start(&a, 1));
+	ASSERT_NE(0, a_commit(&a, 0, 0x10000, PAGE_READWRITE));
+	n = (int)call(&a, OP_NTVM_FD, 0, 0, 0, 0, NULL).ret;
+	pfd = pidfd_open_(a.pid);
+	ASSERT_LE(0, pfd);
+	fd = pidfd_getfd_(pfd, n);
+	ASSERT_LE(0, fd);
+	close(pfd);
+	EXPECT_EQ(0, agent_quit(&a));
+	errno = 0;
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "ntvm", O_NONBLOCK));
+	EXPECT_EQ(EWOULDBLOCK, errno);
+	close(fd);
+	ok = syscall(SYS_delete_module, "ntvm", O_NONBLOCK);
+	EXPECT_EQ(0, ok);
+	if (ok)
+		TH_LOG("delete_module: %s", strerror(errno));
+	if (access("/dev/ntvm", F_OK)) {
+		fd = open("/lib/ntvm.ko", O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, syscall(SYS_finit_module, fd, "", 0));
+		close(fd);
+	}
 }
 
 TEST_HARNESS_MAIN
