@@ -10,6 +10,7 @@
 
 #include <linux/compat.h>
 #include <linux/fs.h>
+#include <linux/memcontrol.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/pid.h>
@@ -97,12 +98,15 @@ static bool ntvm_remote_allowed(unsigned int cmd)
  *
  * A call from another process holds the owner's address space alive
  * (mm_users) for the whole service; when the owner is gone there is no
- * memory left to act on.
+ * memory left to act on.  What the service allocates for the context
+ * (page-state chunks, allocations, reset items) is charged to the owner's
+ * memory cgroup, as when the owner calls.
  */
 static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 			  void __user *argp)
 {
 	bool remote = ntvm_remote_ctx(ctx);
+	struct mem_cgroup *memcg = NULL, *old = NULL;
 	union ntvm_nt_args args;
 	size_t size = _IOC_SIZE(cmd);
 	int err;
@@ -116,12 +120,15 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 		return err;
 	if (cmd != NTVM_IOC_QUERY && copy_to_user(argp, &args, size))
 		return -EFAULT;
-	if (remote && !mmget_not_zero(ctx->mm))
-		return -ESRCH;
+	if (remote) {
+		if (!mmget_not_zero(ctx->mm))
+			return -ESRCH;
+		memcg = get_mem_cgroup_from_mm(ctx->mm);
+		old = set_active_memcg(memcg);
+	}
 	if (mutex_lock_killable(&ctx->op_lock)) {
-		if (remote)
-			mmput(ctx->mm);
-		return -EINTR;
+		err = -EINTR;
+		goto out;
 	}
 	switch (cmd) {
 	case NTVM_IOC_ALLOC:
@@ -160,11 +167,15 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 		break;
 	}
 	mutex_unlock(&ctx->op_lock);
-	if (remote)
-		mmput(ctx->mm);
 	if (copy_to_user(argp, &args, size))
-		return -EFAULT;
-	return 0;
+		err = -EFAULT;
+out:
+	if (remote) {
+		set_active_memcg(old);
+		mem_cgroup_put(memcg);
+		mmput(ctx->mm);
+	}
+	return err;
 }
 
 static long ntvm_ioctl_sysinfo(struct ntvm_ctx *ctx, void __user *argp)

@@ -53,7 +53,13 @@ struct ntvm_target {
 
 NTSTATUS ntvm_target_get_handle(HANDLE h, DWORD access, unsigned int flags,
 				struct ntvm_target *t);
-void ntvm_target_put(struct ntvm_target *t);
+void ntvm_process_release(struct ntvm_process *p);
+
+static inline void ntvm_target_put(struct ntvm_target *t)
+{
+	if (t->process)
+		ntvm_process_release(t->process);
+}
 
 /* The pseudo-handle has every right and the process's own context. */
 static inline NTSTATUS ntvm_target_get(HANDLE h, DWORD access,

@@ -96,8 +96,8 @@ NtAllocateVirtualMemoryEx(HANDLE process, PVOID *base, PSIZE_T size,
 	};
 
 	return ntvm_range_call(process, PROCESS_VM_OPERATION,
-			       NTVM_TARGET_LOOK, base, size, NTVM_IOC_ALLOC_EX, &args,
-			       &args.status);
+			       NTVM_TARGET_LOOK, base, size, NTVM_IOC_ALLOC_EX,
+			       &args, &args.status);
 }
 
 NTVM_EXPORT NTSTATUS NTAPI
@@ -129,15 +129,15 @@ NtAllocateVirtualMemory(HANDLE process, PVOID *base, ULONG_PTR zero_bits,
 		if (!base || *base ||
 		    (uintptr_t)req.HighestEndingAddress >= ntvm_max_address())
 			return ntvm_range_call(process, PROCESS_VM_OPERATION,
-			       NTVM_TARGET_LOOK, base, size,
+					       NTVM_TARGET_LOOK, base, size,
 					       NTVM_IOC_ALLOC, &args,
 					       &args.status);
 		return NtAllocateVirtualMemoryEx(process, base, size, type,
 						 protect, &param, 1);
 	}
 	return ntvm_range_call(process, PROCESS_VM_OPERATION,
-			       NTVM_TARGET_LOOK, base, size, NTVM_IOC_ALLOC, &args,
-			       &args.status);
+			       NTVM_TARGET_LOOK, base, size, NTVM_IOC_ALLOC,
+			       &args, &args.status);
 }
 
 NTVM_EXPORT NTSTATUS NTAPI
@@ -146,8 +146,8 @@ NtFreeVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size, ULONG type)
 	struct ntvm_free_args args = { .type = type };
 
 	return ntvm_range_call(process, PROCESS_VM_OPERATION,
-			       NTVM_TARGET_LOOK, base, size, NTVM_IOC_FREE, &args,
-			       &args.status);
+			       NTVM_TARGET_LOOK, base, size, NTVM_IOC_FREE,
+			       &args, &args.status);
 }
 
 NTVM_EXPORT NTSTATUS NTAPI
@@ -344,8 +344,8 @@ NtLockVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size, ULONG type)
 	struct ntvm_lock_args args = { .map_type = type };
 
 	return ntvm_range_call(process, PROCESS_VM_OPERATION,
-			       NTVM_TARGET_OWN, base, size, NTVM_IOC_LOCK, &args,
-			       &args.status);
+			       NTVM_TARGET_OWN, base, size, NTVM_IOC_LOCK,
+			       &args, &args.status);
 }
 
 NTVM_EXPORT NTSTATUS NTAPI
@@ -354,6 +354,6 @@ NtUnlockVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size, ULONG type)
 	struct ntvm_lock_args args = { .map_type = type };
 
 	return ntvm_range_call(process, PROCESS_VM_OPERATION,
-			       NTVM_TARGET_OWN, base, size, NTVM_IOC_UNLOCK, &args,
-			       &args.status);
+			       NTVM_TARGET_OWN, base, size, NTVM_IOC_UNLOCK,
+			       &args, &args.status);
 }

@@ -645,8 +645,10 @@ NTVM_WINBASEAPI DWORD WINAPI GetLastError(void);
 NTVM_WINBASEAPI void WINAPI SetLastError(DWORD dwErrCode);
 
 /*
- * psapi / kernel32 (K32...): the counters of the calling process (the
- * only handle accepted is GetCurrentProcess()).  PagefileUsage and
+ * psapi / kernel32 (K32...): the counters of the calling process
+ * (GetCurrentProcess(), or a handle to itself with
+ * PROCESS_QUERY_LIMITED_INFORMATION; another process's handle fails
+ * with ERROR_ACCESS_DENIED).  PagefileUsage and
  * PrivateUsage are its commit charge in bytes: the pages committed in its
  * ntvm context (the process's other memory, malloc's and the stacks', is
  * Linux's and not counted); PeakPagefileUsage is the most it has been.

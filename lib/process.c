@@ -14,12 +14,13 @@
  *  - the process's own ntvm context, a file taken from it with
  *    pidfd_getfd(2) (which checks ptrace access again), if it has one: the
  *    kernel lets a holder of the file allocate, free, protect and query
- *    in the owner's address space.  A process that has none yet is looked
- *    at again when a call needs it.
+ *    in the owner's address space.  A process that has none yet when it
+ *    is opened is looked at again when a call needs it.
  *
  * Handles are multiples of 4 from 0x100, never NULL or -1
- * (GetCurrentProcess()), kept in a table under a lock; each call holds the process it uses, so
- * that CloseHandle() on another thread cannot close its files under it.
+ * (GetCurrentProcess()), kept in a table under a lock; each call holds
+ * the process it uses, so that CloseHandle() on another thread cannot
+ * close its files under it.
  *
  * fork(): the child keeps the table and the files, which still name the
  * same processes (a handle to the parent itself then names the parent,
@@ -71,9 +72,15 @@ static pthread_once_t ntvm_handles_once = PTHREAD_ONCE_INIT;
 /* getpid(), kept: a handle to the caller itself takes its own path. */
 static DWORD ntvm_own_pid;
 
+/* In a forked child: the parent's other threads may have held locks. */
 static void ntvm_handles_child(void)
 {
+	size_t slot;
+
 	pthread_mutex_init(&ntvm_handles_lock, NULL);
+	for (slot = 0; slot < ntvm_handles_size; slot++)
+		if (ntvm_handles[slot])
+			pthread_mutex_init(&ntvm_handles[slot]->lock, NULL);
 	ntvm_own_pid = (DWORD)getpid();
 }
 
@@ -205,6 +212,8 @@ static int ntvm_pidfd_exited(int pidfd)
 	return poll(&pfd, 1, 0) > 0;
 }
 
+static NTSTATUS ntvm_process_find_context(struct ntvm_process *p);
+
 static NTSTATUS ntvm_process_open(DWORD pid, DWORD access,
 				  struct ntvm_process *p)
 {
@@ -221,6 +230,13 @@ static NTSTATUS ntvm_process_open(DWORD pid, DWORD access,
 		if (status)
 			return status;
 		p->max_address = ntvm_default_max_address(pid);
+		/*
+		 * Its context, if it has one already (else looked for
+		 * again when needed); the kernel may refuse to give it.
+		 */
+		if (pid != ntvm_own_pid &&
+		    ntvm_process_find_context(p) == STATUS_ACCESS_DENIED)
+			return STATUS_ACCESS_DENIED;
 	}
 	/*
 	 * The files were opened by number: alive now, the process was the
@@ -280,7 +296,10 @@ NTVM_EXPORT HANDLE WINAPI OpenProcess(DWORD access, BOOL inherit, DWORD pid)
 	/* PROCESS_QUERY_INFORMATION grants the limited one too. */
 	p->access = access & PROCESS_QUERY_INFORMATION ?
 		    access | PROCESS_QUERY_LIMITED_INFORMATION : access;
-	p->pidfd = p->mem_fd = p->maps_fd = p->ntvm_fd = -1;
+	p->pidfd = -1;
+	p->mem_fd = -1;
+	p->maps_fd = -1;
+	p->ntvm_fd = -1;
 	pthread_mutex_init(&p->lock, NULL);
 	status = ntvm_process_open(pid, access, p);
 	if (!status)
@@ -341,6 +360,19 @@ NTVM_EXPORT DWORD WINAPI GetProcessId(HANDLE h)
 }
 
 /*
+ * Whether the address space the handle was opened on is gone while the
+ * process lives: it exec'd.  (Its memory file then reads 0 bytes, where
+ * an address never mapped, such as 0, fails with EIO.)  A context the
+ * new program opens is not the handle's to use.
+ */
+static int ntvm_process_execed(struct ntvm_process *p)
+{
+	char c;
+
+	return pread(p->mem_fd, &c, 1, 0) == 0;
+}
+
+/*
  * The process's own context among its files: those that are /dev/ntvm,
  * taken with pidfd_getfd(), the one it opened kept.  Under p->lock.
  */
@@ -354,7 +386,7 @@ static NTSTATUS ntvm_process_find_context(struct ntvm_process *p)
 	ssize_t n;
 	int fd;
 
-	if (ntvm_pidfd_exited(p->pidfd))
+	if (ntvm_pidfd_exited(p->pidfd) || ntvm_process_execed(p))
 		return STATUS_PROCESS_IS_TERMINATING;
 	snprintf(path, sizeof(path), "/proc/%u/fd", p->pid);
 	dir = opendir(path);
@@ -428,10 +460,9 @@ NTSTATUS ntvm_target_get_handle(HANDLE h, DWORD access, unsigned int flags,
 	return STATUS_SUCCESS;
 }
 
-void ntvm_target_put(struct ntvm_target *t)
+void ntvm_process_release(struct ntvm_process *p)
 {
-	if (t->process)
-		ntvm_process_put(t->process);
+	ntvm_process_put(p);
 }
 
 int ntvm_target_is_remote(const struct ntvm_target *t)
@@ -462,7 +493,8 @@ static void ntvm_self_child(void)
 		close(ntvm_self_mem_fd);
 	if (ntvm_self_maps_fd >= 0)
 		close(ntvm_self_maps_fd);
-	ntvm_self_mem_fd = ntvm_self_maps_fd = -1;
+	ntvm_self_mem_fd = -1;
+	ntvm_self_maps_fd = -1;
 }
 
 static void ntvm_self_init(void)
