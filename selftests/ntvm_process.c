@@ -74,6 +74,7 @@ enum {
 	OP_COMMIT_LIMIT,	/* NtvmSetProcessCommitLimit(addr) */
 	OP_ADDRESS_LIMIT,	/* NtvmSetMaximumApplicationAddress(addr) */
 	OP_ALLOC_W32,	/* VirtualAlloc(addr, size, type, protect) */
+	OP_MPROTECT,	/* mprotect(addr, size, protect) */
 };
 
 struct req {
@@ -281,6 +282,9 @@ static void agent_do(struct req *q, struct rsp *r, int in, int out)
 	case OP_ADDRESS_LIMIT:
 		r->ret = NtvmSetMaximumApplicationAddress((LPVOID)a);
 		r->error = GetLastError();
+		break;
+	case OP_MPROTECT:
+		r->ret = mprotect((void *)a, size, q->protect);
 		break;
 	case OP_ALLOC_W32:
 		SetLastError(0);
@@ -1546,7 +1550,7 @@ TEST(query_ex_matches_the_target_s_own_query)
  */
 TEST(a_target_that_never_used_ntvm)
 {
-	MEMORY_BASIC_INFORMATION m[4];
+	MEMORY_BASIC_INFORMATION m[4], m2;
 	struct agent a;
 	uintptr_t at;
 	char buf[8];
@@ -1588,6 +1592,21 @@ TEST(a_target_that_never_used_ntvm)
 	EXPECT_FALSE(VirtualFreeEx(h, ptr(at), 0, MEM_RELEASE));
 	EXPECT_EQ(ERROR_NOT_SUPPORTED, GetLastError());
 	EXPECT_EQ(3, a_access(&a, at));
+	/*
+	 * A PROT_NONE mapping of its own: described as reserved, read as
+	 * a debugger reads it (a difference Documentation/ntvm.rst states).
+	 */
+	ASSERT_EQ(0, call(&a, OP_MPROTECT, at + PAGE, PAGE, 0, PROT_NONE,
+			  NULL).ret);
+	m2 = qex(h, at + PAGE);
+	EXPECT_EQ(MEM_RESERVE, m2.State);
+	EXPECT_EQ(0, m2.Protect);
+	EXPECT_EQ(at + PAGE, (uintptr_t)m2.BaseAddress);
+	EXPECT_EQ(PAGE, m2.RegionSize);
+	EXPECT_TRUE(ReadProcessMemory(h, ptr(at + PAGE), buf, 4, &n));
+	EXPECT_EQ(4, n);
+	ASSERT_EQ(0, call(&a, OP_MPROTECT, at + PAGE, PAGE, 0,
+			  PROT_READ | PROT_WRITE, NULL).ret);
 	/* Still no ntvm in it: nothing made its context. */
 	EXPECT_EQ(-1, (int)call(&a, OP_NTVM_FD, 0, 0, 0, 0, NULL).ret);
 	/* What it says of itself, once it uses ntvm, is what we saw. */
@@ -1730,6 +1749,73 @@ TEST(the_target_s_limits_apply)
 	EXPECT_EQ(1, a_access(&a, q));
 	EXPECT_TRUE(VirtualFreeEx(h, ptr(p), 0, MEM_RELEASE));
 	EXPECT_TRUE(VirtualFreeEx(h, ptr(q), 0, MEM_RELEASE));
+	EXPECT_TRUE(CloseHandle(h));
+	EXPECT_EQ(0, agent_quit(&a));
+}
+
+/*
+ * Locking, write watches, the working set and the memory counters are the
+ * caller's own: another process's handle gives STATUS_ACCESS_DENIED, a
+ * handle to the caller itself works.
+ */
+TEST(owner_only_calls)
+{
+	PROCESS_MEMORY_COUNTERS pmc;
+	PVOID addrs[4], base;
+	ULONG_PTR count = 4;
+	SIZE_T size, mn, mx;
+	struct agent a;
+	HANDLE h, self;
+	ULONG gran;
+	uintptr_t p;
+	char *mine;
+
+	ASSERT_EQ(0, agent_start(&a, 1));
+	p = a_commit(&a, 0, 0x10000, PAGE_READWRITE);
+	ASSERT_NE(0, p);
+	h = OpenProcess(PROCESS_ALL_ACCESS, FALSE, a.pid);
+	ASSERT_NE(NULL, h);
+	base = ptr(p);
+	size = PAGE;
+	EXPECT_EQ(STATUS_ACCESS_DENIED,
+		  NtLockVirtualMemory(h, &base, &size, MAP_PROCESS));
+	EXPECT_EQ(STATUS_ACCESS_DENIED,
+		  NtUnlockVirtualMemory(h, &base, &size, MAP_PROCESS));
+	EXPECT_EQ(STATUS_ACCESS_DENIED,
+		  NtGetWriteWatch(h, 0, ptr(p), PAGE, addrs, &count, &gran));
+	EXPECT_EQ(STATUS_ACCESS_DENIED, NtResetWriteWatch(h, ptr(p), PAGE));
+	SetLastError(0);
+	EXPECT_FALSE(GetProcessWorkingSetSize(h, &mn, &mx));
+	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+	SetLastError(0);
+	EXPECT_FALSE(SetProcessWorkingSetSize(h, 1 << 20, 4 << 20));
+	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+	SetLastError(0);
+	EXPECT_FALSE(GetProcessMemoryInfo(h, &pmc, sizeof(pmc)));
+	EXPECT_EQ(ERROR_ACCESS_DENIED, GetLastError());
+
+	self = OpenProcess(PROCESS_ALL_ACCESS, FALSE, getpid());
+	ASSERT_NE(NULL, self);
+	mine = VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT |
+			    MEM_WRITE_WATCH, PAGE_READWRITE);
+	ASSERT_NE(NULL, mine);
+	mine[PAGE] = 1;
+	count = 4;
+	EXPECT_EQ(STATUS_SUCCESS, NtGetWriteWatch(self, 0, mine, 0x10000,
+						  addrs, &count, &gran));
+	EXPECT_EQ(1, count);
+	EXPECT_EQ(mine + PAGE, addrs[0]);
+	base = mine;
+	size = PAGE;
+	EXPECT_TRUE(NT_SUCCESS(NtLockVirtualMemory(self, &base, &size,
+						   MAP_PROCESS)));
+	EXPECT_EQ(STATUS_SUCCESS, NtUnlockVirtualMemory(self, &base, &size,
+							MAP_PROCESS));
+	EXPECT_TRUE(GetProcessMemoryInfo(self, &pmc, sizeof(pmc)));
+	EXPECT_TRUE(VirtualFree(mine, 0, MEM_RELEASE));
+	EXPECT_TRUE(CloseHandle(self));
+	/* Nothing happened to the agent's memory. */
+	EXPECT_EQ(3, a_access(&a, p));
 	EXPECT_TRUE(CloseHandle(h));
 	EXPECT_EQ(0, agent_quit(&a));
 }
@@ -2092,6 +2178,7 @@ TEST(write_follows_windows)
 /* Who may open whom.                                                  */
 
 struct outcome {
+	int limited;	/* opened with PROCESS_QUERY_LIMITED_INFORMATION */
 	int opened;
 	uint32_t error;
 	int read_ok;
@@ -2124,6 +2211,11 @@ static struct outcome open_as(uid_t uid, pid_t target, uintptr_t addr,
 		close(fds[0]);
 		if (uid)
 			become(uid);
+		h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE,
+				target);
+		o.limited = h && GetProcessId(h) == (DWORD)target;
+		if (h)
+			CloseHandle(h);
 		h = OpenProcess(PROCESS_ALL_ACCESS, FALSE, target);
 		o.opened = h != NULL;
 		o.error = GetLastError();
@@ -2205,6 +2297,8 @@ TEST(ptrace_rules_credentials_and_dumpable)
 	EXPECT_EQ(0, o.opened);
 	EXPECT_EQ(ERROR_ACCESS_DENIED, o.error);
 	EXPECT_EQ(EPERM, o.getfd_errno);
+	/* The limited right alone: any process one can see. */
+	EXPECT_EQ(1, o.limited);
 	/* Root opens it. */
 	o = open_as(0, a.pid, a.buf, fd);
 	EXPECT_EQ(1, o.opened);
@@ -2392,6 +2486,9 @@ TEST(an_exited_target)
 	ASSERT_EQ(0, waitid(P_PID, a.pid, &si, WEXITED | WNOWAIT));
 	EXPECT_TRUE(gone_checks(h, p, a.buf, why, sizeof(why)));
 	TH_LOG("zombie: %s", why);
+	SetLastError(0);
+	EXPECT_EQ(NULL, OpenProcess(PROCESS_ALL_ACCESS, FALSE, a.pid));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
 	/* Reaped. */
 	EXPECT_EQ(128 + SIGKILL, wait_exit(a.pid));
 	close(a.req);
@@ -2613,12 +2710,18 @@ TEST(a_target_that_forks)
 	EXPECT_EQ(0, agent_quit(&a));
 }
 
-/* The opener forks: its child's copy going away leaves the handle. */
+/*
+ * The opener forks: the child's copies of its handles work (a handle to
+ * the opener itself names the opener, the child's parent); their going
+ * away leaves the parent's.
+ */
 TEST(an_opener_that_forks)
 {
 	struct agent a;
-	uintptr_t p;
-	HANDLE h;
+	uintptr_t p, got[3];
+	HANDLE h, self;
+	char *mine;
+	int fds[2];
 	pid_t pid;
 	char c = 0;
 	SIZE_T n;
@@ -2629,13 +2732,44 @@ TEST(an_opener_that_forks)
 	a_fill(&a, p, 0x10000, 'O');
 	h = OpenProcess(PROCESS_ALL_ACCESS, FALSE, a.pid);
 	ASSERT_NE(NULL, h);
+	self = OpenProcess(PROCESS_ALL_ACCESS, FALSE, getpid());
+	ASSERT_NE(NULL, self);
+	mine = VirtualAlloc(NULL, PAGE, MEM_RESERVE | MEM_COMMIT,
+			    PAGE_READWRITE);
+	ASSERT_NE(NULL, mine);
+	mine[0] = 'M';
+	ASSERT_EQ(0, pipe(fds));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
+		uintptr_t got[3] = { 0 };
+
+		/* Its copy of the handle to the agent works... */
+		if (ReadProcessMemory(h, ptr(p), &c, 1, &n) && c == 'O')
+			got[0] = 1;
+		/* ...and the handle to its parent names the parent. */
+		got[1] = (uintptr_t)VirtualAllocEx(self, NULL, PAGE,
+						   MEM_RESERVE | MEM_COMMIT,
+						   PAGE_READWRITE);
+		if (ReadProcessMemory(self, mine, &c, 1, &n) && c == 'M')
+			got[2] = 1;
+		xfer(fds[1], got, sizeof(got), 1);
 		CloseHandle(h);
+		CloseHandle(self);
 		_exit(0);
 	}
+	close(fds[1]);
+	ASSERT_EQ(0, xfer(fds[0], got, sizeof(got), 0));
+	close(fds[0]);
 	EXPECT_EQ(0, wait_exit(pid));
+	EXPECT_EQ(1, got[0]);
+	ASSERT_NE(0, got[1]);
+	EXPECT_EQ(MEM_COMMIT, query(got[1]).State);
+	EXPECT_EQ(1, can_write(got[1], 1));
+	EXPECT_EQ(1, got[2]);
+	EXPECT_TRUE(VirtualFree(ptr(got[1]), 0, MEM_RELEASE));
+	EXPECT_TRUE(VirtualFree(mine, 0, MEM_RELEASE));
+	EXPECT_TRUE(CloseHandle(self));
 	EXPECT_TRUE(ReadProcessMemory(h, ptr(p), &c, 1, &n));
 	EXPECT_EQ('O', c);
 	EXPECT_TRUE(VirtualFreeEx(h, ptr(p), 0, MEM_RELEASE));
