@@ -143,8 +143,9 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 	xa_init(&ctx->chunks);
 	ctx->commit_limit = ULONG_MAX;	/* none of its own */
 	/* Windows' limit for a 32-bit program that is not large-address aware. */
-	ctx->max_address = in_compat_syscall() ? NTVM_MAXIMUM_ADDRESS_32 :
-						 NTVM_MAX_ADDRESS;
+	ctx->compat = in_compat_syscall();
+	ctx->max_address = ctx->compat ? NTVM_MAXIMUM_ADDRESS_32 :
+					 NTVM_MAX_ADDRESS;
 	ntvm_lock_init(ctx);
 	if (ntvm_space_init(ctx)) {
 		ntvm_vad_destroy_all(ctx);

@@ -15,6 +15,7 @@
 #include <linux/module.h>
 #include <linux/pid.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/uaccess.h>
 
 #include "ntvm.h"
@@ -100,7 +101,9 @@ static bool ntvm_remote_allowed(unsigned int cmd)
  * (mm_users) for the whole service; when the owner is gone there is no
  * memory left to act on.  What the service allocates for the context
  * (page-state chunks, allocations, reset items) is charged to the owner's
- * memory cgroup, as when the owner calls.
+ * memory cgroup, as when the owner calls (so is a page table of the
+ * caller's own that NTVM_IOC_ALLOC_EX's reading of its parameters faults
+ * in: a page's worth at most).
  */
 static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 			  void __user *argp)
@@ -124,12 +127,13 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 		if (!mmget_not_zero(ctx->mm))
 			return -ESRCH;
 		memcg = get_mem_cgroup_from_mm(ctx->mm);
-		old = set_active_memcg(memcg);
 	}
 	if (mutex_lock_killable(&ctx->op_lock)) {
 		err = -EINTR;
 		goto out;
 	}
+	if (remote)
+		old = set_active_memcg(memcg);
 	switch (cmd) {
 	case NTVM_IOC_ALLOC:
 		args.alloc.status = ntvm_nt_allocate(ctx, &args.alloc);
@@ -166,12 +170,13 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 		args.limit.status = ntvm_nt_address_limit(ctx, &args.limit);
 		break;
 	}
+	if (remote)
+		set_active_memcg(old);
 	mutex_unlock(&ctx->op_lock);
 	if (copy_to_user(argp, &args, size))
 		err = -EFAULT;
 out:
 	if (remote) {
-		set_active_memcg(old);
 		mem_cgroup_put(memcg);
 		mmput(ctx->mm);
 	}
@@ -237,19 +242,23 @@ static long ntvm_ioctl_context(struct ntvm_ctx *ctx, void __user *argp)
 	struct ntvm_context_args args = {
 		.flags = ntvm_remote_ctx(ctx) ? 0 : NTVM_CONTEXT_OWN,
 	};
-	struct task_struct *task;
-	struct mm_struct *mm;
+	struct task_struct *leader, *t;
 
-	/* The owner is the process whose address space it still is. */
-	task = get_pid_task(ctx->owner, PIDTYPE_TGID);
-	if (task) {
-		mm = get_task_mm(task);
-		if (mm == ctx->mm)
-			args.owner_pid = pid_vnr(ctx->owner);
-		if (mm)
-			mmput(mm);
-		put_task_struct(task);
+	/*
+	 * The owner is the process whose address space it still is: one of
+	 * its threads runs in it (its leader may have exited alone).
+	 */
+	rcu_read_lock();
+	leader = pid_task(ctx->owner, PIDTYPE_TGID);
+	if (leader) {
+		for_each_thread(leader, t) {
+			if (READ_ONCE(t->mm) == ctx->mm) {
+				args.owner_pid = pid_vnr(ctx->owner);
+				break;
+			}
+		}
 	}
+	rcu_read_unlock();
 	if (copy_to_user(argp, &args, sizeof(args)))
 		return -EFAULT;
 	return 0;

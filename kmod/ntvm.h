@@ -34,7 +34,7 @@
  *   view.c        the VMAs (views) of the backing: map, unmap, revoke,
  *                 discard, and the one walker over the VMAs of a range
  *   remote.c      the view changes view.c makes for another process: run
- *                 in ntvm's kernel thread, in the owner's address space
+ *                 in a kernel worker, in the owner's address space
  *   charge.c      the commit charge, per user and per context, and
  *                 their limits
  *   lock.c        locked pages: a folio reference each, which keeps the
@@ -69,14 +69,16 @@
  *    the fault and page_mkwrite handlers, not by splitting VMAs.
  *
  * Locking, outermost first:
- *   op_lock (mutex; every ioctl; held across vm_mmap/vm_munmap)
+ *   op_lock (mutex; every ioctl; held across vm_mmap/vm_munmap, and
+ *            across the wait for a remote.c worker doing them)
  *     -> mmap_lock (taken by vm_mmap/vm_munmap, faults, queries)
  *       -> folio lock (faults)
  *         -> chunk->lock (spinlock; page-state bytes)
  *       -> map_lock (spinlock; changes of the map, under op_lock; the
  *          VMA hooks, under mmap_lock alone)
  * The fault path takes only the folio lock and chunk->lock, and, with
- * neither held, guard.c's lock of its records.
+ * neither held, guard.c's lock of its records.  Nothing that holds
+ * mmap_lock or a folio lock waits for op_lock or for a remote.c worker.
  */
 #ifndef _NTVM_H
 #define _NTVM_H
@@ -211,6 +213,7 @@ struct ntvm_ctx {
 	unsigned long peak_committed;	/* the most pages; op_lock */
 	unsigned long commit_limit;	/* pages, ULONG_MAX: none; op_lock */
 	unsigned long max_address;	/* highest user address; op_lock */
+	bool compat;			/* opened by a 32-bit process */
 	unsigned int write_watches;	/* MEM_WRITE_WATCH allocations */
 	/* lock.c: the folio of each locked page, by page number; op_lock */
 	struct xarray locks;
@@ -415,7 +418,8 @@ void ntvm_change_reset_written(struct ntvm_ctx *ctx, unsigned long addr);
 int ntvm_remote_init(void);
 void ntvm_remote_exit(void);
 long ntvm_remote(struct ntvm_ctx *ctx,
-		 long (*fn)(struct ntvm_ctx *ctx, void *arg), void *arg);
+		 long (*fn)(struct ntvm_ctx *ctx, void *arg), void *arg,
+		 unsigned long new_bytes);
 bool ntvm_remote_ctx(struct ntvm_ctx *ctx);
 
 /* reset.c */

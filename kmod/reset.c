@@ -576,8 +576,9 @@ int ntvm_reset_init(struct ntvm_ctx *ctx)
 }
 
 /*
- * The context's item on the shrinker's list, made by its first reset (in
- * its process, so in its memory cgroup).  op_lock held.
+ * The context's item on the shrinker's list, made by its first reset in
+ * its process's memory cgroup (main.c makes the owner's cgroup the active
+ * one for a call from another process).  op_lock held.
  */
 static int ntvm_reset_item_get(struct ntvm_ctx *ctx)
 {

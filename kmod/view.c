@@ -129,7 +129,8 @@ int ntvm_view_map(struct ntvm_ctx *ctx, unsigned long start,
 	if (fatal_signal_pending(current))
 		return -EINTR;
 	if (ntvm_remote_ctx(ctx))
-		return ntvm_remote(ctx, ntvm_view_do_map, &op);
+		return ntvm_remote(ctx, ntvm_view_do_map, &op,
+				   replace ? 0 : end - start);
 	return ntvm_view_do_map(ctx, &op);
 }
 
@@ -156,7 +157,7 @@ int ntvm_view_unmap(struct ntvm_ctx *ctx, unsigned long start,
 
 	lockdep_assert_held(&ctx->op_lock);
 	if (ntvm_remote_ctx(ctx))
-		return ntvm_remote(ctx, ntvm_view_do_unmap, &op);
+		return ntvm_remote(ctx, ntvm_view_do_unmap, &op, 0);
 	return ntvm_view_do_unmap(ctx, &op);
 }
 
@@ -344,7 +345,7 @@ unsigned long ntvm_view_find_free(struct ntvm_ctx *ctx, unsigned long len)
 	unsigned long addr, span = ALIGN(len, NTVM_GRANULARITY);
 
 	if (ntvm_remote_ctx(ctx))
-		addr = ntvm_remote(ctx, ntvm_view_do_find_free, &span);
+		addr = ntvm_remote(ctx, ntvm_view_do_find_free, &span, 0);
 	else
 		addr = ntvm_view_do_find_free(ctx, &span);
 	if (IS_ERR_VALUE(addr))
@@ -355,41 +356,50 @@ unsigned long ntvm_view_find_free(struct ntvm_ctx *ctx, unsigned long len)
 	return addr;
 }
 
-/* Where Linux's top-down mmap(2) starts for the calling task. */
-static unsigned long ntvm_view_mmap_base(struct mm_struct *mm)
+/* Where Linux's top-down mmap(2) starts for the context's opener. */
+static unsigned long ntvm_view_mmap_base(struct ntvm_ctx *ctx)
 {
 #ifdef CONFIG_HAVE_ARCH_COMPAT_MMAP_BASES
-	if (in_compat_syscall())
-		return mm->mmap_compat_base;
+	if (ctx->compat)
+		return ctx->mm->mmap_compat_base;
 #endif
-	return mm->mmap_base;
+	return ctx->mm->mmap_base;
 }
 
-/* Room a stack keeps below its top: what it may grow to, and a guard. */
-static unsigned long ntvm_view_stack_room(void)
+/*
+ * Room a stack keeps below its top: what it may grow to, and a guard.  A
+ * call from another process, which has no say in the owner's stack
+ * limit, keeps the most.
+ */
+static unsigned long ntvm_view_stack_room(struct ntvm_ctx *ctx)
 {
-	return min_t(unsigned long, rlimit(RLIMIT_STACK), NTVM_STACK_ROOM_MAX) +
-	       NTVM_STACK_GUARD;
+	unsigned long limit = NTVM_STACK_ROOM_MAX;
+
+	if (!ntvm_remote_ctx(ctx))
+		limit = min_t(unsigned long, rlimit(RLIMIT_STACK), limit);
+	return limit + NTVM_STACK_GUARD;
 }
 
 /*
  * The first (or, if @last, the last) place for @pl in the holes of
  * [lo, hi), under mmap_lock.
  */
-static unsigned long ntvm_view_hole_in(struct mm_struct *mm,
+static unsigned long ntvm_view_hole_in(struct ntvm_ctx *ctx,
 				       const struct ntvm_place *pl,
 				       unsigned long lo, unsigned long hi,
 				       bool last)
 {
 	unsigned long addr = lo, hole_end, base, found = 0;
+	unsigned long room = ntvm_view_stack_room(ctx);
+	struct mm_struct *mm = ctx->mm;
 	struct vm_area_struct *vma;
 
 	while (addr < hi) {
 		vma = find_vma(mm, addr);
 		hole_end = vma ? min(vma->vm_start, hi) : hi;
 		if (vma && (vma->vm_flags & VM_GROWSDOWN))
-			hole_end = min(hole_end, vma->vm_end -
-				       min(vma->vm_end, ntvm_view_stack_room()));
+			hole_end = min(hole_end,
+				       vma->vm_end - min(vma->vm_end, room));
 		if (hole_end > addr) {
 			base = ntvm_place_in(pl, ALIGN(addr, NTVM_GRANULARITY),
 					     ALIGN_DOWN(hole_end,
@@ -426,13 +436,13 @@ unsigned long ntvm_view_find_hole(struct ntvm_ctx *ctx,
 
 	if (mmap_read_lock_killable(mm))
 		return 0;
-	hi = min3(pl->hi, ntvm_view_mmap_base(mm), (unsigned long)TASK_SIZE);
+	hi = min3(pl->hi, ntvm_view_mmap_base(ctx), mm->task_size);
 	if (!pl->top_down && lo < hi)
-		base = ntvm_view_hole_in(mm, pl, lo, hi, false);
+		base = ntvm_view_hole_in(ctx, pl, lo, hi, false);
 	/* Each window holds the one before: a place across two is found. */
 	for (window = SZ_16M; pl->top_down && lo < hi; window *= 16) {
 		from = hi - lo > window ? hi - window : lo;
-		base = ntvm_view_hole_in(mm, pl, from, hi, true);
+		base = ntvm_view_hole_in(ctx, pl, from, hi, true);
 		if (base || from == lo)
 			break;
 	}
@@ -462,8 +472,8 @@ bool ntvm_view_page_cached(struct ntvm_ctx *ctx, unsigned long addr)
 /*
  * The backing's folio of page @addr, with a reference, brought into the
  * page cache (from swap, or a new zero page) if need be; or an ERR_PTR().
- * Called by the context's own process: a new page is charged to its
- * memory cgroup.  shmem looks the folio up under its lock and checks it
+ * Called for locking, by the context's own process: a new page is charged
+ * to its memory cgroup.  shmem looks the folio up under its lock and checks it
  * is still in the page cache, so a folio the reset shrinker is taking out
  * (under that lock) is waited for, and a new one read.
  */

@@ -3,8 +3,10 @@
  * Process lifecycle: fork, exit, SIGKILL mid-operation, a closed fd with
  * live views, and module unloading while state is held.
  */
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -302,6 +304,85 @@ TEST(fd_passed_to_another_process_acts_on_owner)
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(got, NTVM_IOC_PROTECT, &p));
 	EXPECT_EQ(ESRCH, errno);
+	close(got);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/*
+ * A call from another process follows the owner's limits: its RLIMIT_AS
+ * refuses new space for the caller as for the owner.  NTVM_IOC_CONTEXT
+ * still names the owner after its main thread exited alone.
+ */
+static void *owner_thread(void *arg)
+{
+	int *sv = arg;
+	char x;
+
+	if (read(sv[1], &x, 1) != 1)
+		_exit(9);
+	_exit(0);
+}
+
+TEST(fd_in_another_process_follows_owner_limits)
+{
+	struct ntvm_alloc_args a = { .size = 1UL << 30,
+				     .type = NTVM_MEM_RESERVE,
+				     .protect = NTVM_PAGE_READWRITE };
+	struct ntvm_context_args c;
+	int sv[2], got;
+	pid_t pid;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* The owner: 64 MiB of address space more than it has. */
+		int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+		struct rlimit rl;
+		unsigned long vm = 0;
+		char line[256];
+		pthread_t t;
+		FILE *f;
+
+		if (fd < 0 || !raw_commit(fd, 0x10000))
+			_exit(1);
+		f = fopen("/proc/self/status", "r");
+		while (f && fgets(line, sizeof(line), f))
+			sscanf(line, "VmSize: %lu kB", &vm);
+		if (f)
+			fclose(f);
+		rl.rlim_cur = rl.rlim_max = (vm << 10) + (64UL << 20);
+		if (!vm || setrlimit(RLIMIT_AS, &rl))
+			_exit(2);
+		/* Its own gigabyte is refused. */
+		if (ioctl(fd, NTVM_IOC_ALLOC, &a) ||
+		    a.status != NTVM_STATUS_NO_MEMORY)
+			_exit(3);
+		if (pthread_create(&t, NULL, owner_thread, sv))
+			_exit(4);
+		if (send_fd(sv[1], fd))
+			_exit(5);
+		close(fd);
+		/* The main thread exits; the other one lives on. */
+		pthread_exit(NULL);
+	}
+	got = recv_fd(sv[0]);
+	ASSERT_LE(0, got);
+	a.status = 0;
+	ASSERT_EQ(0, ioctl(got, NTVM_IOC_ALLOC, &a));
+	EXPECT_EQ(NTVM_STATUS_NO_MEMORY, a.status);
+	a.size = 1UL << 20;
+	a.base = 0;
+	ASSERT_EQ(0, ioctl(got, NTVM_IOC_ALLOC, &a));
+	EXPECT_EQ(NTVM_STATUS_SUCCESS, a.status);
+	ASSERT_EQ(0, ioctl(got, NTVM_IOC_CONTEXT, &c));
+	EXPECT_EQ(0, c.flags);
+	EXPECT_EQ((__u32)pid, c.owner_pid);
+	ASSERT_EQ(1, write(sv[0], "x", 1));
+	EXPECT_EQ(0, wait_exit(pid));
+	ASSERT_EQ(0, ioctl(got, NTVM_IOC_CONTEXT, &c));
+	EXPECT_EQ(0, c.owner_pid);
 	close(got);
 	close(sv[0]);
 	close(sv[1]);

@@ -38,9 +38,12 @@
  * another address space may make NTVM_IOC_ALLOC, NTVM_IOC_ALLOC_EX,
  * NTVM_IOC_FREE, NTVM_IOC_PROTECT and NTVM_IOC_QUERY (the NT services
  * with another process's handle), which act on the owner's address space
- * with every rule of the owner's own calls and need nothing of the owner;
+ * with every rule of the owner's own calls (the owner's commit charge,
+ * credentials and RLIMIT_AS too) and need nothing of the owner;
  * NTVM_IOC_FEATURES, NTVM_IOC_SYSINFO, NTVM_IOC_GET_COMMIT and
- * NTVM_IOC_CONTEXT too.  The other requests fail with EPERM.
+ * NTVM_IOC_CONTEXT too.  The other requests fail with EPERM.  Like a
+ * writable /proc/PID/mem, the file should be opened with O_CLOEXEC: one
+ * left open across execve(2) gives the program run the memory.
  *
  * All fields are fixed-size and every structure is a multiple of 8 bytes,
  * so the ABI is the same for 32-bit and 64-bit callers.  Fields named
