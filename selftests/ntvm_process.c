@@ -18,6 +18,7 @@
 #include <linux/sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -75,6 +76,8 @@ enum {
 	OP_ADDRESS_LIMIT,	/* NtvmSetMaximumApplicationAddress(addr) */
 	OP_ALLOC_W32,	/* VirtualAlloc(addr, size, type, protect) */
 	OP_MPROTECT,	/* mprotect(addr, size, protect) */
+	OP_THREAD_NTVM,	/* its first ntvm call in a thread, which exits */
+	OP_RLIMIT_AS,	/* setrlimit(RLIMIT_AS, addr) */
 };
 
 struct req {
@@ -148,6 +151,14 @@ static void become(uid_t uid)
 		_exit(90);
 	/* A change of credentials makes a process non-dumpable. */
 	prctl(PR_SET_DUMPABLE, 1);
+}
+
+static void *agent_thread_ntvm(void *unused)
+{
+	MEMORY_BASIC_INFORMATION m;
+
+	VirtualQuery(agent_buf, &m, sizeof(m));
+	return NULL;
 }
 
 static void agent_do(struct req *q, struct rsp *r, int in, int out)
@@ -283,6 +294,20 @@ static void agent_do(struct req *q, struct rsp *r, int in, int out)
 		r->ret = NtvmSetMaximumApplicationAddress((LPVOID)a);
 		r->error = GetLastError();
 		break;
+	case OP_THREAD_NTVM: {
+		pthread_t t;
+
+		agent_uses_ntvm = 1;
+		r->ret = pthread_create(&t, NULL, agent_thread_ntvm, NULL) ||
+			 pthread_join(t, NULL);
+		break;
+	}
+	case OP_RLIMIT_AS: {
+		struct rlimit rl = { a, a };
+
+		r->ret = setrlimit(RLIMIT_AS, &rl);
+		break;
+	}
 	case OP_MPROTECT:
 		r->ret = mprotect((void *)a, size, q->protect);
 		break;
@@ -2918,6 +2943,76 @@ TEST(the_file_from_another_process)
 	EXPECT_EQ(0, ctx.flags);
 	close(fd);
 	close(pfd);
+}
+
+/*
+ * A context opened by a thread that has exited since: still its process's
+ * (NTVM_IOC_CONTEXT names the process), found and used by OpenProcess.
+ */
+TEST(a_context_opened_by_a_thread)
+{
+	struct ntvm_context_args ctx;
+	struct agent a;
+	int pfd, fd, n;
+	uintptr_t p;
+	HANDLE h;
+
+	ASSERT_EQ(0, agent_start(&a, 0));
+	ASSERT_EQ(0, call(&a, OP_THREAD_NTVM, 0, 0, 0, 0, NULL).ret);
+	n = (int)call(&a, OP_NTVM_FD, 0, 0, 0, 0, NULL).ret;
+	ASSERT_LE(0, n);
+	pfd = pidfd_open_(a.pid);
+	ASSERT_LE(0, pfd);
+	fd = pidfd_getfd_(pfd, n);
+	ASSERT_LE(0, fd);
+	memset(&ctx, 0xaa, sizeof(ctx));
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_CONTEXT, &ctx));
+	EXPECT_EQ((__u32)a.pid, ctx.owner_pid);
+	EXPECT_EQ(0, ctx.flags);
+	close(fd);
+	close(pfd);
+	h = OpenProcess(PROCESS_ALL_ACCESS, FALSE, a.pid);
+	ASSERT_NE(NULL, h);
+	p = (uintptr_t)VirtualAllocEx(h, NULL, 0x10000,
+				      MEM_RESERVE | MEM_COMMIT,
+				      PAGE_READWRITE);
+	ASSERT_NE(0, p);
+	EXPECT_EQ(3, a_access(&a, p));
+	EXPECT_TRUE(CloseHandle(h));
+	EXPECT_EQ(0, agent_quit(&a));
+}
+
+/*
+ * The target's RLIMIT_AS bounds what is reserved in it, from here as from
+ * itself: the same status both ways.
+ */
+TEST(the_target_s_rlimit_as)
+{
+	uintptr_t base = 0, rbase = 0;
+	SIZE_T size = 1UL << 30, rsize = 1UL << 30;
+	struct agent a;
+	NTSTATUS lo, re;
+	HANDLE h;
+
+	ASSERT_EQ(0, agent_start(&a, 1));
+	h = OpenProcess(PROCESS_ALL_ACCESS, FALSE, a.pid);
+	ASSERT_NE(NULL, h);
+	/* Room for what it has, not for 1 GiB more. */
+	ASSERT_EQ(0, call(&a, OP_RLIMIT_AS, 256UL << 20, 0, 0, 0, NULL).ret);
+	lo = a_alloc(&a, &base, &size, MEM_RESERVE, PAGE_READWRITE);
+	re = rnt_alloc(h, &rbase, &rsize, MEM_RESERVE, PAGE_READWRITE);
+	EXPECT_NE(STATUS_SUCCESS, lo);
+	EXPECT_EQ(lo, re);
+	/* A small one fits, both ways. */
+	base = rbase = 0;
+	size = rsize = 0x10000;
+	EXPECT_EQ(STATUS_SUCCESS,
+		  a_alloc(&a, &base, &size, MEM_RESERVE, PAGE_READWRITE));
+	EXPECT_EQ(STATUS_SUCCESS,
+		  rnt_alloc(h, &rbase, &rsize, MEM_RESERVE, PAGE_READWRITE));
+	EXPECT_EQ(MEM_RESERVE, a_query(&a, rbase).State);
+	EXPECT_TRUE(CloseHandle(h));
+	EXPECT_EQ(0, agent_quit(&a));
 }
 
 /* ------------------------------------------------------------------ */
