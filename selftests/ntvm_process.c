@@ -3028,7 +3028,7 @@ struct race {
 	HANDLE h;
 	struct race_shared *sh;
 	volatile int stop;
-	unsigned long reads, partial, queries, protects, commits, bad;
+	unsigned long reads, partial, queries, protects, commits, allocs, bad;
 	char why[160];
 };
 
@@ -3136,6 +3136,43 @@ static void *race_querier(void *arg)
 	return NULL;
 }
 
+/*
+ * Allocations of our own in the target, anywhere and at addresses it has
+ * not mapped (the kernel maps those in the target's address space), freed
+ * again; the target is killed in the middle of them at the end.
+ */
+static void *race_allocator(void *arg)
+{
+	struct race *r = arg;
+	unsigned long i;
+
+	for (i = 0; !r->stop; i++) {
+		void *want = i % 2 ? NULL :
+			     ptr(0x500000000UL + (i % 64) * 0x10000);
+		void *p = VirtualAllocEx(r->h, want, 0x10000,
+					 MEM_RESERVE | MEM_COMMIT,
+					 PAGE_READWRITE);
+		DWORD e;
+
+		if (!p) {
+			e = GetLastError();
+			/* 487: the target has something there. */
+			if (want && e == ERROR_INVALID_ADDRESS)
+				continue;
+			if (!r->sh->stop || e != ERROR_ACCESS_DENIED)
+				race_bad(r, "alloc error", e);
+			continue;
+		}
+		if (want && p != want)
+			race_bad(r, "alloc address", (uintptr_t)p);
+		r->allocs++;
+		if (!VirtualFreeEx(r->h, p, 0, MEM_RELEASE) &&
+		    (GetLastError() != ERROR_ACCESS_DENIED || !r->sh->stop))
+			race_bad(r, "free error", GetLastError());
+	}
+	return NULL;
+}
+
 /* The target: allocate, fill, protect, decommit, release, over again. */
 static void race_target(struct race_shared *sh)
 {
@@ -3171,7 +3208,7 @@ TEST_F_TIMEOUT(slow, race_the_target_frees_while_we_read, 120)
 	struct race_shared *sh = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	struct race r = { 0 };
-	pthread_t t[2];
+	pthread_t t[3];
 	pid_t pid;
 
 	ASSERT_NE(MAP_FAILED, sh);
@@ -3189,6 +3226,7 @@ TEST_F_TIMEOUT(slow, race_the_target_frees_while_we_read, 120)
 	ASSERT_NE(NULL, r.h);
 	ASSERT_EQ(0, pthread_create(&t[0], NULL, race_reader, &r));
 	ASSERT_EQ(0, pthread_create(&t[1], NULL, race_querier, &r));
+	ASSERT_EQ(0, pthread_create(&t[2], NULL, race_allocator, &r));
 	sleep(3);
 	/* Then the target dies under our calls. */
 	sh->stop = 1;
@@ -3198,14 +3236,16 @@ TEST_F_TIMEOUT(slow, race_the_target_frees_while_we_read, 120)
 	r.stop = 1;
 	pthread_join(t[0], NULL);
 	pthread_join(t[1], NULL);
-	TH_LOG("target rounds %lu; reads %lu, failed %lu, queries %lu, protects %lu, commits %lu",
+	pthread_join(t[2], NULL);
+	TH_LOG("target rounds %lu; reads %lu, failed %lu, queries %lu, protects %lu, commits %lu, allocations %lu",
 	       sh->rounds, r.reads, r.partial, r.queries, r.protects,
-	       r.commits);
+	       r.commits, r.allocs);
 	EXPECT_EQ(0, r.bad);
 	if (r.bad)
 		TH_LOG("%s", r.why);
 	EXPECT_LT(0, sh->rounds);
 	EXPECT_LT(0, r.queries);
+	EXPECT_LT(0, r.allocs);
 	EXPECT_TRUE(CloseHandle(r.h));
 	munmap(sh, PAGE);
 }
