@@ -2538,6 +2538,118 @@ TEST(an_exited_target)
 }
 
 /*
+ * Nor when the process that gets the pid is a child of the handle's
+ * holder: the handle is not the child's own, whatever its pid.
+ */
+struct recycled_child {
+	int step;
+	pid_t first, child;
+	int read_ok, query_ok;
+	uint32_t read_error, query_error;
+	char byte;
+};
+
+static char recycled_mine[8] = "mine";
+
+static void recycle_in_child_scenario(int out)
+{
+	struct recycled_child res = { 0 }, got = { 0 };
+	MEMORY_BASIC_INFORMATION mbi;
+	struct clone_args ca = { .exit_signal = SIGCHLD };
+	struct agent a;
+	FILE *last;
+	int fds[2];
+	pid_t tid;
+	HANDLE h;
+	SIZE_T n;
+
+#define STEP(cond) do { if (!(cond)) goto done; res.step++; } while (0)
+	STEP(!mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	STEP(!mount("proc", "/proc", "proc", 0, NULL));
+	STEP(!agent_start(&a, 1));
+	res.first = a.pid;
+	h = OpenProcess(PROCESS_ALL_ACCESS, FALSE, a.pid);
+	STEP(h);
+	STEP(agent_quit(&a) == 0);
+	STEP(!pipe(fds));
+	/*
+	 * fork() (whose handlers libntvm runs in the child) where the
+	 * kernel lets the next pid be chosen (CONFIG_CHECKPOINT_RESTORE),
+	 * else clone3() with that pid.
+	 */
+	last = fopen("/proc/sys/kernel/ns_last_pid", "w");
+	if (last) {
+		fprintf(last, "%d", res.first - 1);
+		fclose(last);
+		res.child = fork();
+	} else {
+		tid = res.first;
+		ca.set_tid = (uintptr_t)&tid;
+		ca.set_tid_size = 1;
+		res.child = syscall(SYS_clone3, &ca, sizeof(ca));
+	}
+	STEP(res.child >= 0);
+	if (!res.child) {
+		char c[8] = { 0 };
+
+		SetLastError(0);
+		res.read_ok = ReadProcessMemory(h, recycled_mine, c, 4, &n);
+		res.read_error = GetLastError();
+		res.byte = c[0];
+		SetLastError(0);
+		res.query_ok = VirtualQueryEx(h, recycled_mine, &mbi,
+					      sizeof(mbi)) != 0;
+		res.query_error = GetLastError();
+		xfer(fds[1], &res, sizeof(res), 1);
+		_exit(0);
+	}
+	STEP(!xfer(fds[0], &got, sizeof(got), 0));
+	STEP(wait_exit(res.child) == 0);
+	res.read_ok = got.read_ok;
+	res.read_error = got.read_error;
+	res.byte = got.byte;
+	res.query_ok = got.query_ok;
+	res.query_error = got.query_error;
+	CloseHandle(h);
+done:
+#undef STEP
+	xfer(out, &res, sizeof(res), 1);
+	_exit(0);
+}
+
+TEST(a_recycled_pid_given_to_the_holder_s_child)
+{
+	struct recycled_child res;
+	int fds[2];
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root for a pid namespace");
+	if (unshare(CLONE_NEWPID | CLONE_NEWNS))
+		SKIP(return, "no pid namespaces: %s", strerror(errno));
+	ASSERT_EQ(0, pipe(fds));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(fds[0]);
+		recycle_in_child_scenario(fds[1]);
+	}
+	close(fds[1]);
+	memset(&res, 0, sizeof(res));
+	ASSERT_EQ(0, xfer(fds[0], &res, sizeof(res), 0));
+	close(fds[0]);
+	EXPECT_EQ(0, wait_exit(pid));
+	ASSERT_EQ(9, res.step);
+	EXPECT_EQ(res.first, res.child);
+	/* The dead process's handle: not the child's own memory. */
+	EXPECT_FALSE(res.read_ok);
+	EXPECT_EQ(ERROR_ACCESS_DENIED, res.read_error);
+	EXPECT_EQ(0, res.byte);
+	EXPECT_FALSE(res.query_ok);
+	EXPECT_EQ(ERROR_ACCESS_DENIED, res.query_error);
+}
+
+/*
  * A handle on a process that exited never reaches the process that gets
  * its pid next.  In a new pid namespace, clone3()'s set_tid gives the pid
  * again.
