@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1006,6 +1007,177 @@ static void reserve_1m(void)
 }
 
 /*
+ * Another process's memory (query_ex, rpm_4k, alloc_ex_64k): a forked
+ * target that has used ntvm (ten reservations, like query_1's, and a
+ * committed page) and waits; this process holds a handle to it.
+ */
+struct remote_ctx {
+	pid_t pid;
+	int wait_fd;		/* closed: the target exits */
+	HANDLE h;
+	char *query;		/* in the target: reserved, 64 KiB */
+	char *page;		/* in the target: a committed RW page */
+	char *local_query;	/* here: the same, for the local side */
+};
+
+static void remote_stop(struct remote_ctx *c);
+
+static int remote_start(struct remote_ctx *c)
+{
+	int up[2], down[2];
+	char *addr[2];
+	char c1;
+
+	if (pipe(up) || pipe(down))
+		die("pipe");
+	fflush(stdout);
+	fflush(stderr);
+	c->pid = fork();
+	if (c->pid < 0)
+		die("fork");
+	if (!c->pid) {
+		char **many = reserve_many(10);
+
+		close(up[0]);
+		close(down[1]);
+		addr[0] = many[5] + 0x100;
+		addr[1] = VirtualAlloc(NULL, PAGE, MEM_COMMIT, PAGE_READWRITE);
+		if (!addr[1])
+			die("target: commit");
+		memset(addr[1], 7, PAGE);
+		if (write(up[1], addr, sizeof(addr)) != sizeof(addr))
+			_exit(1);
+		while (read(down[0], &c1, 1) > 0)
+			;
+		_exit(0);
+	}
+	close(up[1]);
+	close(down[0]);
+	if (read(up[0], addr, sizeof(addr)) != sizeof(addr))
+		die("target start");
+	close(up[0]);
+	c->wait_fd = down[1];
+	c->query = addr[0];
+	c->page = addr[1];
+	c->local_query = reserve_many(10)[5] + 0x100;
+	c->h = OpenProcess(PROCESS_ALL_ACCESS, FALSE, c->pid);
+	if (!c->h) {
+		fprintf(stderr, "bench: OpenProcess failed (error %u): query_ex, rpm_4k, alloc_ex_64k skipped\n",
+			GetLastError());
+		remote_stop(c);
+		return -1;
+	}
+	return 0;
+}
+
+static void remote_stop(struct remote_ctx *c)
+{
+	if (c->h)
+		CloseHandle(c->h);
+	close(c->wait_fd);
+	waitpid(c->pid, NULL, 0);
+}
+
+/* query_ex: VirtualQueryEx of the target against a local VirtualQuery. */
+static double query_ex_ntvm(void *ctx)
+{
+	struct remote_ctx *c = ctx;
+	MEMORY_BASIC_INFORMATION mbi;
+	double t = now_ns();
+	int i;
+
+	for (i = 0; i < N_QUERY; i++)
+		if (!VirtualQueryEx(c->h, c->query, &mbi, sizeof(mbi)))
+			die("VirtualQueryEx");
+	return (now_ns() - t) / N_QUERY;
+}
+
+static double query_local(void *ctx)
+{
+	struct remote_ctx *c = ctx;
+
+	return query_ntvm(c->local_query);
+}
+
+/* rpm_4k: ReadProcessMemory of 4 KiB against process_vm_readv(2). */
+#define N_RPM 20000
+static double rpm_ntvm(void *ctx)
+{
+	struct remote_ctx *c = ctx;
+	static char buf[PAGE];
+	double t = now_ns();
+	SIZE_T n;
+	int i;
+
+	for (i = 0; i < N_RPM; i++)
+		if (!ReadProcessMemory(c->h, c->page, buf, PAGE, &n) ||
+		    n != PAGE)
+			die("ReadProcessMemory");
+	return (now_ns() - t) / N_RPM;
+}
+
+static double rpm_linux(void *ctx)
+{
+	struct remote_ctx *c = ctx;
+	static char buf[PAGE];
+	struct iovec local = { buf, PAGE }, remote = { c->page, PAGE };
+	double t = now_ns();
+	int i;
+
+	for (i = 0; i < N_RPM; i++)
+		if (process_vm_readv(c->pid, &local, 1, &remote, 1, 0) !=
+		    (ssize_t)PAGE)
+			die("process_vm_readv");
+	return (now_ns() - t) / N_RPM;
+}
+
+/* alloc_ex_64k: VirtualAllocEx + VirtualFreeEx against the local pair. */
+static double alloc_ex_ntvm(void *ctx)
+{
+	struct remote_ctx *c = ctx;
+	double t = now_ns();
+	int i;
+
+	for (i = 0; i < N_ALLOC; i++) {
+		void *p = VirtualAllocEx(c->h, NULL, 0x10000,
+					 MEM_RESERVE | MEM_COMMIT,
+					 PAGE_READWRITE);
+		if (!p || !VirtualFreeEx(c->h, p, 0, MEM_RELEASE))
+			die("VirtualAllocEx/VirtualFreeEx");
+	}
+	return (now_ns() - t) / N_ALLOC;
+}
+
+static double alloc_local(void *ctx)
+{
+	return alloc_ntvm(NULL);
+}
+
+static void remote_pairs(void)
+{
+	struct remote_ctx c;
+
+	if (remote_start(&c))
+		return;
+	pair("query_ex", "local VirtualQuery (query_1)", "<= 1.5",
+	     query_ex_ntvm, query_local, &c);
+	pair("rpm_4k", "process_vm_readv of 4 KiB", "<= 1.3", rpm_ntvm,
+	     rpm_linux, &c);
+	pair("alloc_ex_64k", "local VirtualAlloc + VirtualFree (64 KiB)",
+	     "<= 2.0", alloc_ex_ntvm, alloc_local, &c);
+	remote_stop(&c);
+}
+
+static void *loop_setup_remote(void)
+{
+	static struct remote_ctx c;
+
+	if (remote_start(&c))
+		exit(1);
+	return &c;
+}
+
+/*
  * --loop NAME ntvm|base SECONDS: one side of one benchmark, the batch main()
  * measures with the same setup, run over and over for SECONDS (after one
  * warm-up batch) so that a profiler can sample it; prints the median ns per
@@ -1075,6 +1247,9 @@ static const struct loop_bench loops[] = {
 	{ "ww_get_reset", ww_get_reset_ntvm, ww_get_reset_emu, ww_setup, 1 },
 	{ "ww_write_cost", ww_write_cost_ntvm, ww_write_cost_plain, ww_setup,
 	  0 },
+	{ "query_ex", query_ex_ntvm, query_local, loop_setup_remote, 0 },
+	{ "rpm_4k", rpm_ntvm, rpm_linux, loop_setup_remote, 0 },
+	{ "alloc_ex_64k", alloc_ex_ntvm, alloc_local, loop_setup_remote, 0 },
 };
 
 #define LOOP_MAX_BATCHES 65536
@@ -1185,6 +1360,7 @@ int main(int argc, char **argv)
 	pair("query_1", "getppid()", "<= 2.0", query_ntvm, getppid_linux,
 	     many[5] + 0x100);
 	release_many(many, 10);
+	remote_pairs();
 	{
 		double q1[ROUNDS], q100k[ROUNDS];
 		struct result *r = &results[nresults++];

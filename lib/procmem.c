@@ -20,6 +20,7 @@
  * caller's buffer that failed.
  */
 #include <errno.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -31,16 +32,28 @@ static SIZE_T ntvm_to_page_end(__u64 addr)
 	return NTVM_PAGE - (addr & (NTVM_PAGE - 1));
 }
 
+/* Pages of the caller's buffer a system call takes at most. */
+#define NTVM_COPY_IOVECS 256
+
 /*
  * Copy @size bytes between the caller's @local and @remote through the
  * memory file @fd; *done: the bytes copied.
+ *
+ * One iovec for each page of the caller's buffer: the memory file copies
+ * them in turn and stops at the first that fails, counting the ones
+ * before, where a plain read or write fails as a whole when its buffer
+ * faults.  So a guard page in the caller's buffer (which the failing copy
+ * clears) ends the copy there, as a guard page of the target's does: a
+ * short count is the end, never retried.
  */
 static NTSTATUS ntvm_mem_copy(int fd, int write, void *local, __u64 remote,
 			      SIZE_T size, SIZE_T *done)
 {
-	int careful = 0;
-	SIZE_T len;
+	struct iovec iov[NTVM_COPY_IOVECS];
+	uintptr_t at;
+	SIZE_T want;
 	ssize_t n;
+	int count;
 
 	*done = 0;
 	if (fd < 0)
@@ -48,42 +61,39 @@ static NTSTATUS ntvm_mem_copy(int fd, int write, void *local, __u64 remote,
 	if (remote + size < remote)
 		return STATUS_ACCESS_VIOLATION;
 	while (*done < size) {
-		len = size - *done;
-		/*
-		 * The kernel fails a whole request whose buffer faults,
-		 * the pages it copied before not counted: page by page
-		 * then, to find the first that fails.
-		 */
-		if (careful) {
-			if (len > ntvm_to_page_end(remote + *done))
-				len = ntvm_to_page_end(remote + *done);
-			if (len > ntvm_to_page_end((uintptr_t)local + *done))
-				len = ntvm_to_page_end((uintptr_t)local + *done);
+		at = (uintptr_t)local + *done;
+		want = 0;
+		for (count = 0; count < NTVM_COPY_IOVECS && *done + want < size;
+		     count++) {
+			SIZE_T len = ntvm_to_page_end(at + want);
+
+			if (len > size - *done - want)
+				len = size - *done - want;
+			iov[count].iov_base = (void *)(at + want);
+			iov[count].iov_len = len;
+			want += len;
 		}
 		if (write)
-			n = pwrite64(fd, (char *)local + *done, len,
-				     (off64_t)(remote + *done));
+			n = pwritev64(fd, iov, count,
+				      (off64_t)(remote + *done));
 		else
-			n = pread64(fd, (char *)local + *done, len,
-				    (off64_t)(remote + *done));
-		if (n > 0) {
-			*done += n;
+			n = preadv64(fd, iov, count,
+				     (off64_t)(remote + *done));
+		if (n < 0 && errno == EINTR)
 			continue;
-		}
 		/* No address space left: the process has exited or exec'd. */
 		if (!n)
 			return STATUS_PROCESS_IS_TERMINATING;
-		if (errno == EINTR)
-			continue;
-		if (errno == EFAULT && !careful) {
-			careful = 1;
-			continue;
+		if (n < 0) {
+			/* Beyond what a file offset holds: not a user address. */
+			if (errno == EINVAL)
+				return STATUS_ACCESS_VIOLATION;
+			/* EIO: the target's page; EFAULT: the caller's. */
+			return STATUS_PARTIAL_COPY;
 		}
-		/* Beyond what a file offset holds: not a user address. */
-		if (errno == EINVAL)
-			return STATUS_ACCESS_VIOLATION;
-		/* EIO: the target's page; EFAULT: the caller's. */
-		return STATUS_PARTIAL_COPY;
+		*done += n;
+		if ((SIZE_T)n < want)
+			return STATUS_PARTIAL_COPY;
 	}
 	return STATUS_SUCCESS;
 }

@@ -4,7 +4,10 @@
  * (NULL, unaligned, kernel addresses, near and past the limits, huge
  * sizes, every flag bit, reserved fields set) and random sequences of
  * valid calls.  Every call must come back with a defined result: 0 and a
- * known NTSTATUS, or -1 and EFAULT/ENOTTY/EPERM.  The kernel's log is
+ * known NTSTATUS, or -1 and EFAULT/ENOTTY/EINVAL.  A quarter of the calls
+ * go to another process's context, its file taken with pidfd_getfd(2):
+ * those may also fail with EPERM (what only the owner may do) and ESRCH
+ * (the owner, killed now and then, has exited).  The kernel's log is
  * judged by tools/vm-run.
  *
  *   ntvm_fuzz [CALLS] [SEED]
@@ -26,7 +29,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/ntvm.h>
@@ -240,13 +247,66 @@ static unsigned long fuzz_netlink(unsigned long msgs)
 	return bad;
 }
 
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+/*
+ * Another process with a context of its own, which waits; its context's
+ * file, taken from it, or -1.
+ */
+static pid_t remote_pid;
+
+static int remote_start(void)
+{
+	int fds[2], n = -1, pidfd, fd;
+
+	if (pipe(fds))
+		return -1;
+	remote_pid = fork();
+	if (remote_pid < 0)
+		return -1;
+	if (!remote_pid) {
+		close(fds[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		n = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+		if (write(fds[1], &n, sizeof(n)) != sizeof(n))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	if (read(fds[0], &n, sizeof(n)) != sizeof(n))
+		n = -1;
+	close(fds[0]);
+	pidfd = syscall(SYS_pidfd_open, remote_pid, 0);
+	if (pidfd < 0 || n < 0)
+		return -1;
+	fd = syscall(SYS_pidfd_getfd, pidfd, n, 0);
+	close(pidfd);
+	return fd;
+}
+
+static void remote_kill(void)
+{
+	if (remote_pid > 0) {
+		kill(remote_pid, SIGKILL);
+		waitpid(remote_pid, NULL, 0);
+		remote_pid = 0;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *env = getenv("NTVM_FUZZ_CALLS");
 	unsigned long calls = argc > 1 ? strtoul(argv[1], NULL, 0) :
 			      env ? strtoul(env, NULL, 0) : 100000;
-	unsigned long i, bad = 0, ok = 0, nl_bad;
-	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	unsigned long i, bad = 0, ok = 0, r_calls = 0, r_ok = 0, r_perm = 0,
+		      r_gone = 0, nl_bad;
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC), rfd = -1;
 	union {
 		struct ntvm_alloc_args a;
 		struct ntvm_alloc_ex_args x;
@@ -272,7 +332,19 @@ int main(int argc, char **argv)
 		unsigned long req;
 		uint32_t *status = NULL;
 		void *arg = &u;
-		int ret, what = rnd() % 23;
+		int ret, what = rnd() % 23, remote, cfd;
+
+		/* Another process: a new one, and killed halfway. */
+		if (i % 20000 == 0) {
+			remote_kill();
+			if (rfd >= 0)
+				close(rfd);
+			rfd = remote_start();
+		} else if (i % 20000 == 15000) {
+			remote_kill();
+		}
+		remote = rfd >= 0 && rnd() % 4 == 0;
+		cfd = remote ? rfd : fd;
 
 		memset(&u, (int)rnd(), sizeof(u));
 		switch (what) {
@@ -411,7 +483,13 @@ int main(int argc, char **argv)
 			status = &u.q.status;
 			break;
 		}
-		ret = ioctl(fd, req, arg);
+		ret = ioctl(cfd, req, arg);
+		if (remote) {
+			r_calls++;
+			r_ok += ret == 0 && status && arg == &u && !*status;
+			r_perm += ret != 0 && errno == EPERM;
+			r_gone += ret != 0 && errno == ESRCH;
+		}
 		if (what == 0)
 			;	/* any request: the VFS answers some itself */
 		else if (ret == 0 && status && arg == &u) {
@@ -427,15 +505,21 @@ int main(int argc, char **argv)
 					ph_live[rnd() % 16] = u.x.base;
 			}
 		} else if (ret != 0 && errno != EFAULT && errno != ENOTTY &&
-			   errno != EINVAL) {
+			   errno != EINVAL &&
+			   !(remote && (errno == EPERM || errno == ESRCH))) {
 			printf("# call %lu: request 0x%lx failed with errno %d\n",
 			       i, req, errno);
 			bad++;
 		}
 		ok++;
 	}
+	printf("# another process's context: %lu calls, %lu successes, %lu EPERM, %lu ESRCH\n",
+	       r_calls, r_ok, r_perm, r_gone);
 	printf("%s 1 fuzz: %lu calls, %lu undefined results\n",
 	       bad ? "not ok" : "ok", ok, bad);
+	remote_kill();
+	if (rfd >= 0)
+		close(rfd);
 	nl_bad = fuzz_netlink(calls / 16);
 	printf("%s 2 netlink fuzz: %lu messages, %lu undefined results\n",
 	       nl_bad ? "not ok" : "ok", calls / 16, nl_bad);
