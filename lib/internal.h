@@ -80,7 +80,7 @@ int ntvm_target_is_remote(const struct ntvm_target *t);
 int ntvm_target_look(struct ntvm_target *t);
 /* The target's /proc/PID/mem, bound to its address space; -1: none. */
 int ntvm_target_mem(const struct ntvm_target *t);
-/* The target's /proc/PID/maps and its highest user address. */
+/* Another process's /proc/PID/maps and its highest user address. */
 int ntvm_target_maps(const struct ntvm_target *t, __u64 *max_address);
 
 /*

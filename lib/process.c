@@ -520,12 +520,12 @@ int ntvm_target_look(struct ntvm_target *t)
 }
 
 /*
- * The caller's own /proc/self/mem and maps, for the pseudo-handle: opened
- * when first needed, and again in a forked child (the files are bound to
- * the parent's address space).
+ * The caller's own /proc/self/mem, for the pseudo-handle: opened when
+ * first needed, and again in a forked child (the file is bound to the
+ * parent's address space).
  */
 static pthread_mutex_t ntvm_self_lock = PTHREAD_MUTEX_INITIALIZER;
-static int ntvm_self_mem_fd = -1, ntvm_self_maps_fd = -1;
+static int ntvm_self_mem_fd = -1;
 static pthread_once_t ntvm_self_once = PTHREAD_ONCE_INIT;
 
 static void ntvm_self_child(void)
@@ -533,10 +533,7 @@ static void ntvm_self_child(void)
 	pthread_mutex_init(&ntvm_self_lock, NULL);
 	if (ntvm_self_mem_fd >= 0)
 		close(ntvm_self_mem_fd);
-	if (ntvm_self_maps_fd >= 0)
-		close(ntvm_self_maps_fd);
 	ntvm_self_mem_fd = -1;
-	ntvm_self_maps_fd = -1;
 }
 
 static void ntvm_self_init(void)
@@ -567,14 +564,9 @@ int ntvm_target_mem(const struct ntvm_target *t)
 	return ntvm_self_file(&ntvm_self_mem_fd, "/proc/self/mem", O_RDWR);
 }
 
+/* Only for another process: the caller's own query is the kernel's. */
 int ntvm_target_maps(const struct ntvm_target *t, __u64 *max_address)
 {
-	if (ntvm_target_is_remote(t)) {
-		*max_address = t->process->max_address;
-		return t->process->maps_fd;
-	}
-	*max_address = sizeof(void *) < 8 ? NTVM_MAXIMUM_ADDRESS_32 :
-					    NTVM_MAX_USER_ADDRESS;
-	return ntvm_self_file(&ntvm_self_maps_fd, "/proc/self/maps",
-			      O_RDONLY);
+	*max_address = t->process->max_address;
+	return t->process->maps_fd;
 }
