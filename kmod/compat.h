@@ -11,6 +11,7 @@
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/list_lru.h>
+#include <linux/shmem_fs.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
@@ -47,15 +48,58 @@ static inline void ntvm_vm_flags_clear(struct vm_area_struct *vma,
 #define VM_SEALED	0
 #endif
 
-/* A free range of @len bytes in current->mm; mmap_lock held (6.10 API). */
+/*
+ * A free range of @len bytes in current->mm; mmap_lock held.  6.10 made it
+ * mm_get_unmapped_area() with an mm; 6.18 dropped the mm (current's).
+ */
 static inline unsigned long ntvm_get_unmapped_area(unsigned long len)
 {
-#ifdef NTVM_HAVE_MM_GET_UNMAPPED_AREA
+#if defined(NTVM_HAVE_MM_GET_UNMAPPED_AREA_NO_MM)
+	return mm_get_unmapped_area(NULL, 0, len, 0, 0);
+#elif defined(NTVM_HAVE_MM_GET_UNMAPPED_AREA)
 	return mm_get_unmapped_area(current->mm, NULL, 0, len, 0, 0);
 #else
 	return get_unmapped_area(NULL, 0, len, 0, 0);
 #endif
 }
+
+/*
+ * An unaccounted (VM_NORESERVE) shmem file on @mnt: the flags became a
+ * vma_flags_t bitmap in 6.19.
+ */
+static inline struct file *ntvm_shmem_file_noreserve(struct vfsmount *mnt,
+						     const char *name,
+						     loff_t size)
+{
+#ifdef NTVM_HAVE_SHMEM_VMA_FLAGS
+	return shmem_file_setup_with_mnt(mnt, name, size,
+					 mk_vma_flags(VMA_NORESERVE_BIT));
+#else
+	return shmem_file_setup_with_mnt(mnt, name, size, VM_NORESERVE);
+#endif
+}
+
+#ifdef NTVM_HAVE_MMAP_PREPARE
+/*
+ * The flags of a view on the vm_area_desc ->mmap_prepare (6.16) fills:
+ * VM_DONTCOPY, VM_NOHUGEPAGE and VM_DONTDUMP, and no VM_EXEC/VM_MAYEXEC
+ * unless @exec.  The desc's flags became a vma_flags_t bitmap in 6.19.
+ */
+static inline void ntvm_desc_flags_set_view(struct vm_area_desc *desc,
+					    bool exec)
+{
+#ifdef NTVM_HAVE_VMA_DESC_FLAGS
+	vma_desc_set_flags(desc, VMA_DONTCOPY_BIT, VMA_NOHUGEPAGE_BIT,
+			   VMA_DONTDUMP_BIT);
+	if (!exec)
+		vma_desc_clear_flags(desc, VMA_EXEC_BIT, VMA_MAYEXEC_BIT);
+#else
+	desc->vm_flags |= VM_DONTCOPY | VM_NOHUGEPAGE | VM_DONTDUMP;
+	if (!exec)
+		desc->vm_flags &= ~(VM_EXEC | VM_MAYEXEC);
+#endif
+}
+#endif
 
 /*
  * Remove one locked folio from its file's page cache, unmapped first, as
@@ -168,6 +212,53 @@ static inline void ntvm_list_lru_del_obj(struct list_lru *lru,
 	list_lru_del(lru, item);
 #endif
 }
+
+/*
+ * list_lru_walk_one() with a callback of the 6.13 form, which lost the
+ * list's spinlock argument; before, a trampoline passes the call on.
+ */
+typedef enum lru_status (*ntvm_lru_walk_fn)(struct list_head *item,
+					    struct list_lru_one *list,
+					    void *arg);
+
+#ifdef NTVM_HAVE_LRU_WALK_NO_LOCK
+static inline unsigned long ntvm_list_lru_walk_one(struct list_lru *lru,
+						   int nid,
+						   struct mem_cgroup *memcg,
+						   ntvm_lru_walk_fn fn,
+						   void *arg,
+						   unsigned long *nr)
+{
+	return list_lru_walk_one(lru, nid, memcg, fn, arg, nr);
+}
+#else
+struct ntvm_lru_walk {
+	ntvm_lru_walk_fn fn;
+	void *arg;
+};
+
+static inline enum lru_status ntvm_lru_walk_call(struct list_head *item,
+						 struct list_lru_one *list,
+						 spinlock_t *lock, void *arg)
+{
+	struct ntvm_lru_walk *walk = arg;
+
+	return walk->fn(item, list, walk->arg);
+}
+
+static inline unsigned long ntvm_list_lru_walk_one(struct list_lru *lru,
+						   int nid,
+						   struct mem_cgroup *memcg,
+						   ntvm_lru_walk_fn fn,
+						   void *arg,
+						   unsigned long *nr)
+{
+	struct ntvm_lru_walk walk = { .fn = fn, .arg = arg };
+
+	return list_lru_walk_one(lru, nid, memcg, ntvm_lru_walk_call, &walk,
+				 nr);
+}
+#endif
 
 /*
  * The attributes of a dump request: in the dump's struct genl_info

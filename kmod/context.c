@@ -60,7 +60,8 @@ void ntvm_context_exit(void)
 	kern_unmount(ntvm_mnt);
 }
 
-static void ntvm_ctx_free(struct ntvm_ctx *ctx)
+/* The backing file's release (backing.c): no fd and no view is left. */
+void ntvm_ctx_free(struct ntvm_ctx *ctx)
 {
 	ntvm_registry_del(ctx);
 	ntvm_lock_destroy(ctx);
@@ -73,49 +74,6 @@ static void ntvm_ctx_free(struct ntvm_ctx *ctx)
 	mmdrop(ctx->mm);
 	atomic_long_dec(&ntvm_nr_contexts);
 	kfree(ctx);
-}
-
-/* Only the context's own view changes map the backing. */
-static int ntvm_backing_mmap(struct file *file, struct vm_area_struct *vma)
-{
-	struct ntvm_ctx *ctx = file->private_data;
-
-	if (!ntvm_own_op(ctx) || vma->vm_mm != ctx->mm)
-		return -EPERM;
-	file_accessed(file);
-	ntvm_fault_setup_vma(ctx, vma);
-	return 0;
-}
-
-/* No fd and no view is left. */
-static int ntvm_backing_release(struct inode *inode, struct file *file)
-{
-	ntvm_ctx_free(file->private_data);
-	return 0;
-}
-
-static const struct file_operations ntvm_backing_fops = {
-	.owner		= THIS_MODULE,
-	.mmap		= ntvm_backing_mmap,
-	.fsync		= noop_fsync,	/* msync() of a view */
-	.release	= ntvm_backing_release,
-};
-
-/* The shmem file that backs every page of @ctx. */
-static int ntvm_backing_create(struct ntvm_ctx *ctx)
-{
-	loff_t size = ntvm_file_pos(NTVM_MAX_ADDRESS + 1);
-	struct file *file;
-
-	file = shmem_file_setup_with_mnt(ntvm_mnt, "ntvm", size, VM_NORESERVE);
-	if (IS_ERR(file))
-		return PTR_ERR(file);
-	file->private_data = ctx;
-	/* The file now runs our code: it keeps the module loaded. */
-	__module_get(THIS_MODULE);
-	replace_fops(file, &ntvm_backing_fops);
-	ctx->backing = file;
-	return 0;
 }
 
 /* Teach lockdep the order op_lock -> mmap_lock before it is first used. */
@@ -171,7 +129,7 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 	ctx->owner = get_task_pid(current, PIDTYPE_TGID);
 	/* Whose locked_vm locked pages count in: see lock.c. */
 	ctx->lock_user = get_uid(current_user());
-	err = ntvm_backing_create(ctx);
+	err = ntvm_backing_create(ctx, ntvm_mnt);
 	if (err) {
 		free_uid(ctx->lock_user);
 		ntvm_reset_destroy(ctx);

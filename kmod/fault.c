@@ -36,8 +36,6 @@
 #include "compat.h"
 #include "ntvm.h"
 
-static const struct vm_operations_struct ntvm_vm_ops;
-
 /* Is current inside one of @ctx's own view changes? */
 bool ntvm_own_op(struct ntvm_ctx *ctx)
 {
@@ -250,30 +248,11 @@ static int ntvm_vm_mremap(struct vm_area_struct *vma)
 	return ntvm_own_op(vma->vm_private_data) ? 0 : -EINVAL;
 }
 
-static const struct vm_operations_struct ntvm_vm_ops = {
+/* The vm_operations of every view (backing.c sets them). */
+const struct vm_operations_struct ntvm_vm_ops = {
 	.fault		= ntvm_fault,
 	.page_mkwrite	= ntvm_page_mkwrite,
 	.may_split	= ntvm_vm_may_split,
 	.mprotect	= ntvm_vm_mprotect,
 	.mremap		= ntvm_vm_mremap,
 };
-
-/**
- * ntvm_fault_setup_vma - make a new mapping of @ctx's backing a view
- * @ctx: the context
- * @vma: the mapping, being created by one of @ctx's own view changes
- */
-void ntvm_fault_setup_vma(struct ntvm_ctx *ctx, struct vm_area_struct *vma)
-{
-	vma->vm_ops = &ntvm_vm_ops;
-	vma->vm_private_data = ctx;
-	/*
-	 * No VM_DONTEXPAND (it would keep adjacent views from merging) and
-	 * no ->close: the views of a run are one VMA.  The VMA holds the
-	 * backing file, and the backing file holds the context.
-	 */
-	ntvm_vm_flags_set(vma, VM_DONTCOPY | VM_NOHUGEPAGE | VM_DONTDUMP);
-	/* A data view never executes, READ_IMPLIES_EXEC or not. */
-	if (!ctx->op_exec)
-		ntvm_vm_flags_clear(vma, VM_EXEC | VM_MAYEXEC);
-}

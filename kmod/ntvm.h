@@ -8,8 +8,11 @@
  *
  *   main.c        the misc device /dev/ntvm: open, release, ioctl dispatch
  *   context.c     a context's whole life: creation with its backing file
- *                 on ntvm's private tmpfs, the backing's file operations,
- *                 and freeing it when the last view and fd are gone
+ *                 on ntvm's private tmpfs, and freeing it when the last
+ *                 view and fd are gone
+ *   backing.c     the backing file's operations: its mmap makes each new
+ *                 mapping a view (->mmap_prepare or ->mmap), its release
+ *                 frees the context
  *   nt_allocate.c NtAllocateVirtualMemory: reserve, commit, reset
  *   nt_allocate_ex.c NtAllocateVirtualMemoryEx: its extended parameters
  *   nt_free.c     NtFreeVirtualMemory: decommit, release
@@ -270,6 +273,10 @@ int ntvm_context_init(void);
 void ntvm_context_exit(void);
 struct ntvm_ctx *ntvm_ctx_create(void);
 void ntvm_ctx_put(struct ntvm_ctx *ctx);
+void ntvm_ctx_free(struct ntvm_ctx *ctx);
+
+/* backing.c */
+int ntvm_backing_create(struct ntvm_ctx *ctx, struct vfsmount *mnt);
 extern atomic_long_t ntvm_nr_contexts;
 extern atomic_long_t ntvm_nr_vads;
 
@@ -353,7 +360,7 @@ unsigned long ntvm_lock_next(struct ntvm_ctx *ctx, unsigned long start,
 bool ntvm_lock_allowed(u8 state);
 
 /* fault.c */
-void ntvm_fault_setup_vma(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
+extern const struct vm_operations_struct ntvm_vm_ops;
 bool ntvm_vma_is_ours(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
 bool ntvm_own_op(struct ntvm_ctx *ctx);
 

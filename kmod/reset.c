@@ -463,9 +463,9 @@ static long ntvm_reset_held_or_isolate(struct ntvm_reset_item *item,
 	return held;
 }
 
-static enum lru_status ntvm_reset_count_one(struct list_head *entry,
-					    struct list_lru_one *list,
-					    spinlock_t *lock, void *arg)
+static enum lru_status ntvm_reset_count_item(struct list_head *entry,
+					     struct list_lru_one *list,
+					     void *arg)
 {
 	struct ntvm_reset_item *item = list_entry(entry, typeof(*item), lru);
 	struct ntvm_reset_walk *walk = arg;
@@ -486,8 +486,8 @@ static unsigned long ntvm_reset_count(struct shrinker *shrinker,
 		return 0;
 	if (!list_lru_shrink_count(&ntvm_reset_lru, sc))
 		return SHRINK_EMPTY;
-	list_lru_walk_one(&ntvm_reset_lru, sc->nid, sc->memcg,
-			  ntvm_reset_count_one, &walk, &nr);
+	ntvm_list_lru_walk_one(&ntvm_reset_lru, sc->nid, sc->memcg,
+			       ntvm_reset_count_item, &walk, &nr);
 	/*
 	 * Not SHRINK_EMPTY with items left on the list: that would clear
 	 * the cgroup's bit for this shrinker until an item is added.
@@ -496,9 +496,9 @@ static unsigned long ntvm_reset_count(struct shrinker *shrinker,
 }
 
 /* Under the list's lock: the first context with pages held. */
-static enum lru_status ntvm_reset_take_one(struct list_head *entry,
-					   struct list_lru_one *list,
-					   spinlock_t *lock, void *arg)
+static enum lru_status ntvm_reset_take_item(struct list_head *entry,
+					    struct list_lru_one *list,
+					    void *arg)
 {
 	struct ntvm_reset_item *item = list_entry(entry, typeof(*item), lru);
 	struct ntvm_reset_walk *walk = arg;
@@ -526,8 +526,8 @@ static unsigned long ntvm_reset_scan(struct shrinker *shrinker,
 	/* Pairs with the release in ntvm_reset_module_init(). */
 	if (!smp_load_acquire(&ntvm_reset_ready))
 		return SHRINK_STOP;
-	list_lru_walk_one(&ntvm_reset_lru, sc->nid, sc->memcg,
-			  ntvm_reset_take_one, &walk, &nr);
+	ntvm_list_lru_walk_one(&ntvm_reset_lru, sc->nid, sc->memcg,
+			       ntvm_reset_take_item, &walk, &nr);
 	if (!walk.item)
 		return SHRINK_STOP;
 	freed = ntvm_reset_scan_ctx(walk.item->ctx, sc->nr_to_scan, &scanned);
