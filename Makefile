@@ -48,7 +48,7 @@ EXAMPLES  := $(O)/examples/demo
 # ntvmstat(1): libnl-3 and libnl-genl-3 (tools/install-deps netlink).
 NTVMSTAT  := $(O)/tools/ntvmstat
 
-.PHONY: all deps module lib selftests examples install check demo lint \
+.PHONY: all deps module module-root print-ko-root lib selftests examples install check demo lint \
 	debug-kernel clean print-ko bench profile fuzz stress selftests32 ntvmstat
 
 all: module lib selftests examples ntvmstat
@@ -65,6 +65,30 @@ module: deps
 
 print-ko:
 	@echo $(MODDIR)/ntvm.ko
+
+# The module built as a Debian user's DKMS builds it: in a Debian root
+# (ROOT, from tools/debian-root) with that release's compiler, against its
+# headers for kernel ROOT_KVER, with W=1 (tools/lint reads its warnings).
+# The build directory is bind-mounted at /mnt, and /proc mounted (objtool
+# reads it), in a mount namespace of its own: the root is not written.
+ROOT_MODDIR = $(O)/mod/root-$(ROOT_KVER)
+
+module-root:
+	@test -n "$(ROOT)" -a -n "$(ROOT_KVER)" || \
+		{ echo "module-root: set ROOT and ROOT_KVER" >&2; exit 2; }
+	@mkdir -p $(ROOT_MODDIR)/kmod $(ROOT_MODDIR)/uapi/linux
+	@cp -p -u Kbuild $(ROOT_MODDIR)/
+	@cp -p -u kmod/*.c kmod/*.h $(ROOT_MODDIR)/kmod/
+	@cp -p -u uapi/linux/ntvm.h uapi/linux/ntvm_netlink.h \
+		$(ROOT_MODDIR)/uapi/linux/
+	unshare -m sh -c 'mount --bind "$$1" "$$2/mnt" && \
+		mount -t proc proc "$$2/proc" && \
+		exec chroot "$$2" env -i PATH=/usr/bin:/bin LC_ALL=C.UTF-8 \
+		make -C /usr/src/linux-headers-$(ROOT_KVER) M=/mnt W=1 \
+		$(KBUILD_EXTRA) modules' sh $(ROOT_MODDIR) $(ROOT)
+
+print-ko-root:
+	@echo $(ROOT_MODDIR)/ntvm.ko
 
 lib: $(O)/lib/libntvm.so $(O)/lib/libntvm.a
 
