@@ -40,8 +40,11 @@ LIB_OBJS  := $(patsubst lib/%.c,$(O)/lib/%.o,$(LIB_SRCS))
 KSFT      := $(O)/ksft
 TEST_SRCS := $(filter-out selftests/inject.c,$(wildcard selftests/*.c))
 TESTS     := $(patsubst selftests/%.c,$(O)/selftests/%,$(TEST_SRCS))
-# All but ntvm_shared: static, with libntvm.a and inject.o.
-STATIC_TESTS := $(filter-out $(O)/selftests/ntvm_shared,$(TESTS))
+# Linked against libntvm.so: ntvm_shared, as users link; ntvm_handshake,
+# whose ioctl() answers libntvm.so's version handshake.
+SHARED_TESTS := $(O)/selftests/ntvm_shared $(O)/selftests/ntvm_handshake
+# All the others: static, with libntvm.a and inject.o.
+STATIC_TESTS := $(filter-out $(SHARED_TESTS),$(TESTS))
 TEST_CFLAGS = $(CFLAGS) -Wall -D_GNU_SOURCE -I$(KSFT) -I$(TOP)/uapi \
 	      -I$(TOP)/lib -I$(TOP)/selftests
 EXAMPLES  := $(O)/examples/demo
@@ -116,7 +119,7 @@ $(KSFT)/kselftest_harness.h:
 
 selftests: $(TESTS) $(O)/selftests/run-all
 
-# Every test but ntvm_shared is linked with inject.o, which runs it under
+# Every test but the shared ones is linked with inject.o, which runs it under
 # fault injection when NTVM_FAULTINJ=1 (see selftests/inject.c).
 $(O)/selftests/inject.o: selftests/inject.c selftests/inject.h \
 		uapi/linux/ntvm.h
@@ -130,9 +133,9 @@ $(STATIC_TESTS): $(O)/selftests/%: selftests/%.c $(wildcard selftests/*.h) \
 	$(CC) $(TEST_CFLAGS) -static -o $@ $< $(O)/selftests/inject.o \
 		$(O)/lib/libntvm.a -lpthread
 
-# ntvm_shared is linked as users link: against libntvm.so.0 (in /usr/lib
-# in the VM, which tools/vm-run fills with the libraries it needs).
-$(O)/selftests/ntvm_shared: selftests/ntvm_shared.c $(wildcard selftests/*.h) \
+# These are linked as users link: against libntvm.so.0 (in /usr/lib in the
+# VM, which tools/vm-run fills with the libraries it needs).
+$(SHARED_TESTS): $(O)/selftests/%: selftests/%.c $(wildcard selftests/*.h) \
 		$(KSFT)/kselftest_harness.h $(O)/lib/libntvm.so
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -o $@ $< -L$(O)/lib -lntvm -lpthread

@@ -8,6 +8,7 @@
  * Copyright (C) 2026 The ntvm authors
  */
 
+#include <linux/bitops.h>
 #include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/memcontrol.h>
@@ -264,6 +265,19 @@ static long ntvm_ioctl_context(struct ntvm_ctx *ctx, void __user *argp)
 	return 0;
 }
 
+/* The ABI's version, for any holder of the file. */
+static long ntvm_ioctl_version(void __user *argp)
+{
+	struct ntvm_version version = {
+		.major = NTVM_ABI_MAJOR,
+		.minor = NTVM_ABI_MINOR,
+	};
+
+	if (copy_to_user(argp, &version, sizeof(version)))
+		return -EFAULT;
+	return 0;
+}
+
 static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 			    unsigned long parm)
 {
@@ -273,6 +287,8 @@ static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 	switch (cmd) {
 	case NTVM_IOC_FEATURES:
 		return put_user((__u64)NTVM_FEATURES_KNOWN, (__u64 __user *)argp);
+	case NTVM_IOC_VERSION:
+		return ntvm_ioctl_version(argp);
 	case NTVM_IOC_SYSINFO:
 		return ntvm_ioctl_sysinfo(ctx, argp);
 	case NTVM_IOC_GET_COMMIT:
@@ -318,6 +334,8 @@ static int __init ntvm_init(void)
 	int err;
 
 	BUILD_BUG_ON(sizeof(struct ntvm_chunk) > PAGE_SIZE);
+	/* One minor version for each addition (uapi/linux/ntvm.h). */
+	BUILD_BUG_ON(hweight64(NTVM_FEATURES_KNOWN) != NTVM_ABI_MINOR);
 	ntvm_charge_init();
 	err = ntvm_reset_module_init();
 	if (err)

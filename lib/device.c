@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The process's context on /dev/ntvm: opened once, lazily and thread-safe;
- * opened again in a forked child (a context belongs to one process).
+ * opened again in a forked child (a context belongs to one process).  A
+ * module whose ABI version this library cannot use (lib/version.c) is
+ * treated as no module: every call that needs it fails with
+ * STATUS_NOT_SUPPORTED (ERROR_NOT_SUPPORTED).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,11 +49,14 @@ int ntvm_dev(void)
 	if (ntvm_dev_fd < 0 && !ntvm_dev_tried) {
 		ntvm_dev_tried = 1;
 		fd = open(NTVM_DEVICE, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
+		if (fd < 0) {
 			fprintf(stderr,
 				"libntvm: cannot open %s: %s (is the ntvm kernel module loaded?)\n",
 				NTVM_DEVICE, strerror(errno));
-		else {
+		} else if (!ntvm_version_ok(fd)) {
+			/* A module this library cannot use: as if none. */
+			close(fd);
+		} else {
 			/* Before any thread can commit in the new context. */
 			ntvm_commit_limit_opened(fd);
 			ntvm_address_limit_opened(fd);
@@ -70,7 +76,8 @@ NTSTATUS ntvm_ioctl(unsigned long request, void *args, const __u32 *status)
 NTSTATUS ntvm_ioctl_fd(int fd, unsigned long request, void *args,
 		       const __u32 *status)
 {
-	if (fd < 0)
+	/* Another process's context too: the same module. */
+	if (fd < 0 || !ntvm_version_ok(fd))
 		return STATUS_NOT_SUPPORTED;
 	if (ioctl(fd, request, args) < 0) {
 		switch (errno) {

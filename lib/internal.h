@@ -13,6 +13,12 @@
 
 /* The process's /dev/ntvm fd, or -1 when the module is not there. */
 int ntvm_dev(void);
+/*
+ * Whether the module's ABI version is one this library uses (lib/version.c):
+ * asked on @fd the first time, then remembered; a mismatch is reported on
+ * stderr once.
+ */
+int ntvm_version_ok(int fd);
 /* Issue an ioctl; the NT status from *status, or one for its failure. */
 NTSTATUS ntvm_ioctl(unsigned long request, void *args, const __u32 *status);
 /* The same on context @fd (-1: none, STATUS_NOT_SUPPORTED). */

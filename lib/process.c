@@ -445,7 +445,9 @@ static NTSTATUS ntvm_process_find_context(struct ntvm_process *p)
 				status = STATUS_ACCESS_DENIED;
 			continue;
 		}
-		if (!ioctl(fd, NTVM_IOC_CONTEXT, &ctx) &&
+		/* A module this library cannot use: no context to find. */
+		if (ntvm_version_ok(fd) &&
+		    !ioctl(fd, NTVM_IOC_CONTEXT, &ctx) &&
 		    ctx.owner_pid == p->pid)
 			__atomic_store_n(&p->ntvm_fd, fd, __ATOMIC_RELEASE);
 		else

@@ -37,6 +37,33 @@ TEST(abi_features)
 	close(fd);
 }
 
+TEST(abi_version)
+{
+	struct ntvm_version v = { 0xdeadbeef, 0xdeadbeef };
+	__u64 features = 0;
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(8, sizeof(struct ntvm_version));
+	EXPECT_EQ(_IOR(0xB9, 0x90, struct ntvm_version), NTVM_IOC_VERSION);
+	EXPECT_EQ(0, ioctl(fd, NTVM_IOC_VERSION, &v));
+	EXPECT_EQ(1, v.major);
+	EXPECT_EQ(NTVM_ABI_MINOR, v.minor);
+	/* One minor version for each addition, each announced by a bit. */
+	EXPECT_EQ(8, NTVM_ABI_MINOR);
+	EXPECT_EQ(0, ioctl(fd, NTVM_IOC_FEATURES, &features));
+	EXPECT_EQ(NTVM_ABI_MINOR, __builtin_popcountll(features));
+	EXPECT_TRUE(features & NTVM_FEATURE_VERSION);
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_VERSION, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(fd, NTVM_IOC_VERSION, (void *)1));
+	EXPECT_EQ(EFAULT, errno);
+	/* The size is part of the request: another size is another one. */
+	EXPECT_EQ(-1, ioctl(fd, _IOR(NTVM_IOC_MAGIC, 0x90, __u32), &v));
+	EXPECT_EQ(ENOTTY, errno);
+	close(fd);
+}
+
 TEST(unknown_ioctl)
 {
 	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
@@ -589,6 +616,7 @@ TEST(fd_in_other_process_acts_on_owner)
 			.map_type = NTVM_MAP_PROCESS,
 		};
 		struct ntvm_context_args c;
+		struct ntvm_version v;
 		__u64 features;
 
 		if (ioctl(fd, NTVM_IOC_LOCK, &l) != -1 || errno != EPERM)
@@ -608,6 +636,9 @@ TEST(fd_in_other_process_acts_on_owner)
 		if (ioctl(fd, NTVM_IOC_CONTEXT, &c) || c.flags ||
 		    c.owner_pid != (__u32)getppid())
 			_exit(5);
+		if (ioctl(fd, NTVM_IOC_VERSION, &v) ||
+		    v.major != NTVM_ABI_MAJOR || v.minor != NTVM_ABI_MINOR)
+			_exit(6);
 		_exit(0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));

@@ -363,7 +363,8 @@ int main(int argc, char **argv)
 				NTVM_IOC_RESET_WRITE_WATCH, NTVM_IOC_LOCK,
 				NTVM_IOC_UNLOCK, NTVM_IOC_WORKING_SET,
 				NTVM_IOC_ALLOC_EX,
-				NTVM_IOC_ADDRESS_LIMIT }[rnd() % 13];
+				NTVM_IOC_ADDRESS_LIMIT,
+				NTVM_IOC_VERSION }[rnd() % 14];
 			arg = (void *)(uintptr_t)addr();
 			break;
 		case 3: case 4: case 5: case 6:

@@ -47,6 +47,7 @@ TEST(layouts_match_64bit)
 	EXPECT_EQ(16, sizeof(struct ntvm_mem_extended_parameter));
 	EXPECT_EQ(12, sizeof(struct ntvm_mem_address_requirements32));
 	EXPECT_EQ(16, sizeof(struct ntvm_address_limit_args));
+	EXPECT_EQ(8, sizeof(struct ntvm_version));
 }
 
 TEST(services_from_a_32bit_process)
@@ -57,6 +58,7 @@ TEST(services_from_a_32bit_process)
 	struct ntvm_protect_args p = { 0 };
 	struct ntvm_query_args q = { 0 };
 	struct ntvm_free_args f = { 0 };
+	struct ntvm_version v = { 0 };
 	struct ntvm_sysinfo_args s;
 	__u64 features = 1;
 	char *mem;
@@ -64,6 +66,9 @@ TEST(services_from_a_32bit_process)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FEATURES, &features));
 	EXPECT_EQ(NTVM_FEATURES_KNOWN, features);
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_VERSION, &v));
+	EXPECT_EQ(NTVM_ABI_MAJOR, v.major);
+	EXPECT_EQ(NTVM_ABI_MINOR, v.minor);
 	memset(&s, 0xaa, sizeof(s));
 	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_SYSINFO, &s));
 	EXPECT_EQ(4096, s.page_size);

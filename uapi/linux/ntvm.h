@@ -40,8 +40,9 @@
  * with another process's handle), which act on the owner's address space
  * with every rule of the owner's own calls (the owner's commit charge,
  * credentials and RLIMIT_AS too) and need nothing of the owner;
- * NTVM_IOC_FEATURES, NTVM_IOC_SYSINFO, NTVM_IOC_GET_COMMIT and
- * NTVM_IOC_CONTEXT too.  The other requests fail with EPERM.  Like a
+ * NTVM_IOC_FEATURES, NTVM_IOC_VERSION, NTVM_IOC_SYSINFO,
+ * NTVM_IOC_GET_COMMIT and NTVM_IOC_CONTEXT too.  The other requests fail
+ * with EPERM.  Like a
  * writable /proc/PID/mem, the file should be opened with O_CLOEXEC: one
  * left open across execve(2) gives the program run the memory.
  *
@@ -53,6 +54,16 @@
  * The ABI is frozen: requests and fields are never changed or removed.
  * Additions (new requests, new ``flags`` bits) are announced by a bit in
  * the mask NTVM_IOC_FEATURES returns.
+ *
+ * Version (NTVM_FEATURE_VERSION): NTVM_IOC_VERSION gives the ABI's version
+ * as major.minor.  The minor version counts the additions: it grows by one
+ * with each new bit of NTVM_IOC_FEATURES, so a module of a given minor
+ * version has every addition made up to it.  The major version would grow
+ * only with an incompatible change, which the frozen ABI promises never
+ * to make: it is there so that a caller can tell.  A caller built for
+ * major.minor works with a module of the same major version and a minor
+ * version of at least its own; a module without NTVM_IOC_VERSION fails it
+ * with ENOTTY and is older than every version.
  *
  * Copyright (C) 2026 The ntvm authors
  */
@@ -95,13 +106,24 @@
  * NTVM_IOC_PROTECT and NTVM_IOC_QUERY from another process
  */
 #define NTVM_FEATURE_REMOTE		_BITULL(7)
+/* NTVM_IOC_VERSION */
+#define NTVM_FEATURE_VERSION		_BITULL(8)
 #define NTVM_FEATURES_KNOWN		(NTVM_FEATURE_WRITE_WATCH | \
 					 NTVM_FEATURE_LOCK | \
 					 NTVM_FEATURE_COMMIT_LIMIT | \
 					 NTVM_FEATURE_PLACEMENT | \
 					 NTVM_FEATURE_ADDRESS_LIMIT | \
 					 NTVM_FEATURE_PLACEHOLDERS | \
-					 NTVM_FEATURE_REMOTE)
+					 NTVM_FEATURE_REMOTE | \
+					 NTVM_FEATURE_VERSION)
+
+/*
+ * The version of this ABI (NTVM_IOC_VERSION): the major version, 1 since
+ * the first; the minor version, the number of additions, which is the
+ * number of bits set in NTVM_FEATURES_KNOWN.
+ */
+#define NTVM_ABI_MAJOR			1
+#define NTVM_ABI_MINOR			8
 
 /**
  * struct ntvm_alloc_args - NtAllocateVirtualMemory
@@ -626,6 +648,21 @@ struct ntvm_context_args {
 
 #define NTVM_CONTEXT_OWN		0x1
 
+/**
+ * struct ntvm_version - the ABI version of the module
+ * @major: out: NTVM_ABI_MAJOR of the module's header.
+ * @minor: out: NTVM_ABI_MINOR of the module's header.
+ *
+ * Any holder of the file may read it (NTVM_IOC_VERSION).  A program built
+ * with this header works with the module when @major is NTVM_ABI_MAJOR
+ * and @minor is at least NTVM_ABI_MINOR; libntvm checks it when it opens
+ * the device (see the version paragraph at the top of this header).
+ */
+struct ntvm_version {
+	__u32 major;
+	__u32 minor;
+};
+
 #define NTVM_IOC_MAGIC		0xB9
 
 #define NTVM_IOC_FEATURES	_IOR(NTVM_IOC_MAGIC, 0x80, __u64)
@@ -652,5 +689,7 @@ struct ntvm_context_args {
 	_IOWR(NTVM_IOC_MAGIC, 0x8E, struct ntvm_address_limit_args)
 #define NTVM_IOC_CONTEXT \
 	_IOR(NTVM_IOC_MAGIC, 0x8F, struct ntvm_context_args)
+#define NTVM_IOC_VERSION \
+	_IOR(NTVM_IOC_MAGIC, 0x90, struct ntvm_version)
 
 #endif /* __LINUX_NTVM_H */
