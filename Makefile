@@ -8,6 +8,8 @@
 #                        shows what it laid out
 #   make install         DESTDIR=... PREFIX=... LIBDIR=... (headers, library,
 #                        pkg-config, man pages)
+#   make deb             Debian packages in build/deb/ (ntvm-dkms, libntvm0,
+#                        libntvm-dev, ntvm-tools), checked by lintian
 #   make bench           benchmarks against Linux primitives (build/bench.json)
 #   make profile         perf profile of each benchmark (build/profile/)
 #   make fuzz            ioctl fuzzing: 1 000 000 calls (distro), 100 000 (debug)
@@ -50,7 +52,8 @@ EXAMPLES  := $(O)/examples/demo
 NTVMSTAT  := $(O)/tools/ntvmstat
 
 .PHONY: all deps module lib selftests examples install check demo lint \
-	debug-kernel clean print-ko bench profile fuzz stress selftests32 ntvmstat
+	debug-kernel clean print-ko bench profile fuzz stress selftests32 ntvmstat \
+	deb
 
 all: module lib selftests examples ntvmstat
 
@@ -197,6 +200,9 @@ lint:
 
 debug-kernel:
 	@tools/build-debug-kernel
+
+deb:
+	@tools/make-deb
 
 check:
 	@tools/check
