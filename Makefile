@@ -10,6 +10,8 @@
 #                        pkg-config, man pages)
 #   make deb             Debian packages in build/deb/ (ntvm-dkms, libntvm0,
 #                        libntvm-dev, ntvm-tools), checked by lintian
+#   make check-packages  install them in Debian 12 and 13 roots, build the
+#                        module with DKMS, run it in the VM
 #   make bench           benchmarks against Linux primitives (build/bench.json)
 #   make profile         perf profile of each benchmark (build/profile/)
 #   make fuzz            ioctl fuzzing: 1 000 000 calls (distro), 100 000 (debug)
@@ -53,7 +55,7 @@ NTVMSTAT  := $(O)/tools/ntvmstat
 
 .PHONY: all deps module lib selftests examples install check demo lint \
 	debug-kernel clean print-ko bench profile fuzz stress selftests32 ntvmstat \
-	deb
+	deb check-packages
 
 all: module lib selftests examples ntvmstat
 
@@ -203,6 +205,9 @@ debug-kernel:
 
 deb:
 	@tools/make-deb
+
+check-packages:
+	@tools/check-packages
 
 check:
 	@tools/check
