@@ -206,7 +206,7 @@ debug-kernel:
 deb:
 	@tools/make-deb
 
-check-packages:
+check-packages: deb
 	@tools/check-packages
 
 check:
