@@ -6,8 +6,12 @@
 #   make check           lint + the selftest suite on the distro and debug kernels
 #   make demo            boot the VM and run the libntvm example; ntvmstat
 #                        shows what it laid out
-#   make install         DESTDIR=... PREFIX=... (headers, library, pkg-config,
-#                        man pages)
+#   make install         DESTDIR=... PREFIX=... LIBDIR=... (headers, library,
+#                        pkg-config, man pages)
+#   make deb             Debian packages in build/deb/ (ntvm-dkms, libntvm0,
+#                        libntvm-dev, ntvm-tools), checked by lintian
+#   make check-packages  install them in Debian 12 and 13 roots, build the
+#                        module with DKMS, run it in the VM
 #   make bench           benchmarks against Linux primitives (build/bench.json)
 #   make profile         perf profile of each benchmark (build/profile/)
 #   make fuzz            ioctl fuzzing: 1 000 000 calls (distro), 100 000 (debug)
@@ -21,6 +25,7 @@ VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 MANDIR    ?= $(PREFIX)/share/man
+LIBDIR    ?= $(PREFIX)/lib
 TOP       := $(abspath .)
 O         := $(TOP)/build
 
@@ -32,7 +37,7 @@ MODDIR     = $(O)/mod/$(subst /,_,$(patsubst /%,%,$(KDIR)))
 CC        ?= gcc
 CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Wno-unused-parameter
-LIB_CFLAGS = $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE \
+LIB_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden -D_GNU_SOURCE \
 	     -I$(TOP)/uapi -I$(TOP)/lib
 LIB_SRCS  := $(wildcard lib/*.c)
 LIB_OBJS  := $(patsubst lib/%.c,$(O)/lib/%.o,$(LIB_SRCS))
@@ -51,8 +56,9 @@ EXAMPLES  := $(O)/examples/demo
 # ntvmstat(1): libnl-3 and libnl-genl-3 (tools/install-deps netlink).
 NTVMSTAT  := $(O)/tools/ntvmstat
 
-.PHONY: all deps module module-root print-ko-root lib selftests examples install check demo lint \
-	debug-kernel clean print-ko bench profile fuzz stress selftests32 ntvmstat
+.PHONY: all deps module module-root print-ko-root lib selftests examples \
+	install check demo lint debug-kernel clean print-ko bench profile fuzz \
+	stress selftests32 ntvmstat deb check-packages
 
 all: module lib selftests examples ntvmstat
 
@@ -100,7 +106,7 @@ $(O)/lib/%.o: lib/%.c lib/ntvm.h lib/internal.h uapi/linux/ntvm.h
 	$(CC) $(LIB_CFLAGS) -c -o $@ $<
 
 $(O)/lib/libntvm.so: $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,libntvm.so.0 -o $@ $^ -lpthread
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libntvm.so.0 -o $@ $^ -lpthread
 	ln -sf libntvm.so $(O)/lib/libntvm.so.0
 
 $(O)/lib/libntvm.a: $(LIB_OBJS)
@@ -162,8 +168,8 @@ $(NTVMSTAT): tools/ntvmstat/ntvmstat.c uapi/linux/ntvm.h \
 		uapi/linux/ntvm_netlink.h
 	@tools/install-deps netlink
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -D_GNU_SOURCE -I$(TOP)/uapi \
-		$$(pkg-config --cflags libnl-genl-3.0) -o $@ $< \
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(WARN) -D_GNU_SOURCE \
+		-I$(TOP)/uapi $$(pkg-config --cflags libnl-genl-3.0) -o $@ $< \
 		$$(pkg-config --libs libnl-genl-3.0)
 
 $(O)/examples/%: Documentation/examples/%.c $(O)/lib/libntvm.so
@@ -171,7 +177,7 @@ $(O)/examples/%: Documentation/examples/%.c $(O)/lib/libntvm.so
 	$(CC) $(CFLAGS) $(WARN) -I$(TOP)/lib -o $@ $< -L$(O)/lib -lntvm
 
 install: lib ntvmstat
-	install -d $(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	install -d $(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(LIBDIR)/pkgconfig \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
 		$(DESTDIR)$(MANDIR)/man4 $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(PREFIX)/bin
@@ -181,11 +187,12 @@ install: lib ntvmstat
 		$(DESTDIR)$(PREFIX)/include/linux/ntvm_netlink.h
 	install -m 755 $(NTVMSTAT) $(DESTDIR)$(PREFIX)/bin/ntvmstat
 	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 755 $(O)/lib/libntvm.so $(DESTDIR)$(PREFIX)/lib/libntvm.so.0
-	ln -sf libntvm.so.0 $(DESTDIR)$(PREFIX)/lib/libntvm.so
-	install -m 644 $(O)/lib/libntvm.a $(DESTDIR)$(PREFIX)/lib/libntvm.a
+	install -m 755 $(O)/lib/libntvm.so $(DESTDIR)$(LIBDIR)/libntvm.so.0
+	ln -sf libntvm.so.0 $(DESTDIR)$(LIBDIR)/libntvm.so
+	install -m 644 $(O)/lib/libntvm.a $(DESTDIR)$(LIBDIR)/libntvm.a
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
-		lib/ntvm.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ntvm.pc
+		-e 's|^libdir=.*|libdir=$(LIBDIR)|' \
+		lib/ntvm.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/ntvm.pc
 	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 644 man/man4/*.4 $(DESTDIR)$(MANDIR)/man4/
 	install -m 644 man/man7/*.7 $(DESTDIR)$(MANDIR)/man7/
@@ -222,6 +229,12 @@ lint:
 
 debug-kernel:
 	@tools/build-debug-kernel
+
+deb:
+	@tools/make-deb
+
+check-packages: deb
+	@tools/check-packages
 
 check:
 	@tools/check
