@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -28,7 +29,74 @@
 #include <unistd.h>
 
 #include <ntvm.h>
+#include <linux/fs.h>
 #include <linux/ntvm.h>
+#include <linux/userfaultfd.h>
+
+/*
+ * The modern primitives the baselines use where the running kernel has
+ * them (checked at run time): PAGEMAP_SCAN (6.7), UFFD_FEATURE_WP_ASYNC
+ * (6.7) and PROCMAP_QUERY (6.11), with upstream's layout
+ * (include/uapi/linux/fs.h, linux/userfaultfd.h) when the headers the
+ * benchmark is built with (Debian 12's, 6.1) predate them.
+ */
+#ifndef PAGEMAP_SCAN
+struct page_region {
+	__u64 start;
+	__u64 end;
+	__u64 categories;
+};
+
+struct pm_scan_arg {
+	__u64 size;
+	__u64 flags;
+	__u64 start;
+	__u64 end;
+	__u64 walk_end;
+	__u64 vec;
+	__u64 vec_len;
+	__u64 max_pages;
+	__u64 category_inverted;
+	__u64 category_mask;
+	__u64 category_anyof_mask;
+	__u64 return_mask;
+};
+
+#define PAGEMAP_SCAN		_IOWR('f', 16, struct pm_scan_arg)
+#define PAGE_IS_WRITTEN		(1 << 1)
+#define PM_SCAN_WP_MATCHING	(1 << 0)
+#define PM_SCAN_CHECK_WPASYNC	(1 << 1)
+#endif
+
+#ifndef PROCMAP_QUERY
+struct procmap_query {
+	__u64 size;
+	__u64 query_flags;
+	__u64 query_addr;
+	__u64 vma_start;
+	__u64 vma_end;
+	__u64 vma_flags;
+	__u64 vma_page_size;
+	__u64 vma_offset;
+	__u64 inode;
+	__u32 dev_major;
+	__u32 dev_minor;
+	__u32 vma_name_size;
+	__u32 build_id_size;
+	__u64 vma_name_addr;
+	__u64 build_id_addr;
+};
+
+#define PROCMAP_QUERY		_IOWR('f', 17, struct procmap_query)
+#endif
+
+_Static_assert(sizeof(struct pm_scan_arg) == 96, "upstream's pm_scan_arg");
+_Static_assert(sizeof(struct procmap_query) == 104, "upstream's procmap_query");
+
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_UNPOPULATED	(1 << 13)
+#define UFFD_FEATURE_WP_ASYNC		(1 << 15)
+#endif
 
 #define PAGE	4096UL
 #define ROUNDS	7
@@ -100,8 +168,21 @@ struct result {
 	} extra[8];
 };
 
-static struct result results[24];
+static struct result results[32];
 static int nresults;
+
+/* A benchmark the running kernel cannot run: said, and listed in the JSON. */
+static struct {
+	const char *name, *lacks;
+} skips[8];
+static int nskips;
+
+static void skipped(const char *name, const char *lacks)
+{
+	printf("%s skipped: kernel lacks %s\n", name, lacks);
+	skips[nskips].name = name;
+	skips[nskips++].lacks = lacks;
+}
 
 static void pair(const char *name, const char *baseline, const char *target,
 		 batch_fn ntvm, batch_fn base, void *ctx)
@@ -358,6 +439,60 @@ static double getppid_linux(void *ctx)
 
 	for (i = 0; i < N_QUERY; i++)
 		getppid();
+	return (now_ns() - t) / N_QUERY;
+}
+
+/*
+ * query_1_procmap: the same VirtualQuery against one PROCMAP_QUERY ioctl
+ * (6.11) on /proc/self/maps for the same address: the kernel's own
+ * answer to "which mapping is at this address, with what protection".
+ */
+struct procmap_ctx {
+	char *addr;
+	int fd;			/* /proc/self/maps */
+};
+
+/* 0, or what the kernel lacks (then *c is unusable). */
+static const char *procmap_open(struct procmap_ctx *c, char *addr)
+{
+	struct procmap_query q = { .size = sizeof(q),
+				   .query_addr = (uintptr_t)addr };
+
+	c->addr = addr;
+	c->fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (c->fd < 0)
+		die("open /proc/self/maps");
+	if (!ioctl(c->fd, PROCMAP_QUERY, &q))
+		return NULL;
+	if (errno != ENOTTY && errno != EINVAL) {
+		perror("bench: PROCMAP_QUERY");
+		exit(1);
+	}
+	close(c->fd);
+	return "PROCMAP_QUERY (6.11)";
+}
+
+static double query_procmap_ntvm(void *ctx)
+{
+	return query_ntvm(((struct procmap_ctx *)ctx)->addr);
+}
+
+static double query_procmap_linux(void *ctx)
+{
+	struct procmap_ctx *c = ctx;
+	struct procmap_query q;
+	double t = now_ns();
+	int i;
+
+	for (i = 0; i < N_QUERY; i++) {
+		memset(&q, 0, sizeof(q));
+		q.size = sizeof(q);
+		q.query_addr = (uintptr_t)c->addr;
+		if (ioctl(c->fd, PROCMAP_QUERY, &q)) {
+			perror("bench: PROCMAP_QUERY");
+			exit(1);
+		}
+	}
 	return (now_ns() - t) / N_QUERY;
 }
 
@@ -699,6 +834,194 @@ static double ww_write_cost_ntvm(void *ctx)
 static double ww_write_cost_plain(void *ctx)
 {
 	return ww_writes(((struct ww_ctx *)ctx)->plain + 0x8000);
+}
+
+/*
+ * ww_first_write_uffd, ww_get_reset_pagemap: the same against the modern
+ * way to emulate write watch (Wine's where the kernel has it): 64 MiB of
+ * anonymous memory registered with userfaultfd in asynchronous
+ * write-protect mode (UFFD_FEATURE_WP_ASYNC, 6.7), so that the kernel
+ * itself resolves the first write to a protected page by unprotecting it
+ * and no message reaches userspace; PAGEMAP_SCAN (6.7) on
+ * /proc/self/pagemap lists the pages written since (PAGE_IS_WRITTEN) and
+ * write-protects them again (PM_SCAN_WP_MATCHING) in one call.  As
+ * upstream's tools/testing/selftests/mm/pagemap_ioctl.c does.
+ */
+#define WW_UFFD_FIRST_TARGET	"<= 1.3"
+#define WW_PAGEMAP_TARGET	"reference"
+
+struct ww_uffd {
+	char *mem;		/* 64 MiB anonymous, async uffd-wp */
+	int uffd, pagemap;
+	struct page_region *vec;	/* WW_PAGES entries */
+	PVOID *addrs;		/* WW_PAGES entries */
+	struct ww_ctx *ntvm;	/* the ntvm side's */
+};
+
+/* ResetWriteWatch: write-protect the whole range. */
+static void ww_uffd_reset(struct ww_uffd *u)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = (uintptr_t)u->mem, .len = WW_SIZE },
+		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+	};
+
+	if (ioctl(u->uffd, UFFDIO_WRITEPROTECT, &wp)) {
+		perror("bench: UFFDIO_WRITEPROTECT");
+		exit(1);
+	}
+}
+
+/*
+ * GetWriteWatch(WRITE_WATCH_FLAG_RESET): the written pages, protected
+ * again, their addresses in u->addrs; the count, or -1 with errno.
+ */
+static long ww_uffd_get_reset(struct ww_uffd *u)
+{
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+		.start = (uintptr_t)u->mem,
+		.end = (uintptr_t)u->mem + WW_SIZE,
+		.vec = (uintptr_t)u->vec,
+		.vec_len = WW_PAGES,
+		.category_mask = PAGE_IS_WRITTEN,
+		.return_mask = PAGE_IS_WRITTEN,
+	};
+	long i, n = 0, regions = ioctl(u->pagemap, PAGEMAP_SCAN, &arg);
+	__u64 a;
+
+	for (i = 0; i < regions; i++)
+		for (a = u->vec[i].start; a < u->vec[i].end; a += PAGE)
+			u->addrs[n++] = (PVOID)(uintptr_t)a;
+	return regions < 0 ? -1 : n;
+}
+
+/* 0, or what the kernel lacks (then nothing is left set up). */
+static const char *ww_uffd_setup(struct ww_uffd *u)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
+	};
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+	const char *lacks = NULL;
+	long n;
+
+	u->mem = anon_nothp(WW_SIZE);
+	memset(u->mem, 1, WW_SIZE);
+	u->vec = malloc(WW_PAGES * sizeof(*u->vec));
+	u->addrs = malloc(WW_PAGES * sizeof(*u->addrs));
+	if (!u->vec || !u->addrs)
+		die("malloc");
+	u->pagemap = -1;
+	u->uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (u->uffd < 0) {
+		lacks = "userfaultfd";
+		goto out;
+	}
+	if (ioctl(u->uffd, UFFDIO_API, &api) ||
+	    !(api.features & UFFD_FEATURE_WP_ASYNC)) {
+		lacks = "UFFD_FEATURE_WP_ASYNC (6.7)";
+		goto out;
+	}
+	reg.range.start = (uintptr_t)u->mem;
+	reg.range.len = WW_SIZE;
+	if (ioctl(u->uffd, UFFDIO_REGISTER, &reg)) {
+		lacks = "userfaultfd write-protect on anonymous memory";
+		goto out;
+	}
+	u->pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (u->pagemap < 0)
+		die("open /proc/self/pagemap");
+	ww_uffd_reset(u);
+	u->mem[0] = 2;
+	n = ww_uffd_get_reset(u);
+	if (n < 0 && (errno == ENOTTY || errno == EINVAL)) {
+		lacks = "PAGEMAP_SCAN (6.7)";
+		goto out;
+	}
+	if (n != 1 || u->addrs[0] != u->mem) {
+		fprintf(stderr, "bench: PAGEMAP_SCAN found %ld pages, not the 1 written (%s)\n",
+			n, n < 0 ? strerror(errno) : "wrong page");
+		exit(1);
+	}
+	return NULL;
+out:
+	if (u->pagemap >= 0)
+		close(u->pagemap);
+	if (u->uffd >= 0)
+		close(u->uffd);
+	munmap(u->mem, WW_SIZE);
+	free(u->vec);
+	free(u->addrs);
+	return lacks;
+}
+
+static void ww_uffd_teardown(struct ww_uffd *u)
+{
+	close(u->pagemap);
+	close(u->uffd);
+	munmap(u->mem, WW_SIZE);
+	free(u->vec);
+	free(u->addrs);
+}
+
+static double ww_first_write_ntvm_u(void *ctx)
+{
+	return ww_first_write_ntvm(((struct ww_uffd *)ctx)->ntvm);
+}
+
+static double ww_get_reset_ntvm_u(void *ctx)
+{
+	return ww_get_reset_ntvm(((struct ww_uffd *)ctx)->ntvm);
+}
+
+static double ww_first_write_uffd(void *ctx)
+{
+	struct ww_uffd *u = ctx;
+
+	ww_uffd_reset(u);
+	return touch(u->mem, WW_SIZE);
+}
+
+static double ww_get_reset_pagemap(void *ctx)
+{
+	struct ww_uffd *u = ctx;
+	double total = 0, t;
+	size_t i;
+	long n;
+	int k;
+
+	ww_uffd_reset(u);
+	for (k = 0; k < WW_GET_CALLS; k++) {
+		for (i = 0; i < WW_PAGES; i += WW_SPARSE)
+			u->mem[i * PAGE] = 2;
+		profile(1);
+		t = now_ns();
+		n = ww_uffd_get_reset(u);
+		total += now_ns() - t;
+		profile(0);
+		if (n != (long)(WW_PAGES / WW_SPARSE)) {
+			fprintf(stderr, "bench: PAGEMAP_SCAN found %ld pages, not %lu\n",
+				n, WW_PAGES / WW_SPARSE);
+			exit(1);
+		}
+	}
+	return total / WW_GET_CALLS;
+}
+
+static void *loop_setup_ww_uffd(void)
+{
+	static struct ww_uffd u;
+	const char *lacks = ww_uffd_setup(&u);
+
+	if (lacks) {
+		fprintf(stderr, "bench: kernel lacks %s\n", lacks);
+		exit(1);
+	}
+	u.ntvm = ww_setup();
+	return &u;
 }
 
 /*
@@ -1220,6 +1543,18 @@ static void *loop_setup_query(void)
 	return reserve_many(10)[5] + 0x100;
 }
 
+static void *loop_setup_procmap(void)
+{
+	static struct procmap_ctx c;
+	const char *lacks = procmap_open(&c, loop_setup_query());
+
+	if (lacks) {
+		fprintf(stderr, "bench: kernel lacks %s\n", lacks);
+		exit(1);
+	}
+	return &c;
+}
+
 static void *loop_setup_version(void)
 {
 	static int fd;
@@ -1247,6 +1582,12 @@ static const struct loop_bench loops[] = {
 	{ "ww_get_reset", ww_get_reset_ntvm, ww_get_reset_emu, ww_setup, 1 },
 	{ "ww_write_cost", ww_write_cost_ntvm, ww_write_cost_plain, ww_setup,
 	  0 },
+	{ "ww_first_write_uffd", ww_first_write_ntvm_u, ww_first_write_uffd,
+	  loop_setup_ww_uffd, 1 },
+	{ "ww_get_reset_pagemap", ww_get_reset_ntvm_u, ww_get_reset_pagemap,
+	  loop_setup_ww_uffd, 1 },
+	{ "query_1_procmap", query_procmap_ntvm, query_procmap_linux,
+	  loop_setup_procmap, 0 },
 	{ "query_ex", query_ex_ntvm, query_local, loop_setup_remote, 0 },
 	{ "rpm_4k", rpm_ntvm, rpm_linux, loop_setup_remote, 0 },
 	{ "alloc_ex_64k", alloc_ex_ntvm, alloc_local, loop_setup_remote, 0 },
@@ -1359,6 +1700,19 @@ int main(int argc, char **argv)
 
 	pair("query_1", "getppid()", "<= 2.0", query_ntvm, getppid_linux,
 	     many[5] + 0x100);
+	{
+		struct procmap_ctx pm;
+		const char *lacks = procmap_open(&pm, many[5] + 0x100);
+
+		if (lacks) {
+			skipped("query_1_procmap", lacks);
+		} else {
+			pair("query_1_procmap", "one PROCMAP_QUERY ioctl",
+			     "<= 1.0", query_procmap_ntvm, query_procmap_linux,
+			     &pm);
+			close(pm.fd);
+		}
+	}
 	release_many(many, 10);
 	remote_pairs();
 	{
@@ -1399,6 +1753,26 @@ int main(int argc, char **argv)
 		     "<= 0.5", ww_get_reset_ntvm, ww_get_reset_emu, c);
 		pair("ww_write_cost", "the same on an unwatched commit",
 		     "<= 1.05", ww_write_cost_ntvm, ww_write_cost_plain, c);
+		{
+			struct ww_uffd u;
+			const char *lacks = ww_uffd_setup(&u);
+
+			if (lacks) {
+				skipped("ww_first_write_uffd", lacks);
+				skipped("ww_get_reset_pagemap", lacks);
+			} else {
+				u.ntvm = c;
+				pair("ww_first_write_uffd",
+				     "async uffd-wp: the kernel unprotects",
+				     WW_UFFD_FIRST_TARGET, ww_first_write_ntvm_u,
+				     ww_first_write_uffd, &u);
+				pair("ww_get_reset_pagemap",
+				     "PAGEMAP_SCAN: written pages, WP again",
+				     WW_PAGEMAP_TARGET, ww_get_reset_ntvm_u,
+				     ww_get_reset_pagemap, &u);
+				ww_uffd_teardown(&u);
+			}
+		}
 		ww_teardown(c);
 	}
 	reserve_1m();
@@ -1420,6 +1794,9 @@ int main(int argc, char **argv)
 			printf(" %s %ld%s", r->extra[j].key, r->extra[j].val,
 			       j + 1 < r->nextra ? "," : "\n");
 	}
+	for (i = 0; i < nskips; i++)
+		printf("%-20s skipped: kernel lacks %s\n", skips[i].name,
+		       skips[i].lacks);
 	printf("BENCH-JSON-BEGIN\n{\"kernel\": \"%s\", \"results\": [", u.release);
 	for (i = 0; i < nresults; i++) {
 		struct result *r = &results[i];
@@ -1435,6 +1812,10 @@ int main(int argc, char **argv)
 			       r->extra[j].val);
 		printf("}");
 	}
+	printf("\n], \"skipped\": [");
+	for (i = 0; i < nskips; i++)
+		printf("%s\n  {\"name\": \"%s\", \"kernel_lacks\": \"%s\"}",
+		       i ? "," : "", skips[i].name, skips[i].lacks);
 	printf("\n]}\nBENCH-JSON-END\n");
 	return 0;
 }
