@@ -12,7 +12,8 @@
 #                        libntvm-dev, ntvm-tools), checked by lintian
 #   make check-packages  install them in Debian 12 and 13 roots, build the
 #                        module with DKMS, run it in the VM
-#   make bench           benchmarks against Linux primitives (build/bench.json)
+#   make bench           benchmarks against Linux primitives (build/bench.json;
+#                        KERNEL=trixie|newest on Debian 13's kernels)
 #   make profile         perf profile of each benchmark (build/profile/)
 #   make fuzz            ioctl fuzzing: 1 000 000 calls (distro), 100 000 (debug)
 #   make stress          processes x threads of random operations, checked
