@@ -221,17 +221,7 @@ typedef enum lru_status (*ntvm_lru_walk_fn)(struct list_head *item,
 					    struct list_lru_one *list,
 					    void *arg);
 
-#ifdef NTVM_HAVE_LRU_WALK_NO_LOCK
-static inline unsigned long ntvm_list_lru_walk_one(struct list_lru *lru,
-						   int nid,
-						   struct mem_cgroup *memcg,
-						   ntvm_lru_walk_fn fn,
-						   void *arg,
-						   unsigned long *nr)
-{
-	return list_lru_walk_one(lru, nid, memcg, fn, arg, nr);
-}
-#else
+#ifndef NTVM_HAVE_LRU_WALK_NO_LOCK
 struct ntvm_lru_walk {
 	ntvm_lru_walk_fn fn;
 	void *arg;
@@ -245,6 +235,7 @@ static inline enum lru_status ntvm_lru_walk_call(struct list_head *item,
 
 	return walk->fn(item, list, walk->arg);
 }
+#endif
 
 static inline unsigned long ntvm_list_lru_walk_one(struct list_lru *lru,
 						   int nid,
@@ -253,12 +244,15 @@ static inline unsigned long ntvm_list_lru_walk_one(struct list_lru *lru,
 						   void *arg,
 						   unsigned long *nr)
 {
+#ifdef NTVM_HAVE_LRU_WALK_NO_LOCK
+	return list_lru_walk_one(lru, nid, memcg, fn, arg, nr);
+#else
 	struct ntvm_lru_walk walk = { .fn = fn, .arg = arg };
 
 	return list_lru_walk_one(lru, nid, memcg, ntvm_lru_walk_call, &walk,
 				 nr);
-}
 #endif
+}
 
 /*
  * The attributes of a dump request: in the dump's struct genl_info
