@@ -19,6 +19,7 @@ int ntvm_dev(void);
  * stderr once.
  */
 int ntvm_version_ok(int fd);
+int ntvm_version_refused(void);
 /* Issue an ioctl; the NT status from *status, or one for its failure. */
 NTSTATUS ntvm_ioctl(unsigned long request, void *args, const __u32 *status);
 /* The same on context @fd (-1: none, STATUS_NOT_SUPPORTED). */

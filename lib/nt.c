@@ -185,8 +185,14 @@ NTSTATUS ntvm_query(struct ntvm_target *t, __u64 address,
 		return ntvm_ioctl_fd(t->fd, NTVM_IOC_QUERY, q, &q->status);
 	maps_fd = ntvm_target_maps(t, &max_address);
 	status = ntvm_maps_query(maps_fd, max_address, q, &views);
-	/* It has started using ntvm: its context describes its memory. */
-	if (!status && views && ntvm_target_look(t) >= 0) {
+	/*
+	 * It has started using ntvm: its context describes its memory, and
+	 * a module this library cannot use cannot.
+	 */
+	if (!status && views && ntvm_target_look(t) < 0 &&
+	    ntvm_version_refused())
+		return STATUS_NOT_SUPPORTED;
+	if (!status && views && t->fd >= 0) {
 		*q = (struct ntvm_query_args){ .address = address };
 		status = ntvm_ioctl_fd(t->fd, NTVM_IOC_QUERY, q, &q->status);
 	}

@@ -33,7 +33,7 @@ static int ntvm_version_ask(int fd, char *line, size_t len)
 	if (ioctl(fd, NTVM_IOC_VERSION, &v) < 0) {
 		if (errno == ENOTTY || errno == EINVAL)
 			snprintf(line, len,
-				 "libntvm: the ntvm module's ABI is %u.%u or older, this library needs %u.%u or later: update the module (ntvm-dkms)\n",
+				 "libntvm: the ntvm module's ABI is %u.%u or older, this library needs %u.%u or later: update the module (ntvm-dkms) and load it again\n",
 				 NTVM_ABI_MAJOR,
 				 NTVM_ABI_MINOR_VERSION_ADDED - 1,
 				 NTVM_ABI_MAJOR, NTVM_ABI_MINOR);
@@ -51,12 +51,18 @@ static int ntvm_version_ask(int fd, char *line, size_t len)
 	}
 	if (v.major < NTVM_ABI_MAJOR || v.minor < NTVM_ABI_MINOR) {
 		snprintf(line, len,
-			 "libntvm: the ntvm module's ABI is %u.%u, this library needs %u.%u or later: update the module (ntvm-dkms)\n",
+			 "libntvm: the ntvm module's ABI is %u.%u, this library needs %u.%u or later: update the module (ntvm-dkms) and load it again\n",
 			 v.major, v.minor, NTVM_ABI_MAJOR, NTVM_ABI_MINOR);
 		return -1;
 	}
 	/* A greater minor version: additions this library does not use. */
 	return 1;
+}
+
+/* Has the module been asked, and refused? */
+int ntvm_version_refused(void)
+{
+	return __atomic_load_n(&ntvm_version_state, __ATOMIC_ACQUIRE) < 0;
 }
 
 int ntvm_version_ok(int fd)

@@ -94,7 +94,7 @@ static void capture_end(struct capture *c)
 static void line_too_old(char *buf, size_t len, __u32 major, __u32 minor)
 {
 	snprintf(buf, len,
-		 "libntvm: the ntvm module's ABI is %u.%u, this library needs %u.%u or later: update the module (ntvm-dkms)\n",
+		 "libntvm: the ntvm module's ABI is %u.%u, this library needs %u.%u or later: update the module (ntvm-dkms) and load it again\n",
 		 major, minor, NTVM_ABI_MAJOR, NTVM_ABI_MINOR);
 }
 
@@ -102,7 +102,7 @@ static void line_too_old(char *buf, size_t len, __u32 major, __u32 minor)
 static void line_no_version(char *buf, size_t len)
 {
 	snprintf(buf, len,
-		 "libntvm: the ntvm module's ABI is 1.7 or older, this library needs %u.%u or later: update the module (ntvm-dkms)\n",
+		 "libntvm: the ntvm module's ABI is 1.7 or older, this library needs %u.%u or later: update the module (ntvm-dkms) and load it again\n",
 		 NTVM_ABI_MAJOR, NTVM_ABI_MINOR);
 }
 
@@ -263,7 +263,7 @@ TEST(message_text)
 	ASSERT_EQ(1, NTVM_ABI_MAJOR);
 	ASSERT_EQ(8, NTVM_ABI_MINOR);
 	line_too_old(line, sizeof(line), 1, 3);
-	EXPECT_STREQ("libntvm: the ntvm module's ABI is 1.3, this library needs 1.8 or later: update the module (ntvm-dkms)\n",
+	EXPECT_STREQ("libntvm: the ntvm module's ABI is 1.3, this library needs 1.8 or later: update the module (ntvm-dkms) and load it again\n",
 		     line);
 }
 
@@ -345,7 +345,9 @@ TEST(calls_without_module_unaffected)
  */
 TEST(other_process_refused)
 {
+	MEMORY_BASIC_INFORMATION mbi;
 	int ready[2], done[2];
+	uintptr_t at;
 	struct capture c;
 	char line[256];
 	HANDLE h;
@@ -361,13 +363,14 @@ TEST(other_process_refused)
 		char *p = VirtualAlloc(NULL, GRAN, MEM_RESERVE | MEM_COMMIT,
 				       PAGE_READWRITE);
 
-		b = p ? 1 : 0;
-		if (write(ready[1], &b, 1) != 1 || read(done[0], &b, 1) != 1)
+		at = (uintptr_t)p;
+		if (write(ready[1], &at, sizeof(at)) != sizeof(at) ||
+		    read(done[0], &b, 1) != 1)
 			_exit(2);
 		_exit(0);
 	}
-	ASSERT_EQ(1, read(ready[0], &b, 1));
-	ASSERT_EQ(1, b);
+	ASSERT_EQ(sizeof(at), read(ready[0], &at, sizeof(at)));
+	ASSERT_NE(0, at);
 
 	fake_module(NTVM_ABI_MAJOR, NTVM_ABI_MINOR - 1, 0);
 	line_too_old(line, sizeof(line), NTVM_ABI_MAJOR, NTVM_ABI_MINOR - 1);
@@ -381,6 +384,10 @@ TEST(other_process_refused)
 	EXPECT_NE(NULL, h);
 	EXPECT_STREQ(line, c.text);
 	EXPECT_EQ(1, version_asked);
+	/* Its ntvm memory cannot be described without its context. */
+	SetLastError(0);
+	EXPECT_EQ(0, VirtualQueryEx(h, (void *)at, &mbi, sizeof(mbi)));
+	EXPECT_EQ(ERROR_NOT_SUPPORTED, GetLastError());
 	CloseHandle(h);
 	b = 0;
 	EXPECT_EQ(1, write(done[1], &b, 1));
