@@ -51,7 +51,10 @@ TESTS     := $(patsubst selftests/%.c,$(O)/selftests/%,$(TEST_SRCS))
 SHARED_TESTS := $(O)/selftests/ntvm_shared $(O)/selftests/ntvm_handshake
 # All the others: static, with libntvm.a and inject.o.
 STATIC_TESTS := $(filter-out $(SHARED_TESTS),$(TESTS))
-TEST_CFLAGS = $(CFLAGS) -Wall -D_GNU_SOURCE -I$(KSFT) -I$(TOP)/uapi \
+# A test's time limit (the harness's is 30 s): CPU-bound tests with
+# threads on the debug kernel, beside another VM on two CPUs, take longer.
+TEST_CFLAGS = $(CFLAGS) -Wall -D_GNU_SOURCE -DTEST_TIMEOUT_DEFAULT=120 \
+	      -I$(KSFT) -I$(TOP)/uapi \
 	      -I$(TOP)/lib -I$(TOP)/selftests
 EXAMPLES  := $(O)/examples/demo
 # ntvmstat(1): libnl-3 and libnl-genl-3 (tools/install-deps netlink).
@@ -122,6 +125,7 @@ $(KSFT)/kselftest_harness.h:
 		--strip-components=4 \
 		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
 		linux-source-6.1/tools/testing/selftests/kselftest.h
+	sed -i 's/^#define TEST_TIMEOUT_DEFAULT 30$$/#ifndef TEST_TIMEOUT_DEFAULT\n&\n#endif/' $@
 	@touch $@
 
 selftests: $(TESTS) $(O)/selftests/run-all
