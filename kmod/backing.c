@@ -8,7 +8,7 @@
  * copied on fork, dumped or backed by huge pages, and executable only in
  * an exec view.  Kernels with ->mmap_prepare (6.16) describe the view
  * before its VMA exists, which is what lets it merge with its neighbours
- * (since 7.0 a VMA that ->mmap changes is never merged); before, ->mmap
+ * (on 7.3 a VMA that ->mmap changes is never merged); before, ->mmap
  * changes the new VMA and the kernel retries the merge.
  *
  * It is never read, written or fallocated through its file, so
