@@ -37,7 +37,7 @@
 #define DEFAULT_RESERVATIONS	100000
 #define MIN_RESERVATIONS	1000
 #define MAX_RESERVATIONS	(1U << 24)
-#define INJECT_RESERVATIONS	20000
+#define INJECT_RESERVATIONS	4000
 #define MAX_NTVM_VMAS		256
 #define SAMPLES			1000
 
@@ -1271,7 +1271,7 @@ TEST_F_TIMEOUT(scale, kernel_memory_per_reservation, 600)
 	     n, before, after, (after - before) * 1024.0 / n);
 	/*
 	 * Asserted at the issue's scale, which make check runs on the
-	 * distro kernel; the debug kernel's KASAN redzones and kmemleak's
+	 * newest kernel; the debug kernel's KASAN redzones and kmemleak's
 	 * record of every object make its figure several times bigger.
 	 */
 	if (n >= 1000000)
