@@ -82,9 +82,10 @@ print-ko:
 # The module built as a Debian user's DKMS builds it: in a Debian root
 # (ROOT, from tools/debian-root) with that release's compiler, against its
 # headers for kernel ROOT_KVER, with W=1 (tools/lint reads its warnings).
-# The build directory is bind-mounted at /mnt, and /proc mounted (objtool
-# reads it), in a mount namespace of its own: the root is not written.
-ROOT_MODDIR = $(O)/mod/root-$(ROOT_KVER)
+# The build directory (ROOT_MODDIR, by default one per kernel) is
+# bind-mounted at /mnt, and /proc mounted (objtool reads it), in a mount
+# namespace of its own: the root is not written.
+ROOT_MODDIR ?= $(O)/mod/root-$(ROOT_KVER)
 
 module-root:
 	@test -n "$(ROOT)" -a -n "$(ROOT_KVER)" || \
