@@ -314,12 +314,19 @@ static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+/* The query map (query_map.c): its owner's, read-only. */
+static int ntvm_char_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return ntvm_qmap_mmap(file->private_data, vma);
+}
+
 static const struct file_operations ntvm_fops = {
 	.owner		= THIS_MODULE,
 	.open		= ntvm_char_open,
 	.release	= ntvm_char_release,
 	.unlocked_ioctl	= ntvm_char_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= ntvm_char_mmap,
 };
 
 static struct miscdevice ntvm_misc = {
