@@ -135,6 +135,7 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 	}
 	if (remote)
 		old = set_active_memcg(memcg);
+	ntvm_qmap_service_begin(ctx);
 	switch (cmd) {
 	case NTVM_IOC_ALLOC:
 		args.alloc.status = ntvm_nt_allocate(ctx, &args.alloc);
@@ -171,6 +172,7 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 		args.limit.status = ntvm_nt_address_limit(ctx, &args.limit);
 		break;
 	}
+	ntvm_qmap_service_end(ctx);
 	if (remote)
 		set_active_memcg(old);
 	mutex_unlock(&ctx->op_lock);

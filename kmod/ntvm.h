@@ -257,6 +257,8 @@ struct ntvm_ctx {
 	/* query_map.c: the query map's header page */
 	struct page *qmap_page;
 	spinlock_t qmap_lock;		/* writers of the query map */
+	struct task_struct *qmap_task;	/* running a service; op_lock */
+	bool qmap_dirty;		/* ...which changed the state */
 };
 
 /*
@@ -388,6 +390,8 @@ void ntvm_guard_hit_add(struct ntvm_guard_hit *hit, struct file *backing,
 int ntvm_qmap_init(struct ntvm_ctx *ctx);
 void ntvm_qmap_destroy(struct ntvm_ctx *ctx);
 void ntvm_qmap_changed(struct ntvm_ctx *ctx);
+void ntvm_qmap_service_begin(struct ntvm_ctx *ctx);
+void ntvm_qmap_service_end(struct ntvm_ctx *ctx);
 int ntvm_qmap_mmap(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
 
 /* view.c */

@@ -73,15 +73,8 @@ void ntvm_qmap_destroy(struct ntvm_ctx *ctx)
 	ctx->qmap_page = NULL;
 }
 
-/**
- * ntvm_qmap_changed - the memory state a query reports has changed
- * @ctx: the context
- *
- * Called with op_lock held, or from the fault path when a guard page
- * trips.  A reader that overlaps the change sees the sequence count odd,
- * or changed, and reads again.
- */
-void ntvm_qmap_changed(struct ntvm_ctx *ctx)
+/* One change of the map: a write section of its own. */
+static void ntvm_qmap_bump(struct ntvm_ctx *ctx)
 {
 	struct ntvm_query_map_header *h = ntvm_qmap_header(ctx);
 
@@ -93,6 +86,50 @@ void ntvm_qmap_changed(struct ntvm_ctx *ctx)
 	/* Pairs with the reader's acquire of seq. */
 	smp_store_release(&h->seq, h->seq + 1);
 	spin_unlock(&ctx->qmap_lock);
+}
+
+/**
+ * ntvm_qmap_changed - the memory state a query reports has changed
+ * @ctx: the context
+ *
+ * Called with op_lock held, or from the fault path when a guard page
+ * trips.  Inside a service (ntvm_qmap_service_begin()), by the task that
+ * runs it, the change is published once, when the service ends; any
+ * other change (the fault path, another thread's) at once.  A reader
+ * that overlaps a change sees the sequence count odd, or changed, and
+ * reads again.
+ */
+void ntvm_qmap_changed(struct ntvm_ctx *ctx)
+{
+	if (READ_ONCE(ctx->qmap_task) == current) {
+		ctx->qmap_dirty = true;
+		return;
+	}
+	ntvm_qmap_bump(ctx);
+}
+
+/**
+ * ntvm_qmap_service_begin - a service starts, under op_lock
+ * @ctx: the context
+ *
+ * Its changes are published together by ntvm_qmap_service_end(), before
+ * op_lock is released: one step of the sequence count a service.
+ */
+void ntvm_qmap_service_begin(struct ntvm_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->op_lock);
+	ctx->qmap_dirty = false;
+	WRITE_ONCE(ctx->qmap_task, current);
+}
+
+/* The service ends, op_lock still held: publish what it changed. */
+void ntvm_qmap_service_end(struct ntvm_ctx *ctx)
+{
+	lockdep_assert_held(&ctx->op_lock);
+	WRITE_ONCE(ctx->qmap_task, NULL);
+	if (ctx->qmap_dirty)
+		ntvm_qmap_bump(ctx);
+	ctx->qmap_dirty = false;
 }
 
 static vm_fault_t ntvm_qmap_fault(struct vm_fault *vmf)
