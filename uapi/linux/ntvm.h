@@ -679,7 +679,9 @@ struct ntvm_version {
  *              context reports (a reservation, commit, decommit, release
  *              or protection change, a placeholder made, split, joined or
  *              replaced, a guard page tripped), from this process or
- *              another; not by a query.
+ *              another; not by a query.  A request's changes count once,
+ *              as one step of @seq, published before it returns; a
+ *              request that fails may count too.
  * @map_size:   bytes of the map: the longest mapping the module accepts.
  *
  * The query map (NTVM_FEATURE_QUERY_MAP) is the context's state, mapped
