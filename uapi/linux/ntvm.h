@@ -681,7 +681,9 @@ struct ntvm_version {
  *              replaced, a guard page tripped), from this process or
  *              another; not by a query.  A request's changes count once,
  *              as one step of @seq, published before it returns; a
- *              request that fails may count too.
+ *              request that fails may count too.  Not counted: the
+ *              process unmapping an allocation's views itself (which
+ *              NTVM_IOC_QUERY then reports as free memory).
  * @map_size:   bytes of the map: the longest mapping the module accepts.
  *
  * The query map (NTVM_FEATURE_QUERY_MAP) is the context's state, mapped
