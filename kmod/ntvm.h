@@ -94,9 +94,10 @@
  *         -> chunk->lock (spinlock; page-state bytes)
  *       -> map_lock (spinlock; changes of the map, under op_lock; the
  *          VMA hooks, under mmap_lock alone)
- *   qmap_lock (spinlock; writers of the query map: under op_lock, or in
- *              the fault path tripping a guard page with no lock held;
- *              nothing is taken under it)
+ *   qmap_lock (raw spinlock, so that a writer is never preempted while
+ *              userspace readers spin; writers of the query map: under
+ *              op_lock, or in the fault path tripping a guard page with no
+ *              lock of ntvm's held; nothing is taken under it)
  * The fault path takes only the folio lock and chunk->lock, and, with
  * neither held, guard.c's lock of its records.  Nothing that holds
  * mmap_lock or a folio lock waits for op_lock or for a remote.c worker.
@@ -256,7 +257,7 @@ struct ntvm_ctx {
 	u32 stat_id;
 	/* query_map.c: the query map's header page */
 	struct page *qmap_page;
-	spinlock_t qmap_lock;		/* writers of the query map */
+	raw_spinlock_t qmap_lock;	/* writers of the query map */
 	struct task_struct *qmap_task;	/* running a service; op_lock */
 	bool qmap_dirty;		/* ...which changed the state */
 };

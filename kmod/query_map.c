@@ -54,7 +54,7 @@ int ntvm_qmap_init(struct ntvm_ctx *ctx)
 	struct ntvm_query_map_header *h;
 
 	BUILD_BUG_ON(sizeof(*h) > PAGE_SIZE);
-	spin_lock_init(&ctx->qmap_lock);
+	raw_spin_lock_init(&ctx->qmap_lock);
 	ctx->qmap_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!ctx->qmap_page)
 		return -ENOMEM;
@@ -78,14 +78,14 @@ static void ntvm_qmap_bump(struct ntvm_ctx *ctx)
 {
 	struct ntvm_query_map_header *h = ntvm_qmap_header(ctx);
 
-	spin_lock(&ctx->qmap_lock);
+	raw_spin_lock(&ctx->qmap_lock);
 	WRITE_ONCE(h->seq, h->seq + 1);
 	/* Pairs with the reader's barrier between its two reads of seq. */
 	smp_wmb();
 	WRITE_ONCE(h->generation, h->generation + 1);
 	/* Pairs with the reader's acquire of seq. */
 	smp_store_release(&h->seq, h->seq + 1);
-	spin_unlock(&ctx->qmap_lock);
+	raw_spin_unlock(&ctx->qmap_lock);
 }
 
 /**

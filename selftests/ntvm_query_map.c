@@ -463,6 +463,46 @@ TEST(generation_changes)
 	EXPECT_BUMPED(g);
 }
 
+/*
+ * A new address limit changes what a query reports (addresses above it are
+ * refused, the top free region ends there): one step; the same limit
+ * again, none.  In a child, whose context is its own.
+ */
+static int limit_child(void)
+{
+	__u64 g;
+
+	if (!header())
+		return 1;
+	g = generation();
+	if (g == ~0ULL)
+		return 2;
+	if (!NtvmSetMaximumApplicationAddress((LPVOID)0x7FFEFFFFUL))
+		return 3;
+	if (inject_active() ? generation() <= g : generation() != g + 1)
+		return 4;
+	g = generation();
+	if (!NtvmSetMaximumApplicationAddress((LPVOID)0x7FFEFFFFUL))
+		return 5;
+	if (generation() != g)
+		return 6;
+	return 0;
+}
+
+TEST(generation_address_limit)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(limit_child());
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
 #define PH_TYPE (MEM_RESERVE | MEM_RESERVE_PLACEHOLDER)
 
 /* Placeholders: made, split, joined, replaced, freed back. */

@@ -674,12 +674,15 @@ struct ntvm_version {
  * @seq:        the sequence count: odd while the module changes the map.
  *              A reader reads it (acquire), then what it wants, then it
  *              again (after a read barrier), and starts over when it was
- *              odd or has changed.
+ *              odd or has changed.  A 32-bit reader loads its low
+ *              half (and @generation as two halves inside the section):
+ *              a 64-bit atomic load there may be a compare-and-swap,
+ *              which writes, and the map is read-only.
  * @generation: bumped by every change of the memory state a query of the
  *              context reports (a reservation, commit, decommit, release
  *              or protection change, a placeholder made, split, joined or
- *              replaced, a guard page tripped), from this process or
- *              another; not by a query.  A request's changes count once,
+ *              replaced, a guard page tripped, a new address limit), from
+ *              this process or another; not by a query.  A request's changes count once,
  *              as one step of @seq, published before it returns; a
  *              request that fails may count too.  Not counted: the
  *              process unmapping an allocation's views itself (which
@@ -688,9 +691,10 @@ struct ntvm_version {
  *
  * The query map (NTVM_FEATURE_QUERY_MAP) is the context's state, mapped
  * read-only into its process by mmap(2) of the file at offset 0, at most
- * @map_size bytes, shared (MAP_SHARED) and with PROT_READ alone.  A
- * private mapping, another offset or a longer one fails with EINVAL; a
- * writable one with EACCES; one from another address space than the
+ * @map_size bytes, shared (MAP_SHARED) and with PROT_READ (PROT_EXEC is
+ * dropped, as READ_IMPLIES_EXEC may add it).  A writable mapping fails
+ * with EACCES; else a private mapping, another offset or a longer one with
+ * EINVAL; one from another address space than the
  * context's (the file passed on, inherited by fork(2) or kept across
  * execve(2)) with EPERM.  The mapping can never be made writable or
  * executable (mprotect(2) fails with EACCES), nor written through
