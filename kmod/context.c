@@ -70,6 +70,7 @@ void ntvm_ctx_free(struct ntvm_ctx *ctx)
 	ntvm_uncharge(ctx, ctx->committed);
 	ntvm_charge_put_user(ctx->charge);
 	ntvm_pages_destroy(ctx);
+	ntvm_qmap_destroy(ctx);
 	put_pid(ctx->owner);
 	mmdrop(ctx->mm);
 	atomic_long_dec(&ntvm_nr_contexts);
@@ -98,6 +99,10 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return ERR_PTR(-ENOMEM);
+	if (ntvm_qmap_init(ctx)) {
+		kfree(ctx);
+		return ERR_PTR(-ENOMEM);
+	}
 	mutex_init(&ctx->op_lock);
 	xa_init(&ctx->chunks);
 	ctx->commit_limit = ULONG_MAX;	/* none of its own */
@@ -108,12 +113,14 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 	ntvm_lock_init(ctx);
 	if (ntvm_space_init(ctx)) {
 		ntvm_vad_destroy_all(ctx);
+		ntvm_qmap_destroy(ctx);
 		kfree(ctx);
 		return ERR_PTR(-ENOMEM);
 	}
 	ctx->charge = ntvm_charge_get_user();
 	if (!ctx->charge) {
 		ntvm_vad_destroy_all(ctx);
+		ntvm_qmap_destroy(ctx);
 		kfree(ctx);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -121,6 +128,7 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 		ntvm_reset_destroy(ctx);
 		ntvm_charge_put_user(ctx->charge);
 		ntvm_vad_destroy_all(ctx);
+		ntvm_qmap_destroy(ctx);
 		kfree(ctx);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -137,6 +145,7 @@ struct ntvm_ctx *ntvm_ctx_create(void)
 		mmdrop(ctx->mm);
 		ntvm_charge_put_user(ctx->charge);
 		ntvm_vad_destroy_all(ctx);
+		ntvm_qmap_destroy(ctx);
 		kfree(ctx);
 		return ERR_PTR(err);
 	}

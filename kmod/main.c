@@ -135,6 +135,7 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 	}
 	if (remote)
 		old = set_active_memcg(memcg);
+	ntvm_qmap_service_begin(ctx);
 	switch (cmd) {
 	case NTVM_IOC_ALLOC:
 		args.alloc.status = ntvm_nt_allocate(ctx, &args.alloc);
@@ -171,6 +172,7 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 		args.limit.status = ntvm_nt_address_limit(ctx, &args.limit);
 		break;
 	}
+	ntvm_qmap_service_end(ctx);
 	if (remote)
 		set_active_memcg(old);
 	mutex_unlock(&ctx->op_lock);
@@ -314,12 +316,19 @@ static long ntvm_char_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+/* The query map (query_map.c): its owner's, read-only. */
+static int ntvm_char_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return ntvm_qmap_mmap(file->private_data, vma);
+}
+
 static const struct file_operations ntvm_fops = {
 	.owner		= THIS_MODULE,
 	.open		= ntvm_char_open,
 	.release	= ntvm_char_release,
 	.unlocked_ioctl	= ntvm_char_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= ntvm_char_mmap,
 };
 
 static struct miscdevice ntvm_misc = {

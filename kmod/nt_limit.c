@@ -31,6 +31,9 @@ u32 ntvm_nt_address_limit(struct ntvm_ctx *ctx,
 		if (max < ctx->max_address &&
 		    ntvm_limit_below_allocations(ctx, max))
 			return NTVM_STATUS_CONFLICTING_ADDRESSES;
+		/* What a query reports above the old or new limit. */
+		if (max != ctx->max_address)
+			ntvm_qmap_changed(ctx);
 		WRITE_ONCE(ctx->max_address, max);
 	}
 	args->maximum = ctx->max_address;

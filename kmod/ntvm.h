@@ -6,7 +6,8 @@
  *
  * Each layer calls only the layers below it:
  *
- *   main.c        the misc device /dev/ntvm: open, release, ioctl dispatch
+ *   main.c        the misc device /dev/ntvm: open, release, ioctl dispatch,
+ *                 mmap of the query map
  *   context.c     a context's whole life: creation with its backing file
  *                 on ntvm's private tmpfs, and freeing it when the last
  *                 view and fd are gone
@@ -49,6 +50,10 @@
  *                 page state
  *   guard.c       guard pages tripped by the kernel: the rest of that
  *                 system call fails on the page too
+ *   query_map.c   the query map: the state queries report, mapped
+ *                 read-only into the process, its sequence count and
+ *                 generation bumped by space.c, vad.c, change.c and
+ *                 pagestate.c on every change
  *   protection.c  Windows protections <-> the page-state encoding
  *
  * ntvmstat's generic netlink family, beside the services:
@@ -89,6 +94,10 @@
  *         -> chunk->lock (spinlock; page-state bytes)
  *       -> map_lock (spinlock; changes of the map, under op_lock; the
  *          VMA hooks, under mmap_lock alone)
+ *   qmap_lock (raw spinlock, so that a writer is never preempted while
+ *              userspace readers spin; writers of the query map: under
+ *              op_lock, or in the fault path tripping a guard page with no
+ *              lock of ntvm's held; nothing is taken under it)
  * The fault path takes only the folio lock and chunk->lock, and, with
  * neither held, guard.c's lock of its records.  Nothing that holds
  * mmap_lock or a folio lock waits for op_lock or for a remote.c worker.
@@ -246,6 +255,11 @@ struct ntvm_ctx {
 	struct ntvm_reset_item *reset_item;
 	/* registry.c: the context's id, for netlink.c */
 	u32 stat_id;
+	/* query_map.c: the query map's header page */
+	struct page *qmap_page;
+	raw_spinlock_t qmap_lock;	/* writers of the query map */
+	struct task_struct *qmap_task;	/* running a service; op_lock */
+	bool qmap_dirty;		/* ...which changed the state */
 };
 
 /*
@@ -372,6 +386,14 @@ struct ntvm_guard_hit *ntvm_guard_hit_alloc(void);
 void ntvm_guard_hit_free(struct ntvm_guard_hit *hit);
 void ntvm_guard_hit_add(struct ntvm_guard_hit *hit, struct file *backing,
 			unsigned long addr);
+
+/* query_map.c */
+int ntvm_qmap_init(struct ntvm_ctx *ctx);
+void ntvm_qmap_destroy(struct ntvm_ctx *ctx);
+void ntvm_qmap_changed(struct ntvm_ctx *ctx);
+void ntvm_qmap_service_begin(struct ntvm_ctx *ctx);
+void ntvm_qmap_service_end(struct ntvm_ctx *ctx);
+int ntvm_qmap_mmap(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
 
 /* view.c */
 enum ntvm_span_kind {

@@ -156,6 +156,7 @@ void ntvm_pages_set(struct ntvm_ctx *ctx, unsigned long start,
 			ctx->idle_chunks--;
 		}
 	}
+	ntvm_qmap_changed(ctx);
 }
 
 /* Free (or keep idle) the chunks of [start, end) with no committed page. */
@@ -308,6 +309,9 @@ bool ntvm_page_clear_guard(struct ntvm_ctx *ctx, unsigned long addr)
 		spin_unlock(&c->lock);
 	}
 	rcu_read_unlock();
+	/* The fault path's only change of the state a query reports. */
+	if (cleared)
+		ntvm_qmap_changed(ctx);
 	return cleared;
 }
 

@@ -13,7 +13,8 @@
  *
  * Writers hold op_lock and, around each change, map_lock.  Readers hold
  * op_lock, or map_lock alone: the VMA hooks of fault.c, which run under
- * mmap_lock and may not take op_lock.
+ * mmap_lock and may not take op_lock.  A change of an allocation's extent
+ * bumps the query map's generation (query_map.c).
  */
 
 #include <linux/list.h>
@@ -145,6 +146,8 @@ void ntvm_space_insert(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 	spin_unlock(&ctx->map_lock);
 	if (ext->outside)
 		ntvm_outside_add(ctx, ext);
+	else
+		ntvm_qmap_changed(ctx);
 }
 
 /* Take @ext out of the map: its range joins the gap after it. */
@@ -160,6 +163,8 @@ void ntvm_space_erase(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 	spin_unlock(&ctx->map_lock);
 	if (ext->outside)
 		list_del(ntvm_outside_link(ext));
+	else
+		ntvm_qmap_changed(ctx);
 }
 
 /* Give @ext the range [start, end), which keeps it between its neighbours. */
@@ -173,6 +178,8 @@ void ntvm_space_resize(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 	ntvm_space_update_gap(ext);
 	ntvm_space_update_gap(ntvm_space_after(ext));
 	spin_unlock(&ctx->map_lock);
+	if (!ext->outside)
+		ntvm_qmap_changed(ctx);
 }
 
 /*
@@ -207,6 +214,8 @@ void ntvm_space_split(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 	spin_unlock(&ctx->map_lock);
 	if (ext->outside)
 		list_add(ntvm_outside_link(tail), ntvm_outside_link(ext));
+	else
+		ntvm_qmap_changed(ctx);
 }
 
 /**

@@ -31,6 +31,7 @@ static void ntvm_dev_child(void)
 	pthread_mutex_init(&ntvm_dev_lock, NULL);
 	ntvm_commit_limit_child();
 	ntvm_address_limit_child();
+	ntvm_query_map_child();
 }
 
 int ntvm_dev(void)

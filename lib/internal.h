@@ -99,6 +99,17 @@ NTSTATUS ntvm_query(struct ntvm_target *t, __u64 address,
 /* NtProtectVirtualMemory on @t's context. */
 NTSTATUS ntvm_range_protect(struct ntvm_target *t, PVOID *base, PSIZE_T size,
 			    struct ntvm_protect_args *args);
+/*
+ * The query map of the process's own context (lib/query_map.c): its
+ * header, mapped at first use; NULL when there is no context or the
+ * module offers none.  Not exported.
+ */
+const struct ntvm_query_map_header *ntvm_query_map(void);
+/* Its generation, read consistently (the sequence count); 0, or -1 when
+ * there is no query map. */
+int ntvm_query_map_generation(__u64 *generation);
+/* In a forked child: the parent's mapping is not inherited. */
+void ntvm_query_map_child(void);
 /* A query from /proc/PID/maps, for a process without a context
  * (lib/maps.c); *views: its maps show a view of an ntvm context. */
 NTSTATUS ntvm_maps_query(int maps_fd, __u64 max_address,

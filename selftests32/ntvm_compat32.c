@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/ntvm.h>
@@ -48,6 +49,7 @@ TEST(layouts_match_64bit)
 	EXPECT_EQ(12, sizeof(struct ntvm_mem_address_requirements32));
 	EXPECT_EQ(16, sizeof(struct ntvm_address_limit_args));
 	EXPECT_EQ(8, sizeof(struct ntvm_version));
+	EXPECT_EQ(32, sizeof(struct ntvm_query_map_header));
 }
 
 TEST(services_from_a_32bit_process)
@@ -409,6 +411,41 @@ TEST(placeholders_from_a_32bit_process)
 	f.type = NTVM_MEM_RELEASE;
 	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_FREE, &f));
 	EXPECT_EQ(NTVM_STATUS_SUCCESS, f.status);
+	close(fd);
+}
+
+/* The query map: the same header, read-only, its generation bumped. */
+TEST(query_map_of_a_32bit_process)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+	struct ntvm_alloc_args a = { .size = 0x10000,
+				     .type = NTVM_MEM_RESERVE,
+				     .protect = NTVM_PAGE_READWRITE };
+	const volatile struct ntvm_query_map_header *h;
+	__u64 before;
+
+	ASSERT_LE(0, fd);
+	h = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE((uintptr_t)MAP_FAILED, (uintptr_t)h);
+	EXPECT_EQ(NTVM_QUERY_MAP_MAGIC, h->magic);
+	EXPECT_EQ(NTVM_QUERY_MAP_VERSION, h->version);
+	EXPECT_EQ(4096, h->map_size);
+	before = h->generation;
+	EXPECT_EQ(2 * before, h->seq);
+	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
+	ASSERT_EQ(NTVM_STATUS_SUCCESS, a.status);
+	EXPECT_EQ(before + 1, h->generation);
+	EXPECT_EQ(2 * (before + 1), h->seq);
+	EXPECT_EQ(0, can_write((volatile char *)h));
+	errno = 0;
+	EXPECT_EQ(-1, mprotect((void *)h, 4096, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	errno = 0;
+	EXPECT_EQ((uintptr_t)MAP_FAILED,
+		  (uintptr_t)mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				  MAP_SHARED, fd, 0));
+	EXPECT_EQ(EACCES, errno);
+	EXPECT_EQ(0, munmap((void *)h, 4096));
 	close(fd);
 }
 

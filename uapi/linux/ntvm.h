@@ -108,6 +108,8 @@
 #define NTVM_FEATURE_REMOTE		_BITULL(7)
 /* NTVM_IOC_VERSION */
 #define NTVM_FEATURE_VERSION		_BITULL(8)
+/* The query map: mmap(2) of the file (struct ntvm_query_map_header) */
+#define NTVM_FEATURE_QUERY_MAP		_BITULL(9)
 #define NTVM_FEATURES_KNOWN		(NTVM_FEATURE_WRITE_WATCH | \
 					 NTVM_FEATURE_LOCK | \
 					 NTVM_FEATURE_COMMIT_LIMIT | \
@@ -115,7 +117,8 @@
 					 NTVM_FEATURE_ADDRESS_LIMIT | \
 					 NTVM_FEATURE_PLACEHOLDERS | \
 					 NTVM_FEATURE_REMOTE | \
-					 NTVM_FEATURE_VERSION)
+					 NTVM_FEATURE_VERSION | \
+					 NTVM_FEATURE_QUERY_MAP)
 
 /*
  * The version of this ABI (NTVM_IOC_VERSION): the major version, 1 since
@@ -123,7 +126,7 @@
  * number of bits set in NTVM_FEATURES_KNOWN.
  */
 #define NTVM_ABI_MAJOR			1
-#define NTVM_ABI_MINOR			8
+#define NTVM_ABI_MINOR			9
 
 /**
  * struct ntvm_alloc_args - NtAllocateVirtualMemory
@@ -662,6 +665,55 @@ struct ntvm_version {
 	__u32 major;
 	__u32 minor;
 };
+
+/**
+ * struct ntvm_query_map_header - the first page of the query map
+ * @magic:      NTVM_QUERY_MAP_MAGIC.
+ * @version:    the layout of the map: NTVM_QUERY_MAP_VERSION, the header
+ *              alone.
+ * @seq:        the sequence count: odd while the module changes the map.
+ *              A reader reads it (acquire), then what it wants, then it
+ *              again (after a read barrier), and starts over when it was
+ *              odd or has changed.  A 32-bit reader loads its low
+ *              half (and @generation as two halves inside the section):
+ *              a 64-bit atomic load there may be a compare-and-swap,
+ *              which writes, and the map is read-only.
+ * @generation: bumped by every change of the memory state a query of the
+ *              context reports (a reservation, commit, decommit, release
+ *              or protection change, a placeholder made, split, joined or
+ *              replaced, a guard page tripped, a new address limit), from
+ *              this process or another; not by a query.  A request's changes count once,
+ *              as one step of @seq, published before it returns; a
+ *              request that fails may count too.  Not counted: the
+ *              process unmapping an allocation's views itself (which
+ *              NTVM_IOC_QUERY then reports as free memory).
+ * @map_size:   bytes of the map: the longest mapping the module accepts.
+ *
+ * The query map (NTVM_FEATURE_QUERY_MAP) is the context's state, mapped
+ * read-only into its process by mmap(2) of the file at offset 0, at most
+ * @map_size bytes, shared (MAP_SHARED) and with PROT_READ (PROT_EXEC is
+ * dropped, as READ_IMPLIES_EXEC may add it).  A writable mapping fails
+ * with EACCES; else a private mapping, another offset or a longer one with
+ * EINVAL; one from another address space than the
+ * context's (the file passed on, inherited by fork(2) or kept across
+ * execve(2)) with EPERM.  The mapping can never be made writable or
+ * executable (mprotect(2) fails with EACCES), nor written through
+ * /proc/PID/mem or process_vm_writev(2); mremap(2) cannot grow it; it is
+ * not inherited by a child of fork(2) (one that inherits it after
+ * madvise(MADV_DOFORK) gets SIGSEGV reading it) and not dumped.  It keeps
+ * the file, and so the context, open until it is unmapped.
+ */
+struct ntvm_query_map_header {
+	__u32 magic;
+	__u32 version;
+	__u64 seq;
+	__u64 generation;
+	__u64 map_size;
+};
+
+/* "MVQN" in memory: a little-endian __u32 */
+#define NTVM_QUERY_MAP_MAGIC		0x4E51564D
+#define NTVM_QUERY_MAP_VERSION		1
 
 #define NTVM_IOC_MAGIC		0xB9
 
