@@ -110,6 +110,11 @@
 #define NTVM_FEATURE_VERSION		_BITULL(8)
 /* The query map: mmap(2) of the file (struct ntvm_query_map_header) */
 #define NTVM_FEATURE_QUERY_MAP		_BITULL(9)
+/*
+ * The query map holds the allocations and their page states (layout
+ * version 2: struct ntvm_query_map_record and struct ntvm_query_map_run)
+ */
+#define NTVM_FEATURE_QUERY_RECORDS	_BITULL(10)
 #define NTVM_FEATURES_KNOWN		(NTVM_FEATURE_WRITE_WATCH | \
 					 NTVM_FEATURE_LOCK | \
 					 NTVM_FEATURE_COMMIT_LIMIT | \
@@ -118,7 +123,8 @@
 					 NTVM_FEATURE_PLACEHOLDERS | \
 					 NTVM_FEATURE_REMOTE | \
 					 NTVM_FEATURE_VERSION | \
-					 NTVM_FEATURE_QUERY_MAP)
+					 NTVM_FEATURE_QUERY_MAP | \
+					 NTVM_FEATURE_QUERY_RECORDS)
 
 /*
  * The version of this ABI (NTVM_IOC_VERSION): the major version, 1 since
@@ -126,7 +132,7 @@
  * number of bits set in NTVM_FEATURES_KNOWN.
  */
 #define NTVM_ABI_MAJOR			1
-#define NTVM_ABI_MINOR			9
+#define NTVM_ABI_MINOR			10
 
 /**
  * struct ntvm_alloc_args - NtAllocateVirtualMemory
@@ -666,28 +672,50 @@ struct ntvm_version {
 	__u32 minor;
 };
 
+/* Entries of the query map's radix tree (see below): the low two bits */
+#define NTVM_QUERY_MAP_FANOUT		256
+#define NTVM_QUERY_MAP_NODE		1	/* a node's offset */
+#define NTVM_QUERY_MAP_RECORD		2	/* a record's offset */
+#define NTVM_QUERY_MAP_SLOW		3	/* ask NTVM_IOC_QUERY */
+#define NTVM_QUERY_MAP_TAG		3
+
 /**
  * struct ntvm_query_map_header - the first page of the query map
- * @magic:      NTVM_QUERY_MAP_MAGIC.
- * @version:    the layout of the map: NTVM_QUERY_MAP_VERSION, the header
- *              alone.
- * @seq:        the sequence count: odd while the module changes the map.
- *              A reader reads it (acquire), then what it wants, then it
- *              again (after a read barrier), and starts over when it was
- *              odd or has changed.  A 32-bit reader loads its low
- *              half (and @generation as two halves inside the section):
- *              a 64-bit atomic load there may be a compare-and-swap,
- *              which writes, and the map is read-only.
- * @generation: bumped by every change of the memory state a query of the
- *              context reports (a reservation, commit, decommit, release
- *              or protection change, a placeholder made, split, joined or
- *              replaced, a guard page tripped, a new address limit), from
- *              this process or another; not by a query.  A request's changes count once,
- *              as one step of @seq, published before it returns; a
- *              request that fails may count too.  Not counted: the
- *              process unmapping an allocation's views itself (which
- *              NTVM_IOC_QUERY then reports as free memory).
- * @map_size:   bytes of the map: the longest mapping the module accepts.
+ * @magic:       NTVM_QUERY_MAP_MAGIC.
+ * @version:     the layout of the map: NTVM_QUERY_MAP_VERSION.  Version 1
+ *               had only @magic up to @map_size.
+ * @seq:         the sequence count: odd while the module changes the map.
+ *               A reader reads it (acquire), then what it wants, then it
+ *               again (after a read barrier), and starts over when it was
+ *               odd or has changed; a reader that keeps finding it odd
+ *               (a change that sleeps) asks NTVM_IOC_QUERY instead, which
+ *               waits for the change.  A 32-bit reader loads its low
+ *               half (and @generation as two halves inside the section):
+ *               a 64-bit atomic load there may be a compare-and-swap,
+ *               which writes, and the map is read-only.
+ * @generation:  bumped by every change of the memory state a query of the
+ *               context reports (a reservation, commit, decommit, release
+ *               or protection change, a placeholder made, split, joined or
+ *               replaced, a guard page tripped, a new address limit, the
+ *               process unmapping an allocation's views itself), from
+ *               this process or another; not by a query.  A request's
+ *               changes count once, as one step of @seq, published before
+ *               it returns; a request that fails may count too.
+ * @map_size:    bytes of the map: the longest mapping the module accepts.
+ * @used:        bytes of the map that exist: every offset in the map is
+ *               below it, and a reader must check that before it follows
+ *               one (inside a section that turns out torn, anything may
+ *               be read).
+ * @max_address: the context's highest address (NTVM_IOC_ADDRESS_LIMIT):
+ *               NTVM_IOC_QUERY of an address above it fails.
+ * @pending:     non-zero when the records are behind the memory state:
+ *               before the first request after the map was first mapped,
+ *               after a guard page tripped or the process unmapped memory
+ *               (until the next request of the context, NTVM_IOC_QUERY
+ *               too), or when the module had no memory for them.  Ask
+ *               NTVM_IOC_QUERY then.
+ * @pad:         zero.
+ * @root:        the root of the radix tree (below).
  *
  * The query map (NTVM_FEATURE_QUERY_MAP) is the context's state, mapped
  * read-only into its process by mmap(2) of the file at offset 0, at most
@@ -701,7 +729,31 @@ struct ntvm_version {
  * /proc/PID/mem or process_vm_writev(2); mremap(2) cannot grow it; it is
  * not inherited by a child of fork(2) (one that inherits it after
  * madvise(MADV_DOFORK) gets SIGSEGV reading it) and not dumped.  It keeps
- * the file, and so the context, open until it is unmapped.
+ * the file, and so the context, open until it is unmapped.  Reading an
+ * offset at or above @used gets SIGBUS.
+ *
+ * Layout version 2 (NTVM_FEATURE_QUERY_RECORDS) holds what NTVM_IOC_QUERY
+ * answers for the addresses inside intact allocations, so that a query
+ * there needs no system call.  Offsets are in bytes from the start of the
+ * map.  The radix tree has four levels over 64 KiB granules (address >>
+ * 16, 31 bits): @root is indexed by bits 24-31 of the granule number, the
+ * nodes below it (NTVM_QUERY_MAP_FANOUT __u32 entries each, 1 KiB
+ * aligned) by bits 16-23, 8-15 and 0-7.  An entry is 0 (no allocation:
+ * free memory, or the process's own, which NTVM_IOC_QUERY describes), or
+ * an offset with its low two bits the tag: NTVM_QUERY_MAP_NODE, the node
+ * of the next level; NTVM_QUERY_MAP_RECORD, the allocation that holds
+ * every granule of the entry's range that any allocation holds (at a
+ * level above the last, the allocation spans the whole range);
+ * NTVM_QUERY_MAP_SLOW, more than one allocation, or one NTVM_IOC_QUERY
+ * must describe: ask it.  An address inside a granule but outside its
+ * record's [@base, @end) is in no allocation.
+ *
+ * A query of address A found in a record R answers, as NTVM_IOC_QUERY:
+ * base_address A rounded down to a page, allocation_base R.base,
+ * allocation_protect, type and region_flags R's, and from the run that
+ * holds A (the last with start <= A): state and protect the run's,
+ * region_size from base_address to the next run's start, or to R.end
+ * after the last run.
  */
 struct ntvm_query_map_header {
 	__u32 magic;
@@ -709,11 +761,63 @@ struct ntvm_query_map_header {
 	__u64 seq;
 	__u64 generation;
 	__u64 map_size;
+	__u64 used;
+	__u64 max_address;
+	__u32 pending;
+	__u32 pad;
+	__u64 reserved[3];
+	__u32 root[NTVM_QUERY_MAP_FANOUT];
+};
+
+/**
+ * struct ntvm_query_map_record - an allocation in the query map
+ * @base:               its first address (64 KiB aligned or not: a
+ *                      release of part of an allocation can leave one
+ *                      that is not).
+ * @end:                its end.
+ * @runs:               offset of its runs: @nr_runs struct
+ *                      ntvm_query_map_run, in address order, the first at
+ *                      @base, each up to the next (the last up to @end).
+ *                      Two runs next to each other may read the same: they
+ *                      are two regions for NTVM_IOC_QUERY too.
+ * @nr_runs:            how many, at least one.
+ * @allocation_protect: AllocationProtect.
+ * @type:               MEM_PRIVATE.
+ * @region_flags:       NTVM_REGION_* flags of NTVM_IOC_QUERY's answer.
+ * @flags:              NTVM_QUERY_MAP_RECORD_SLOW: ask NTVM_IOC_QUERY.
+ * @reserved:           zero.
+ *
+ * 64 bytes, 64-byte aligned.
+ */
+struct ntvm_query_map_record {
+	__u64 base;
+	__u64 end;
+	__u64 runs;
+	__u32 nr_runs;
+	__u32 allocation_protect;
+	__u32 type;
+	__u32 region_flags;
+	__u32 flags;
+	__u32 reserved[5];
+};
+
+#define NTVM_QUERY_MAP_RECORD_SLOW	0x1
+
+/**
+ * struct ntvm_query_map_run - pages of one state in an allocation
+ * @start:   the first address of the run, page aligned.
+ * @state:   MEM_COMMIT or MEM_RESERVE.
+ * @protect: PAGE_* (with PAGE_GUARD for a guard page), 0 when reserved.
+ */
+struct ntvm_query_map_run {
+	__u64 start;
+	__u32 state;
+	__u32 protect;
 };
 
 /* "MVQN" in memory: a little-endian __u32 */
 #define NTVM_QUERY_MAP_MAGIC		0x4E51564D
-#define NTVM_QUERY_MAP_VERSION		1
+#define NTVM_QUERY_MAP_VERSION		2
 
 #define NTVM_IOC_MAGIC		0xB9
 
