@@ -52,6 +52,11 @@ static void ntvm_qruns_free(struct ntvm_qruns *rl)
 		kvfree(rl->run);
 }
 
+static size_t ntvm_qruns_bytes(u32 nr)
+{
+	return (size_t)nr * sizeof(struct ntvm_query_map_run);
+}
+
 static void ntvm_qruns_add(struct ntvm_qruns *rl, u64 start, u32 state,
 			   u32 protect)
 {
@@ -63,6 +68,11 @@ static void ntvm_qruns_add(struct ntvm_qruns *rl, u64 start, u32 state,
 	    rl->run[rl->nr - 1].protect == protect)
 		return;
 	if (rl->nr == rl->room) {
+		/* More than the map could hold: fail before trying. */
+		if (ntvm_qruns_bytes(rl->room * 2) > NTVM_QMAP_WINDOW / 2) {
+			rl->failed = true;
+			return;
+		}
 		run = kvmalloc_array(rl->room * 2, sizeof(*run),
 				     GFP_KERNEL_ACCOUNT);
 		if (!run) {
@@ -93,11 +103,6 @@ static void ntvm_qruns_add_pages(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 			       st ? NTVM_MEM_COMMIT : NTVM_MEM_RESERVE,
 			       st ? ntvm_prot_to_win(st, vad->alloc_protect) : 0);
 	}
-}
-
-static size_t ntvm_qruns_bytes(u32 nr)
-{
-	return (size_t)nr * sizeof(struct ntvm_query_map_run);
 }
 
 /*
@@ -181,7 +186,10 @@ static u32 ntvm_qsync_record(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	WRITE_ONCE(rec->allocation_protect, vad->alloc_protect);
 	WRITE_ONCE(rec->type, NTVM_MEM_PRIVATE);
 	WRITE_ONCE(rec->region_flags, NTVM_REGION_MANAGED);
-	if (!ntvm_vad_intact(ctx, vad) ||
+	/* Only sharing a granule with the range: its runs are as they were. */
+	if (!full && (end <= ntvm_vad_base(vad) || start >= ntvm_vad_end(vad)))
+		return vad->ext.qrec;
+	if (!ntvm_vad_described(ctx, vad) ||
 	    !ntvm_qsync_runs(ctx, vad, rec, full, start, end))
 		WRITE_ONCE(rec->flags, NTVM_QUERY_MAP_RECORD_SLOW);
 	else
@@ -275,7 +283,8 @@ static bool ntvm_qsync_go_live(struct ntvm_ctx *ctx)
  */
 void ntvm_qmap_sync(struct ntvm_ctx *ctx)
 {
-	unsigned long start, end;
+	struct ntvm_qmap_range ranges[NTVM_QMAP_PENDING];
+	unsigned int i, n;
 
 	lockdep_assert_held(&ctx->op_lock);
 	if (!ctx->qmap.live &&
@@ -283,8 +292,9 @@ void ntvm_qmap_sync(struct ntvm_ctx *ctx)
 		ntvm_qmap_service_end(ctx, false);
 		return;
 	}
-	while (ntvm_qmap_take_pending(ctx, &start, &end))
-		ntvm_qsync_range(ctx, start, end);
+	n = ntvm_qmap_take_pending(ctx, ranges);
+	for (i = 0; i < n; i++)
+		ntvm_qsync_range(ctx, ranges[i].start, ranges[i].end);
 	ntvm_qsync_free_dead(ctx);
 	ntvm_qmap_service_end(ctx, true);
 }
