@@ -105,6 +105,41 @@ static void ntvm_qruns_add_pages(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	}
 }
 
+/* Free the runs block of @rec, if it has one. */
+static void ntvm_qsync_free_runs(struct ntvm_ctx *ctx,
+				 struct ntvm_query_map_record *rec)
+{
+	if (rec->runs)
+		ntvm_qstore_free(ctx, rec->runs,
+				 ntvm_qruns_bytes(rec->nr_runs));
+}
+
+/*
+ * Give @rec the runs of @rl: one is kept in the record itself, more in a
+ * block of their own.  Return: false when there was no memory for them.
+ */
+static bool ntvm_qsync_put_runs(struct ntvm_ctx *ctx,
+				struct ntvm_query_map_record *rec,
+				struct ntvm_qruns *rl)
+{
+	u32 off = 0;
+
+	if (rl->nr > 1) {
+		off = ntvm_qstore_alloc(ctx, ntvm_qruns_bytes(rl->nr));
+		if (!off)
+			return false;
+		ntvm_qstore_write(ctx, off, rl->run, ntvm_qruns_bytes(rl->nr));
+	}
+	ntvm_qsync_free_runs(ctx, rec);
+	if (rl->nr == 1) {
+		WRITE_ONCE(rec->state, rl->run[0].state);
+		WRITE_ONCE(rec->protect, rl->run[0].protect);
+	}
+	WRITE_ONCE(rec->runs, off);
+	WRITE_ONCE(rec->nr_runs, rl->nr);
+	return true;
+}
+
 /*
  * The runs of @rec (the record of @vad) made again over [start, end); in
  * full when @full (the record is new, moved, or had none).  Return: false
@@ -117,7 +152,8 @@ static bool ntvm_qsync_runs(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	unsigned long base = ntvm_vad_base(vad), vad_end = ntvm_vad_end(vad);
 	struct ntvm_query_map_run *old = NULL, few[NTVM_QSYNC_OLD_INLINE];
 	struct ntvm_qruns rl;
-	u32 i, nr = rec->nr_runs, off;
+	u32 i, nr = rec->nr_runs;
+	bool ok;
 
 	start = full ? base : max(start & PAGE_MASK, base);
 	end = full ? vad_end : min(PAGE_ALIGN(end), vad_end);
@@ -128,7 +164,14 @@ static bool ntvm_qsync_runs(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 					     GFP_KERNEL_ACCOUNT);
 		if (!old)
 			return false;
-		ntvm_qstore_read(ctx, rec->runs, old, ntvm_qruns_bytes(nr));
+		if (rec->runs)
+			ntvm_qstore_read(ctx, rec->runs, old,
+					 ntvm_qruns_bytes(nr));
+		else
+			old[0] = (struct ntvm_query_map_run){
+				.start = base, .state = rec->state,
+				.protect = rec->protect,
+			};
 	}
 	ntvm_qruns_init(&rl);
 	/* The runs before the range, the range, the runs after it. */
@@ -145,16 +188,9 @@ static bool ntvm_qsync_runs(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	}
 	if (old != few)
 		kvfree(old);
-	off = rl.failed ? 0 : ntvm_qstore_alloc(ctx, ntvm_qruns_bytes(rl.nr));
-	if (off) {
-		ntvm_qstore_write(ctx, off, rl.run, ntvm_qruns_bytes(rl.nr));
-		if (nr)
-			ntvm_qstore_free(ctx, rec->runs, ntvm_qruns_bytes(nr));
-		WRITE_ONCE(rec->runs, off);
-		WRITE_ONCE(rec->nr_runs, rl.nr);
-	}
+	ok = !rl.failed && ntvm_qsync_put_runs(ctx, rec, &rl);
 	ntvm_qruns_free(&rl);
-	return off;
+	return ok;
 }
 
 /*
@@ -254,10 +290,8 @@ static void ntvm_qsync_free_dead(struct ntvm_ctx *ctx)
 
 	while ((off = ctx->qmap.dead)) {
 		rec = ntvm_qstore_ptr(ctx, off);
-		ctx->qmap.dead = rec->reserved[0];
-		if (rec->nr_runs)
-			ntvm_qstore_free(ctx, rec->runs,
-					 ntvm_qruns_bytes(rec->nr_runs));
+		ctx->qmap.dead = rec->reserved;
+		ntvm_qsync_free_runs(ctx, rec);
 		ntvm_qstore_free(ctx, off, sizeof(*rec));
 	}
 }

@@ -778,12 +778,17 @@ struct ntvm_query_map_header {
  *                      ntvm_query_map_run, in address order, the first at
  *                      @base, each up to the next (the last up to @end).
  *                      Two runs next to each other never read the same.
+ *                      0 when @nr_runs is 1: the one run is @state and
+ *                      @protect, from @base to @end.
  * @nr_runs:            how many, at least one.
  * @allocation_protect: AllocationProtect.
  * @type:               MEM_PRIVATE.
  * @region_flags:       NTVM_REGION_* flags of NTVM_IOC_QUERY's answer.
  * @flags:              NTVM_QUERY_MAP_RECORD_SLOW: ask NTVM_IOC_QUERY.
- * @reserved:           the module's; a reader ignores them.
+ * @reserved:           the module's; a reader ignores it (and @reserved2).
+ * @state:              with one run: its state, MEM_COMMIT or MEM_RESERVE.
+ * @protect:            with one run: its PAGE_* protection, 0 when
+ *                      reserved.
  *
  * 64 bytes, 64-byte aligned.
  */
@@ -796,7 +801,10 @@ struct ntvm_query_map_record {
 	__u32 type;
 	__u32 region_flags;
 	__u32 flags;
-	__u32 reserved[5];
+	__u32 reserved;
+	__u32 state;
+	__u32 protect;
+	__u32 reserved2[2];
 };
 
 #define NTVM_QUERY_MAP_RECORD_SLOW	0x1
