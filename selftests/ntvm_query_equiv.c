@@ -890,7 +890,7 @@ static void cells_probes(struct race *r)
 		/* ... the neighbour, and just before the cell. */
 		r->probe[r->nprobe++] = p + 3 * GRAN;
 		r->probe[r->nprobe++] = p + 4 * GRAN - 1;
-		r->probe[r->nprobe++] = p - 1;
+		r->probe[r->nprobe++] = c ? p - 1 : p + 3 * GRAN + 0x10;
 		r->probe[r->nprobe++] = p + 2 * GRAN - 1;
 	}
 }
@@ -950,7 +950,7 @@ static void *reader(void *arg)
 	struct race *r = rd->r;
 	struct ntvm_query_args q;
 	unsigned long bad = ntvm_query_map_bad;
-	int i, fast;
+	int i, fast, pass;
 
 	for (pass = rd->id; !r->stop; pass++) {
 		for (i = 0; i < r->nprobe && !r->stop; i++) {
