@@ -49,7 +49,7 @@ static void ntvm_change_undo_move(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	/* PAGE_NOACCESS pages are never locked. */
 	ntvm_lock_drop(ctx, start, done);
 	vad->broken = true;
-	ntvm_qmap_changed(ctx);
+	ntvm_qmap_changed(ctx, ntvm_vad_base(vad), ntvm_vad_end(vad));
 	ntvm_view_revoke(ctx, start, done);
 }
 

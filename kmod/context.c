@@ -63,6 +63,8 @@ void ntvm_context_exit(void)
 /* The backing file's release (backing.c): no fd and no view is left. */
 void ntvm_ctx_free(struct ntvm_ctx *ctx)
 {
+	/* Before the allocations go: its callbacks look at them. */
+	ntvm_qmap_notifier_unregister(ctx);
 	ntvm_registry_del(ctx);
 	ntvm_lock_destroy(ctx);
 	ntvm_reset_destroy(ctx);

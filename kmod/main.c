@@ -172,7 +172,7 @@ static long ntvm_ioctl_nt(struct ntvm_ctx *ctx, unsigned int cmd,
 		args.limit.status = ntvm_nt_address_limit(ctx, &args.limit);
 		break;
 	}
-	ntvm_qmap_service_end(ctx);
+	ntvm_qmap_sync(ctx);
 	if (remote)
 		set_active_memcg(old);
 	mutex_unlock(&ctx->op_lock);

@@ -33,7 +33,7 @@ u32 ntvm_nt_address_limit(struct ntvm_ctx *ctx,
 			return NTVM_STATUS_CONFLICTING_ADDRESSES;
 		/* What a query reports above the old or new limit. */
 		if (max != ctx->max_address)
-			ntvm_qmap_changed(ctx);
+			ntvm_qmap_changed(ctx, 0, 0);
 		WRITE_ONCE(ctx->max_address, max);
 	}
 	args->maximum = ctx->max_address;

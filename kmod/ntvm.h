@@ -22,6 +22,10 @@
  *   nt_write_watch.c NtGetWriteWatch, NtResetWriteWatch
  *   nt_lock.c     NtLockVirtualMemory, NtUnlockVirtualMemory, the
  *                 working-set limits (the lock quota)
+ *   query_map_sync.c  the query map brought up to date from the
+ *                 allocations and page states as each service ends
+ *   query_map_notifier.c  views the process unmaps itself (an MMU
+ *                 notifier), which the query map must look at again
  *   --- the services above validate and round, then call:
  *   vad.c         allocations (NT's VADs) by address: reserve, release
  *                 and split, placeholders (replace, free back, split,
@@ -51,9 +55,11 @@
  *   guard.c       guard pages tripped by the kernel: the rest of that
  *                 system call fails on the page too
  *   query_map.c   the query map: the state queries report, mapped
- *                 read-only into the process, its sequence count and
- *                 generation bumped by space.c, vad.c, change.c and
- *                 pagestate.c on every change
+ *                 read-only into the process; its header, sequence
+ *                 count and generation, and the ranges space.c, vad.c,
+ *                 change.c and pagestate.c changed (pending)
+ *   query_map_store.c the map's pages and blocks, by offset
+ *   query_map_tree.c  the map's radix tree of 64 KiB granules
  *   protection.c  Windows protections <-> the page-state encoding
  *
  * ntvmstat's generic netlink family, beside the services:
@@ -94,10 +100,13 @@
  *         -> chunk->lock (spinlock; page-state bytes)
  *       -> map_lock (spinlock; changes of the map, under op_lock; the
  *          VMA hooks, under mmap_lock alone)
- *   qmap_lock (raw spinlock, so that a writer is never preempted while
- *              userspace readers spin; writers of the query map: under
- *              op_lock, or in the fault path tripping a guard page with no
- *              lock of ntvm's held; nothing is taken under it)
+ *   qmap.lock (raw spinlock, so that a writer is never preempted while
+ *              userspace readers spin: the query map's sequence count,
+ *              generation and pending ranges; taken under op_lock, in the
+ *              fault path tripping a guard page (before and after
+ *              chunk->lock, never under it), and in the MMU notifier
+ *              (after map_lock, never under it); nothing is taken under
+ *              it.  The rest of the map changes under op_lock alone.)
  * The fault path takes only the folio lock and chunk->lock, and, with
  * neither held, guard.c's lock of its records.  Nothing that holds
  * mmap_lock or a folio lock waits for op_lock or for a remote.c worker.
@@ -106,6 +115,7 @@
 #define _NTVM_H
 
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/spinlock.h>
@@ -177,6 +187,7 @@ struct ntvm_extent {
 	unsigned long gap_max;	/* the largest gap of its subtree */
 	bool outside;		/* not an allocation */
 	bool given_up;		/* outside: the process unmapped or mapped it */
+	u32 qrec;		/* allocation: its record in the query map, 0 */
 };
 
 /* An allocation (NT VAD): its extent is [base, end). */
@@ -211,6 +222,35 @@ struct ntvm_place {
 	unsigned long hi;
 	unsigned long align;	/* a power of two, at least 64 KiB */
 	bool top_down;
+};
+
+/* Ranges of the query map to bring up to date, before it is the hull. */
+#define NTVM_QMAP_PENDING	8
+/* Block sizes of the query map: 32 bytes << class, up to its window. */
+#define NTVM_QMAP_CLASSES	26
+
+/*
+ * The query map (query_map*.c): a context's allocations and page states,
+ * mapped read-only into its process (uapi: struct ntvm_query_map_header).
+ */
+struct ntvm_qmap {
+	struct xarray pages;		/* its pages, by offset >> PAGE_SHIFT */
+	unsigned long used;		/* bytes in @pages; op_lock */
+	u32 free[NTVM_QMAP_CLASSES];	/* free blocks, linked; op_lock */
+	u32 dead;			/* records of erased allocations; op_lock */
+	raw_spinlock_t lock;		/* seq, generation, pending, @pending */
+	struct task_struct *task;	/* running a service; op_lock */
+	bool dirty;			/* ...which changed the state; op_lock */
+	bool mapped;			/* mmap()ed once */
+	bool live;			/* kept up to date; set under op_lock */
+	bool section;			/* seq is odd: being changed; @lock */
+	bool notifier;			/* @mn registered; op_lock */
+	unsigned int nr_pending;	/* ranges to bring up to date; @lock */
+	struct {
+		unsigned long start;
+		unsigned long end;
+	} pending[NTVM_QMAP_PENDING];
+	struct mmu_notifier mn;		/* query_map_notifier.c */
 };
 
 struct ntvm_user_charge;
@@ -255,11 +295,8 @@ struct ntvm_ctx {
 	struct ntvm_reset_item *reset_item;
 	/* registry.c: the context's id, for netlink.c */
 	u32 stat_id;
-	/* query_map.c: the query map's header page */
-	struct page *qmap_page;
-	raw_spinlock_t qmap_lock;	/* writers of the query map */
-	struct task_struct *qmap_task;	/* running a service; op_lock */
-	bool qmap_dirty;		/* ...which changed the state */
+	/* query_map*.c: the query map */
+	struct ntvm_qmap qmap;
 };
 
 /*
@@ -387,13 +424,43 @@ void ntvm_guard_hit_free(struct ntvm_guard_hit *hit);
 void ntvm_guard_hit_add(struct ntvm_guard_hit *hit, struct file *backing,
 			unsigned long addr);
 
-/* query_map.c */
+/* query_map.c: the header, its sequence count, what is pending */
 int ntvm_qmap_init(struct ntvm_ctx *ctx);
 void ntvm_qmap_destroy(struct ntvm_ctx *ctx);
-void ntvm_qmap_changed(struct ntvm_ctx *ctx);
+void ntvm_qmap_changed(struct ntvm_ctx *ctx, unsigned long start,
+		       unsigned long end);
+void ntvm_qmap_erased(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
+void ntvm_qmap_pend(struct ntvm_ctx *ctx, unsigned long start,
+		    unsigned long end, bool bump);
 void ntvm_qmap_service_begin(struct ntvm_ctx *ctx);
-void ntvm_qmap_service_end(struct ntvm_ctx *ctx);
+bool ntvm_qmap_take_pending(struct ntvm_ctx *ctx, unsigned long *start,
+			    unsigned long *end);
+void ntvm_qmap_service_end(struct ntvm_ctx *ctx, bool complete);
 int ntvm_qmap_mmap(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
+struct ntvm_query_map_header *ntvm_qmap_header(struct ntvm_ctx *ctx);
+
+/* query_map_store.c: the map's pages and its blocks, by offset */
+int ntvm_qstore_init(struct ntvm_ctx *ctx);
+void ntvm_qstore_destroy(struct ntvm_ctx *ctx);
+void *ntvm_qstore_ptr(struct ntvm_ctx *ctx, u32 off);
+u32 ntvm_qstore_alloc(struct ntvm_ctx *ctx, size_t size);
+void ntvm_qstore_free(struct ntvm_ctx *ctx, u32 off, size_t size);
+void ntvm_qstore_read(struct ntvm_ctx *ctx, u32 off, void *buf, size_t len);
+void ntvm_qstore_write(struct ntvm_ctx *ctx, u32 off, const void *buf,
+		       size_t len);
+#define NTVM_QMAP_WINDOW	BIT(30)
+
+/* query_map_tree.c: the radix tree of granules */
+void ntvm_qtree_set(struct ntvm_ctx *ctx, unsigned long first,
+		    unsigned long last, u32 entry);
+u32 ntvm_qtree_get(struct ntvm_ctx *ctx, unsigned long granule);
+
+/* query_map_sync.c: the map brought up to date, at the end of a service */
+void ntvm_qmap_sync(struct ntvm_ctx *ctx);
+
+/* query_map_notifier.c: views the process unmaps */
+int ntvm_qmap_notifier_register(struct ntvm_ctx *ctx);
+void ntvm_qmap_notifier_unregister(struct ntvm_ctx *ctx);
 
 /* view.c */
 enum ntvm_span_kind {

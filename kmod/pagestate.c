@@ -156,7 +156,7 @@ void ntvm_pages_set(struct ntvm_ctx *ctx, unsigned long start,
 			ctx->idle_chunks--;
 		}
 	}
-	ntvm_qmap_changed(ctx);
+	ntvm_qmap_changed(ctx, start, end);
 }
 
 /* Free (or keep idle) the chunks of [start, end) with no committed page. */
@@ -301,6 +301,12 @@ bool ntvm_page_clear_guard(struct ntvm_ctx *ctx, unsigned long addr)
 	c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
 	if (c) {
 		p = &c->state[ntvm_chunk_slot(addr)];
+		/*
+		 * The query map stops answering for the page before it
+		 * changes, and is told again once it has (below).
+		 */
+		if (READ_ONCE(*p) & NTVM_PS_GUARD)
+			ntvm_qmap_pend(ctx, addr, addr + PAGE_SIZE, false);
 		spin_lock(&c->lock);
 		if (*p & NTVM_PS_GUARD) {
 			WRITE_ONCE(*p, *p & ~NTVM_PS_GUARD);
@@ -311,7 +317,7 @@ bool ntvm_page_clear_guard(struct ntvm_ctx *ctx, unsigned long addr)
 	rcu_read_unlock();
 	/* The fault path's only change of the state a query reports. */
 	if (cleared)
-		ntvm_qmap_changed(ctx);
+		ntvm_qmap_changed(ctx, addr, addr + PAGE_SIZE);
 	return cleared;
 }
 

@@ -4,10 +4,22 @@
  * that a query can be answered there without a system call.
  *
  * mmap(2) of the context's /dev/ntvm file at offset 0 maps it.  Its pages
- * are pages of the module's own, never slab memory, put in by the fault
- * handler below; for now there is one, the header (struct
- * ntvm_query_map_header): a sequence count and the generation, bumped by
- * every change of the memory state a query reports.
+ * are pages of the module's own, never slab memory (query_map_store.c),
+ * put in by the fault handler below.  The first is the header (struct
+ * ntvm_query_map_header): the sequence count, the generation (bumped by
+ * every change of the memory state a query reports), "pending", and the
+ * root of the radix tree (query_map_tree.c) that leads to the records of
+ * the allocations and their runs of page states.
+ *
+ * The map is built at the end of the first service after the process
+ * maps it, and from then on kept up to date by each service before it
+ * returns (query_map_sync.c), from the ranges the layers below report
+ * changed (ntvm_qmap_changed()).  Between the first change of a service
+ * and its end the sequence count is odd: a reader never sees half of a
+ * service.  A change outside a service (a guard page tripping in the
+ * fault path, the process unmapping views, see query_map_notifier.c)
+ * makes the map "pending" until the next service: readers ask the ioctl
+ * meanwhile.
  *
  * What keeps the process from changing it, or another from reading it:
  *
@@ -27,9 +39,12 @@
  * A mapping holds the file, which holds the context, and each of its PTEs
  * a reference to the page: neither can go while the process can read it.
  *
- * Writers hold the context's qmap_lock: the services under op_lock, and
- * the fault path when it trips a guard page (which does not take op_lock).
- * Readers retry while the sequence count is odd or changed under them.
+ * The sequence count, generation and pending ranges are changed under
+ * the context's qmap.lock: by the services under op_lock, by the fault
+ * path when it trips a guard page (which does not take op_lock), and by
+ * the MMU notifier.  The rest of the map changes under op_lock alone,
+ * inside the services' sections.  Readers retry while the sequence count
+ * is odd or changed under them.
  */
 
 #include <linux/mm.h>
@@ -38,74 +53,209 @@
 #include "compat.h"
 #include "ntvm.h"
 
-static struct ntvm_query_map_header *ntvm_qmap_header(struct ntvm_ctx *ctx)
+struct ntvm_query_map_header *ntvm_qmap_header(struct ntvm_ctx *ctx)
 {
-	return page_address(ctx->qmap_page);
+	return ntvm_qstore_ptr(ctx, 0);
 }
 
 /**
  * ntvm_qmap_init - the query map of a new context
  * @ctx: the context
  *
+ * The map is its header alone, "pending", until the first request after
+ * the process maps it (query_map_sync.c).
  * Return: 0 or -ENOMEM.
  */
 int ntvm_qmap_init(struct ntvm_ctx *ctx)
 {
 	struct ntvm_query_map_header *h;
+	int err;
 
 	BUILD_BUG_ON(sizeof(*h) > PAGE_SIZE);
-	raw_spin_lock_init(&ctx->qmap_lock);
-	ctx->qmap_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
-	if (!ctx->qmap_page)
-		return -ENOMEM;
+	BUILD_BUG_ON(sizeof(struct ntvm_query_map_record) != 64);
+	BUILD_BUG_ON(sizeof(struct ntvm_query_map_run) != 16);
+	raw_spin_lock_init(&ctx->qmap.lock);
+	err = ntvm_qstore_init(ctx);
+	if (err)
+		return err;
 	h = ntvm_qmap_header(ctx);
 	h->magic = NTVM_QUERY_MAP_MAGIC;
 	h->version = NTVM_QUERY_MAP_VERSION;
-	h->map_size = PAGE_SIZE;
+	h->map_size = NTVM_QMAP_WINDOW;
+	h->used = ctx->qmap.used;
+	h->pending = 1;
 	return 0;
 }
 
-/* The context's reference; a mapping's PTEs hold their own. */
+/* The context's references; a mapping's PTEs hold their own. */
 void ntvm_qmap_destroy(struct ntvm_ctx *ctx)
 {
-	if (ctx->qmap_page)
-		__free_page(ctx->qmap_page);
-	ctx->qmap_page = NULL;
+	ntvm_qstore_destroy(ctx);
 }
 
-/* One change of the map: a write section of its own. */
-static void ntvm_qmap_bump(struct ntvm_ctx *ctx)
+/* Readers read again from now on until ntvm_qmap_close(); qmap.lock. */
+static void ntvm_qmap_open(struct ntvm_ctx *ctx)
 {
 	struct ntvm_query_map_header *h = ntvm_qmap_header(ctx);
 
-	raw_spin_lock(&ctx->qmap_lock);
+	lockdep_assert_held(&ctx->qmap.lock);
+	if (ctx->qmap.section)
+		return;
 	WRITE_ONCE(h->seq, h->seq + 1);
 	/* Pairs with the reader's barrier between its two reads of seq. */
 	smp_wmb();
-	WRITE_ONCE(h->generation, h->generation + 1);
+	ctx->qmap.section = true;
+}
+
+static void ntvm_qmap_close(struct ntvm_ctx *ctx)
+{
+	struct ntvm_query_map_header *h = ntvm_qmap_header(ctx);
+
+	lockdep_assert_held(&ctx->qmap.lock);
+	if (!ctx->qmap.section)
+		return;
 	/* Pairs with the reader's acquire of seq. */
 	smp_store_release(&h->seq, h->seq + 1);
-	raw_spin_unlock(&ctx->qmap_lock);
+	ctx->qmap.section = false;
+}
+
+static void ntvm_qmap_bump_generation(struct ntvm_ctx *ctx)
+{
+	struct ntvm_query_map_header *h = ntvm_qmap_header(ctx);
+
+	WRITE_ONCE(h->generation, h->generation + 1);
+}
+
+/* Add [start, end) to the ranges to bring up to date; qmap.lock. */
+static void ntvm_qmap_add_pending(struct ntvm_ctx *ctx, unsigned long start,
+				  unsigned long end)
+{
+	struct ntvm_qmap *q = &ctx->qmap;
+	unsigned int i;
+
+	lockdep_assert_held(&q->lock);
+	if (start >= end)
+		return;
+	for (i = 0; i < q->nr_pending; i++) {
+		if (start <= q->pending[i].end && q->pending[i].start <= end) {
+			q->pending[i].start = min(q->pending[i].start, start);
+			q->pending[i].end = max(q->pending[i].end, end);
+			return;
+		}
+	}
+	if (q->nr_pending == NTVM_QMAP_PENDING) {
+		/* Too many: their hull, which may hold much more. */
+		for (i = 1; i < q->nr_pending; i++) {
+			start = min(start, q->pending[i].start);
+			end = max(end, q->pending[i].end);
+		}
+		start = min(start, q->pending[0].start);
+		end = max(end, q->pending[0].end);
+		q->nr_pending = 0;
+	}
+	q->pending[q->nr_pending].start = start;
+	q->pending[q->nr_pending].end = end;
+	q->nr_pending++;
 }
 
 /**
- * ntvm_qmap_changed - the memory state a query reports has changed
- * @ctx: the context
+ * ntvm_qmap_pend - [@start, @end) changed outside a service
+ * @ctx:   the context
+ * @start: first address
+ * @end:   end address (@start for a change of no range)
+ * @bump:  count a change of the state in the generation
+ *
+ * From the fault path (a guard page trips: before the page changes, so
+ * that no reader answers from the map once it has, and after it), from
+ * the MMU notifier (the process unmaps memory), or with op_lock held.
+ * Readers ask the ioctl until the next request brings the map up to date.
+ */
+void ntvm_qmap_pend(struct ntvm_ctx *ctx, unsigned long start,
+		    unsigned long end, bool bump)
+{
+	struct ntvm_query_map_header *h = ntvm_qmap_header(ctx);
+	bool live = READ_ONCE(ctx->qmap.live);
+
+	if (!live && !bump)
+		return;
+	raw_spin_lock(&ctx->qmap.lock);
+	if (ctx->qmap.section) {
+		/* A service's section: readers read again when it ends. */
+		if (live) {
+			ntvm_qmap_add_pending(ctx, start, end);
+			WRITE_ONCE(h->pending, 1);
+		}
+		if (bump)
+			ntvm_qmap_bump_generation(ctx);
+	} else {
+		ntvm_qmap_open(ctx);
+		if (live) {
+			ntvm_qmap_add_pending(ctx, start, end);
+			WRITE_ONCE(h->pending, 1);
+		}
+		if (bump)
+			ntvm_qmap_bump_generation(ctx);
+		ntvm_qmap_close(ctx);
+	}
+	raw_spin_unlock(&ctx->qmap.lock);
+}
+
+/**
+ * ntvm_qmap_changed - the memory state of [@start, @end) has changed
+ * @ctx:   the context
+ * @start: first address
+ * @end:   end address (@start for a change of no range)
  *
  * Called with op_lock held, or from the fault path when a guard page
  * trips.  Inside a service (ntvm_qmap_service_begin()), by the task that
- * runs it, the change is published once, when the service ends; any
- * other change (the fault path, another thread's) at once.  A reader
- * that overlaps a change sees the sequence count odd, or changed, and
- * reads again.
+ * runs it, the map is marked as being changed (readers read again) and
+ * brought up to date when the service ends (query_map_sync.c), which
+ * counts the change once; any other change is pending until the next
+ * service, and counted at once.
  */
-void ntvm_qmap_changed(struct ntvm_ctx *ctx)
+void ntvm_qmap_changed(struct ntvm_ctx *ctx, unsigned long start,
+		       unsigned long end)
 {
-	if (READ_ONCE(ctx->qmap_task) == current) {
-		ctx->qmap_dirty = true;
+	if (READ_ONCE(ctx->qmap.task) != current) {
+		ntvm_qmap_pend(ctx, start, end, true);
 		return;
 	}
-	ntvm_qmap_bump(ctx);
+	ctx->qmap.dirty = true;
+	if (!ctx->qmap.live)
+		return;
+	raw_spin_lock(&ctx->qmap.lock);
+	ntvm_qmap_open(ctx);
+	ntvm_qmap_add_pending(ctx, start, end);
+	raw_spin_unlock(&ctx->qmap.lock);
+}
+
+/**
+ * ntvm_qmap_erased - the allocation @ext leaves the address-space map
+ * @ctx: the context
+ * @ext: its extent, still valid
+ *
+ * Its record reads "ask the ioctl" until query_map_sync.c has taken it
+ * out of the tree and freed it.  op_lock held.
+ */
+void ntvm_qmap_erased(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
+{
+	struct ntvm_query_map_record *rec;
+
+	lockdep_assert_held(&ctx->op_lock);
+	if (ext->qrec) {
+		rec = ntvm_qstore_ptr(ctx, ext->qrec);
+		raw_spin_lock(&ctx->qmap.lock);
+		ntvm_qmap_open(ctx);
+		WRITE_ONCE(rec->flags, NTVM_QUERY_MAP_RECORD_SLOW);
+		if (ctx->qmap.task != current)
+			ntvm_qmap_close(ctx);
+		raw_spin_unlock(&ctx->qmap.lock);
+		/* Linked through its first reserved word; see the sync. */
+		rec->reserved[0] = ctx->qmap.dead;
+		ctx->qmap.dead = ext->qrec;
+		ext->qrec = 0;
+	}
+	ntvm_qmap_changed(ctx, ext->start, ext->end);
 }
 
 /**
@@ -113,36 +263,87 @@ void ntvm_qmap_changed(struct ntvm_ctx *ctx)
  * @ctx: the context
  *
  * Its changes are published together by ntvm_qmap_service_end(), before
- * op_lock is released: one step of the sequence count a service.
+ * op_lock is released: one step of the generation a service.
  */
 void ntvm_qmap_service_begin(struct ntvm_ctx *ctx)
 {
 	lockdep_assert_held(&ctx->op_lock);
-	ctx->qmap_dirty = false;
-	WRITE_ONCE(ctx->qmap_task, current);
+	ctx->qmap.dirty = false;
+	WRITE_ONCE(ctx->qmap.task, current);
 }
 
-/* The service ends, op_lock still held: publish what it changed. */
-void ntvm_qmap_service_end(struct ntvm_ctx *ctx)
+/**
+ * ntvm_qmap_take_pending - the next range to bring up to date
+ * @ctx:   the context, with op_lock held, the map live
+ * @start: out: its first address
+ * @end:   out: its end
+ *
+ * The map's section is open from now until ntvm_qmap_service_end().
+ * Return: false when there is none.
+ */
+bool ntvm_qmap_take_pending(struct ntvm_ctx *ctx, unsigned long *start,
+			    unsigned long *end)
 {
+	struct ntvm_qmap *q = &ctx->qmap;
+	bool found = false;
+
 	lockdep_assert_held(&ctx->op_lock);
-	WRITE_ONCE(ctx->qmap_task, NULL);
-	if (ctx->qmap_dirty)
-		ntvm_qmap_bump(ctx);
-	ctx->qmap_dirty = false;
+	raw_spin_lock(&q->lock);
+	if (q->nr_pending) {
+		q->nr_pending--;
+		*start = q->pending[q->nr_pending].start;
+		*end = q->pending[q->nr_pending].end;
+		ntvm_qmap_open(ctx);
+		found = true;
+	}
+	raw_spin_unlock(&q->lock);
+	return found;
+}
+
+/**
+ * ntvm_qmap_service_end - the service ends, op_lock still held
+ * @ctx:      the context
+ * @complete: the map holds every range taken (none was left behind for
+ *            want of memory)
+ *
+ * Publish what it changed: the header's figures, and "pending" cleared
+ * when nothing is left to bring up to date.
+ */
+void ntvm_qmap_service_end(struct ntvm_ctx *ctx, bool complete)
+{
+	struct ntvm_query_map_header *h = ntvm_qmap_header(ctx);
+	struct ntvm_qmap *q = &ctx->qmap;
+
+	lockdep_assert_held(&ctx->op_lock);
+	WRITE_ONCE(q->task, NULL);
+	raw_spin_lock(&q->lock);
+	if (q->dirty) {
+		ntvm_qmap_open(ctx);
+		ntvm_qmap_bump_generation(ctx);
+	}
+	if (q->section && q->live) {
+		WRITE_ONCE(h->max_address, ctx->max_address);
+		WRITE_ONCE(h->pending, !complete || q->nr_pending);
+	}
+	ntvm_qmap_close(ctx);
+	raw_spin_unlock(&q->lock);
+	q->dirty = false;
 }
 
 static vm_fault_t ntvm_qmap_fault(struct vm_fault *vmf)
 {
 	struct ntvm_ctx *ctx = vmf->vma->vm_private_data;
+	struct page *page;
 
 	/* Copied into a child (MADV_DOFORK): not its memory. */
 	if (vmf->vma->vm_mm != ctx->mm)
 		return VM_FAULT_SIGSEGV;
-	if (vmf->pgoff != 0)
+	/* Pages are only added, and kept while the file is open. */
+	page = xa_load(&ctx->qmap.pages, vmf->pgoff);
+	if (!page)
 		return VM_FAULT_SIGBUS;
-	get_page(ctx->qmap_page);
-	vmf->page = ctx->qmap_page;
+	get_page(page);
+	vmf->page = page;
 	return 0;
 }
 
@@ -166,12 +367,14 @@ int ntvm_qmap_mmap(struct ntvm_ctx *ctx, struct vm_area_struct *vma)
 	if (vma->vm_flags & VM_WRITE)
 		return -EACCES;
 	if (!(vma->vm_flags & VM_MAYSHARE) || vma->vm_pgoff ||
-	    vma_pages(vma) > ntvm_qmap_header(ctx)->map_size >> PAGE_SHIFT)
+	    vma_pages(vma) > NTVM_QMAP_WINDOW >> PAGE_SHIFT)
 		return -EINVAL;
 	/* PROT_READ under READ_IMPLIES_EXEC too: never executable. */
 	ntvm_vm_flags_clear(vma, VM_MAYWRITE | VM_EXEC | VM_MAYEXEC);
 	ntvm_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &ntvm_qmap_vm_ops;
 	vma->vm_private_data = ctx;
+	/* The next request builds the map and keeps it up to date. */
+	WRITE_ONCE(ctx->qmap.mapped, true);
 	return 0;
 }

@@ -147,7 +147,7 @@ void ntvm_space_insert(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 	if (ext->outside)
 		ntvm_outside_add(ctx, ext);
 	else
-		ntvm_qmap_changed(ctx);
+		ntvm_qmap_changed(ctx, ext->start, ext->end);
 }
 
 /* Take @ext out of the map: its range joins the gap after it. */
@@ -164,13 +164,15 @@ void ntvm_space_erase(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 	if (ext->outside)
 		list_del(ntvm_outside_link(ext));
 	else
-		ntvm_qmap_changed(ctx);
+		ntvm_qmap_erased(ctx, ext);
 }
 
 /* Give @ext the range [start, end), which keeps it between its neighbours. */
 void ntvm_space_resize(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 		       unsigned long start, unsigned long end)
 {
+	unsigned long lo = min(start, ext->start), hi = max(end, ext->end);
+
 	lockdep_assert_held(&ctx->op_lock);
 	spin_lock(&ctx->map_lock);
 	ext->start = start;
@@ -179,7 +181,7 @@ void ntvm_space_resize(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 	ntvm_space_update_gap(ntvm_space_after(ext));
 	spin_unlock(&ctx->map_lock);
 	if (!ext->outside)
-		ntvm_qmap_changed(ctx);
+		ntvm_qmap_changed(ctx, lo, hi);
 }
 
 /*
@@ -215,7 +217,7 @@ void ntvm_space_split(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 	if (ext->outside)
 		list_add(ntvm_outside_link(tail), ntvm_outside_link(ext));
 	else
-		ntvm_qmap_changed(ctx);
+		ntvm_qmap_changed(ctx, ext->start, tail->end);
 }
 
 /**

@@ -267,7 +267,7 @@ void ntvm_vad_unreserve(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 	if ((vad->broken || vad->has_exec) &&
 	    ntvm_view_unmap_ours(ctx, ntvm_vad_base(vad), ntvm_vad_end(vad))) {
 		vad->broken = true;
-		ntvm_qmap_changed(ctx);
+		ntvm_qmap_changed(ctx, ntvm_vad_base(vad), ntvm_vad_end(vad));
 		return;
 	}
 	ntvm_vad_erase(ctx, vad);
@@ -367,7 +367,7 @@ void ntvm_vad_replace(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	vad->replaced = true;
 	vad->alloc_protect = alloc_protect;
 	ntvm_vad_set_write_watch(ctx, vad, write_watch);
-	ntvm_qmap_changed(ctx);
+	ntvm_qmap_changed(ctx, ntvm_vad_base(vad), ntvm_vad_end(vad));
 }
 
 /* Undo ntvm_vad_replace() of an allocation with nothing committed. */
@@ -378,7 +378,7 @@ void ntvm_vad_unreplace(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 	vad->replaced = false;
 	vad->alloc_protect = NTVM_PAGE_NOACCESS;
 	ntvm_vad_set_write_watch(ctx, vad, false);
-	ntvm_qmap_changed(ctx);
+	ntvm_qmap_changed(ctx, ntvm_vad_base(vad), ntvm_vad_end(vad));
 }
 
 /**
@@ -505,7 +505,7 @@ bool ntvm_vad_intact(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 static bool ntvm_vad_forget(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 {
 	vad->broken = true;
-	ntvm_qmap_changed(ctx);
+	ntvm_qmap_changed(ctx, ntvm_vad_base(vad), ntvm_vad_end(vad));
 	if (ntvm_view_unmap_ours(ctx, ntvm_vad_base(vad), ntvm_vad_end(vad)))
 		return false;
 	/* ntvmstat's event (event.c) */
