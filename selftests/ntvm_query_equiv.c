@@ -101,6 +101,49 @@ static int same(struct __test_metadata *_metadata, struct tally *t,
 	return 0;
 }
 
+/* What the map holds for @a, logged (when it did not answer). */
+static void dump(struct __test_metadata *_metadata, uintptr_t a)
+{
+	const struct ntvm_query_map_header *h = ntvm_query_map();
+	const struct ntvm_query_map_record *r;
+	const struct ntvm_query_map_run *run;
+	__u64 g = a >> 16;
+	__u32 e, i;
+	int shift, level = 0;
+
+	if (!h)
+		return;
+	e = h->root[(g >> 24) & 0xff];
+	for (shift = 16; shift >= 0 &&
+	     (e & NTVM_QUERY_MAP_TAG) == NTVM_QUERY_MAP_NODE; shift -= 8) {
+		if ((e & ~NTVM_QUERY_MAP_TAG) + 1024 > h->used)
+			break;
+		e = ((const __u32 *)((const char *)h +
+				     (e & ~NTVM_QUERY_MAP_TAG)))
+			[(g >> shift) & 0xff];
+		level++;
+	}
+	TH_LOG("  map: seq %llu pending %u used 0x%llx max 0x%llx; entry 0x%x at level %d",
+	       (unsigned long long)h->seq, h->pending,
+	       (unsigned long long)h->used,
+	       (unsigned long long)h->max_address, e, level);
+	if ((e & NTVM_QUERY_MAP_TAG) != NTVM_QUERY_MAP_RECORD ||
+	    (e & ~NTVM_QUERY_MAP_TAG) + 64 > h->used)
+		return;
+	r = (const void *)((const char *)h + (e & ~NTVM_QUERY_MAP_TAG));
+	TH_LOG("  record: 0x%llx-0x%llx flags 0x%x aprot 0x%x type 0x%x rflags 0x%x runs 0x%llx x %u",
+	       (unsigned long long)r->base, (unsigned long long)r->end,
+	       r->flags, r->allocation_protect, r->type, r->region_flags,
+	       (unsigned long long)r->runs, r->nr_runs);
+	if (r->runs + (__u64)r->nr_runs * 16 > h->used || r->nr_runs > 64)
+		return;
+	run = (const void *)((const char *)h + r->runs);
+	for (i = 0; i < r->nr_runs; i++)
+		TH_LOG("  run %u: 0x%llx state 0x%x protect 0x%x", i,
+		       (unsigned long long)run[i].start, run[i].state,
+		       run[i].protect);
+}
+
 /*
  * Whether the map must answer for @a, which the ioctl said @k of: inside
  * an intact allocation (the ioctl says managed memory) that is the only
@@ -134,12 +177,17 @@ static void check(struct __test_metadata *_metadata, struct tally *t,
 {
 	struct ntvm_query_args m, k;
 	MEMORY_BASIC_INFORMATION mbi;
-	unsigned long hits;
+	unsigned long hits, bad = ntvm_query_map_bad;
 	int fast, must;
 	SIZE_T n;
 
 	memset(&m, 0x5a, sizeof(m));
 	fast = ntvm_query_map_lookup(a, &m);
+	if (ntvm_query_map_bad != bad && t->failed++ < 5) {
+		TH_LOG("seed %u step %d (%s): 0x%llx: the map's read made no sense",
+		       t->seed, t->step, t->op, (unsigned long long)a);
+		dump(_metadata, a);
+	}
 	memset(&k, 0, sizeof(k));
 	kq(a, &k);
 	t->compared++;
@@ -160,6 +208,8 @@ static void check(struct __test_metadata *_metadata, struct tally *t,
 				       (unsigned long long)a,
 				       (unsigned long long)k.allocation_base,
 				       (unsigned long long)k.region_size);
+			if (t->missed <= 5)
+				dump(_metadata, a);
 		}
 	}
 	/* The library's own path: the same answer, from the map or not. */
@@ -197,6 +247,8 @@ static int lookup_fresh(uintptr_t a, struct ntvm_query_args *m)
 	struct ntvm_query_args k;
 	int i, tries = inject_active() ? 20 : 1;
 
+	/* Mapped first: the map is built by the first request after. */
+	ntvm_query_map();
 	for (i = 0; i < tries; i++) {
 		kq(a, &k);
 		if (ntvm_query_map_lookup(a, m))
@@ -509,6 +561,32 @@ static const char *step(struct arena *ar, uintptr_t *tripped)
 	}
 }
 
+/*
+ * NTVM_QUERY_TRACE=1: each step's regions of the arena (offsets from its
+ * start), the ioctl's and the map's, logged.
+ */
+static void trace(struct __test_metadata *_metadata, struct arena *ar,
+		  const struct tally *t)
+{
+	struct ntvm_query_args q, m;
+	uintptr_t at = ar->lo;
+	int fast;
+
+	TH_LOG("step %d: %s", t->step, t->op);
+	while (at < ar->hi && !kq(at, &q) && q.region_size) {
+		fast = ntvm_query_map_lookup(at, &m);
+		TH_LOG("  +0x%06llx 0x%06llx %5x %3x alloc %c0x%06llx%s",
+		       (unsigned long long)(at - ar->lo),
+		       (unsigned long long)q.region_size, q.state, q.protect,
+		       managed(&q) ? '+' : ' ',
+		       managed(&q) ? (unsigned long long)
+		       (q.allocation_base - ar->lo) : 0ULL,
+		       fast ? (memcmp(&m, &q, sizeof(m)) ? " map DIFFERS" :
+			       " map") : "");
+		at = q.base_address + q.region_size;
+	}
+}
+
 /* Everything in the arena released, unmapped: free again. */
 static void arena_clear(struct arena *ar)
 {
@@ -567,6 +645,8 @@ TEST(random_layouts)
 			uintptr_t tripped;
 
 			t.op = step(&ar, &tripped);
+			if (getenv("NTVM_QUERY_TRACE"))
+				trace(_metadata, &ar, &t);
 			/*
 			 * A guard page tripped, or views unmapped: the map
 			 * is behind until the next request; it must not
@@ -652,6 +732,45 @@ TEST(answers_in_an_allocation)
 	ASSERT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
 	EXPECT_EQ(0, ntvm_query_map_lookup((uintptr_t)p, &m));
 	EXPECT_EQ(0, t.failed);
+}
+
+/*
+ * A release that ends in the granule where another allocation starts
+ * (here: the head of a split, then the tail beside it in the granule)
+ * brings that allocation's record up to date too, though the range
+ * released does not reach it: its runs still start at its base.
+ */
+TEST(release_before_a_neighbour_in_its_granule)
+{
+	struct tally t = { .op = "release head" };
+	struct ntvm_query_args m, k;
+	unsigned long bad = ntvm_query_map_bad;
+	uintptr_t b, a;
+	SIZE_T size;
+
+	b = (uintptr_t)VirtualAlloc(NULL, 2 * GRAN, MEM_RESERVE | MEM_COMMIT,
+				    PAGE_READONLY);
+	ASSERT_NE(0, b);
+	/* Split: [b, b + 0x18000) and the tail [b + 0x19000, b + 2 GRAN). */
+	a = b + 0x18000;
+	size = PAGE;
+	ASSERT_EQ(STATUS_SUCCESS, nt_free(&a, &size, MEM_RELEASE));
+	ASSERT_EQ(0, kq(b + 0x19000, &k));
+	ASSERT_EQ(b + 0x19000, k.allocation_base);
+	/* The tail's granule is shared: ask. */
+	EXPECT_EQ(0, ntvm_query_map_lookup(b + 0x19000, &m));
+	ASSERT_TRUE(VirtualFree((void *)b, 0, MEM_RELEASE));
+	/* Alone in its granule now: answered, and right. */
+	ASSERT_EQ(1, lookup_fresh(b + 0x19000, &m)) {
+		dump(_metadata, b + 0x19000);
+	}
+	ASSERT_EQ(0, kq(b + 0x19000, &k));
+	EXPECT_TRUE(same(_metadata, &t, "tail", b + 0x19000, &m, &k));
+	EXPECT_EQ(bad, ntvm_query_map_bad);
+	check_range(_metadata, &t, b - GRAN, b + 3 * GRAN, 1);
+	EXPECT_EQ(0, t.failed);
+	EXPECT_EQ(0, t.missed);
+	VirtualFree((void *)(b + 0x19000), 0, MEM_RELEASE);
 }
 
 /*

@@ -98,10 +98,16 @@ static __u64 round_page(__u64 n)
 TEST(header_layout)
 {
 	const struct ntvm_query_map_header *h = header();
+	struct ntvm_query_args q;
 	__u64 features = 0;
 	int dev;
 
 	ASSERT_NE(NULL, h);
+	/* Built by the first service after the mapping (a query is one). */
+	EXPECT_NE(0, h->pending);
+	EXPECT_EQ(0, h->max_address);
+	ntvm_query_own(0x10000, &q, NTVM_QUERY_IOCTL);
+	EXPECT_EQ(0, h->pending);
 	EXPECT_EQ(80 + 4 * NTVM_QUERY_MAP_FANOUT, sizeof(*h));
 	EXPECT_EQ(64, sizeof(struct ntvm_query_map_record));
 	EXPECT_EQ(16, sizeof(struct ntvm_query_map_run));
@@ -118,9 +124,12 @@ TEST(header_layout)
 	EXPECT_EQ(0x7FFFFFFEFFFFULL, h->max_address);
 	EXPECT_EQ(0, h->pad);
 	EXPECT_EQ(0, h->reserved[0] | h->reserved[1] | h->reserved[2]);
-	/* At rest: even, two steps a change. */
+	/*
+	 * At rest: even, two steps a change, and two for each time the map
+	 * was brought up to date with no change (here: built).
+	 */
 	EXPECT_EQ(0, h->seq & 1);
-	EXPECT_EQ(2 * h->generation, h->seq);
+	EXPECT_LE(2 * h->generation + 2, h->seq);
 	EXPECT_EQ(h->generation, generation());
 	/* The library's mapping is read-only, shared, the whole window. */
 	EXPECT_EQ(h->map_size, ntvm_query_map_length());
@@ -746,7 +755,9 @@ TEST(generation_remote_change)
 
 /*
  * A reader following the sequence count never sees a change half made:
- * at rest the count is twice the generation, and both only grow.
+ * at rest the count is even, at least twice the generation (a section
+ * that only brings the map up to date counts no change), and both only
+ * grow.
  */
 static void *protect_loop(void *arg)
 {
@@ -784,7 +795,7 @@ TEST(reader_consistent)
 		if (__atomic_load_n(&h->seq, __ATOMIC_RELAXED) != seq)
 			continue;
 		reads++;
-		if (gen * 2 != seq || seq < last_seq || gen < last_gen)
+		if (gen * 2 > seq || seq < last_seq || gen < last_gen)
 			bad++;
 		last_seq = seq;
 		last_gen = gen;
@@ -793,7 +804,8 @@ TEST(reader_consistent)
 	EXPECT_EQ(NULL, res);
 	EXPECT_EQ(0, bad);
 	EXPECT_LT(0, reads);
-	EXPECT_EQ(generation() * 2, h->seq);
+	EXPECT_GE(h->seq, generation() * 2);
+	EXPECT_EQ(0, h->seq & 1);
 }
 
 static __u64 contexts(int fd)
