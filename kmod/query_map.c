@@ -247,11 +247,11 @@ void ntvm_qmap_erased(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 		raw_spin_lock(&ctx->qmap.lock);
 		ntvm_qmap_open(ctx);
 		WRITE_ONCE(rec->flags, NTVM_QUERY_MAP_RECORD_SLOW);
+		/* Linked through its first reserved word; see the sync. */
+		rec->reserved[0] = ctx->qmap.dead;
 		if (ctx->qmap.task != current)
 			ntvm_qmap_close(ctx);
 		raw_spin_unlock(&ctx->qmap.lock);
-		/* Linked through its first reserved word; see the sync. */
-		rec->reserved[0] = ctx->qmap.dead;
 		ctx->qmap.dead = ext->qrec;
 		ext->qrec = 0;
 	}

@@ -27,6 +27,7 @@
 #include "ntvm.h"
 
 #define NTVM_QSYNC_RUNS_INLINE	16
+#define NTVM_QSYNC_OLD_INLINE	8
 
 /* A list of runs being built, merging a run into an equal one before it. */
 struct ntvm_qruns {
@@ -109,14 +110,17 @@ static bool ntvm_qsync_runs(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 			    unsigned long start, unsigned long end)
 {
 	unsigned long base = ntvm_vad_base(vad), vad_end = ntvm_vad_end(vad);
-	struct ntvm_query_map_run *old = NULL;
+	struct ntvm_query_map_run *old = NULL, few[NTVM_QSYNC_OLD_INLINE];
 	struct ntvm_qruns rl;
 	u32 i, nr = rec->nr_runs, off;
 
 	start = full ? base : max(start & PAGE_MASK, base);
 	end = full ? vad_end : min(PAGE_ALIGN(end), vad_end);
 	if (!full && nr) {
-		old = kvmalloc_array(nr, sizeof(*old), GFP_KERNEL_ACCOUNT);
+		old = few;
+		if (nr > ARRAY_SIZE(few))
+			old = kvmalloc_array(nr, sizeof(*old),
+					     GFP_KERNEL_ACCOUNT);
 		if (!old)
 			return false;
 		ntvm_qstore_read(ctx, rec->runs, old, ntvm_qruns_bytes(nr));
@@ -134,7 +138,8 @@ static bool ntvm_qsync_runs(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 			ntvm_qruns_add(&rl, old[i].start, old[i].state,
 				       old[i].protect);
 	}
-	kvfree(old);
+	if (old != few)
+		kvfree(old);
 	off = rl.failed ? 0 : ntvm_qstore_alloc(ctx, ntvm_qruns_bytes(rl.nr));
 	if (off) {
 		ntvm_qstore_write(ctx, off, rl.run, ntvm_qruns_bytes(rl.nr));

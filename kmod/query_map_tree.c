@@ -18,6 +18,8 @@
 #define NTVM_QTREE_LEVELS	4
 #define NTVM_QTREE_BITS		8
 #define NTVM_QTREE_NODE_SIZE	(NTVM_QUERY_MAP_FANOUT * sizeof(u32))
+/* Granules looked at before a change, to leave them if they are right. */
+#define NTVM_QTREE_LOOK		16
 
 static unsigned int ntvm_qtree_shift(unsigned int level)
 {
@@ -131,7 +133,17 @@ static void ntvm_qtree_set_in(struct ntvm_ctx *ctx, u32 *table,
 void ntvm_qtree_set(struct ntvm_ctx *ctx, unsigned long first,
 		    unsigned long last, u32 entry)
 {
+	unsigned long g;
+
 	lockdep_assert_held(&ctx->op_lock);
+	/* Most changes leave a few granules as they were: look first. */
+	if (last - first < NTVM_QTREE_LOOK) {
+		for (g = first; g <= last; g++)
+			if (ntvm_qtree_get(ctx, g) != entry)
+				break;
+		if (g > last)
+			return;
+	}
 	ntvm_qtree_set_in(ctx, ntvm_qmap_header(ctx)->root, 0, 0, first, last,
 			  entry);
 }
