@@ -149,13 +149,34 @@ static void dump(struct __test_metadata *_metadata, uintptr_t a)
  * an intact allocation (the ioctl says managed memory) that is the only
  * allocation in its 64 KiB granule (else the entry is SLOW).
  */
+/*
+ * Ranges whose views the process unmapped (munmap of an allocation): the
+ * module keeps such an allocation, broken, until a change there forgets
+ * it, and a granule it shares is SLOW meanwhile.
+ */
+#define MAX_BROKEN	64
+static struct { uintptr_t base, end; } broken[MAX_BROKEN];
+static int nbroken;
+
+static void broken_add(uintptr_t base, uintptr_t end)
+{
+	if (nbroken < MAX_BROKEN) {
+		broken[nbroken].base = base;
+		broken[nbroken++].end = end;
+	}
+}
+
 static int must_answer(uintptr_t a, const struct ntvm_query_args *k)
 {
 	uintptr_t g = a & ~(GRAN - 1), at = g;
 	struct ntvm_query_args q;
+	int i;
 
 	if (k->status || !managed(k))
 		return 0;
+	for (i = 0; i < nbroken; i++)
+		if (broken[i].base < g + GRAN && g < broken[i].end)
+			return 0;
 	while (at < g + GRAN) {
 		if (kq(at, &q) || !q.region_size)
 			return 0;
@@ -531,7 +552,9 @@ static const char *step(struct arena *ar, uintptr_t *tripped)
 		/* The process unmaps a whole allocation's views itself. */
 		if (any_allocation(ar, &q)) {
 			b = q.allocation_base;
-			munmap((void *)b, allocation_end(b) - b);
+			e = allocation_end(b);
+			munmap((void *)b, e - b);
+			broken_add(b, e);
 			*tripped = b;
 		}
 		return "munmap";
@@ -664,6 +687,7 @@ TEST(random_layouts)
 		}
 		TH_LOG("seed %u: %d steps", t.seed, t.step);
 		arena_clear(&ar);
+		nbroken = 0;
 		if (t.failed)
 			break;
 	}
@@ -771,6 +795,46 @@ TEST(release_before_a_neighbour_in_its_granule)
 	EXPECT_EQ(0, t.failed);
 	EXPECT_EQ(0, t.missed);
 	VirtualFree((void *)(b + 0x19000), 0, MEM_RELEASE);
+}
+
+/*
+ * The same with no page between them: a placeholder split in three,
+ * [b, b + 0xb000), [b + 0xb000, b + 0xc000), [b + 0xc000, b + GRAN); the
+ * first released, then the second: the third's record is brought up to
+ * date each time, its runs starting at its base.
+ */
+TEST(release_next_to_a_placeholder_piece)
+{
+	struct tally t = { .op = "release piece" };
+	struct ntvm_query_args m, k;
+	unsigned long bad = ntvm_query_map_bad;
+	uintptr_t b;
+
+	b = (uintptr_t)VirtualAlloc2(NULL, NULL, GRAN, PH_TYPE, PAGE_NOACCESS,
+				     NULL, 0);
+	ASSERT_NE(0, b);
+	ASSERT_TRUE(VirtualFree((void *)(b + 0xb000), PAGE,
+				MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER));
+	ASSERT_EQ(0, kq(b + 0xc000, &k));
+	ASSERT_EQ(b + 0xc000, k.allocation_base);
+	ASSERT_TRUE(VirtualFree((void *)b, 0, MEM_RELEASE));
+	ASSERT_EQ(0, kq(b + 0xb000, &k));
+	ASSERT_EQ(b + 0xb000, k.allocation_base);
+	EXPECT_EQ(0, ntvm_query_map_lookup(b + 0xc000, &m));
+	EXPECT_EQ(bad, ntvm_query_map_bad) {
+		dump(_metadata, b + 0xc000);
+	}
+	ASSERT_TRUE(VirtualFree((void *)(b + 0xb000), 0, MEM_RELEASE));
+	ASSERT_EQ(1, lookup_fresh(b + 0xc000, &m)) {
+		dump(_metadata, b + 0xc000);
+	}
+	ASSERT_EQ(0, kq(b + 0xc000, &k));
+	EXPECT_TRUE(same(_metadata, &t, "piece", b + 0xc000, &m, &k));
+	EXPECT_EQ(bad, ntvm_query_map_bad);
+	check_range(_metadata, &t, b - GRAN, b + 2 * GRAN, 1);
+	EXPECT_EQ(0, t.failed);
+	EXPECT_EQ(0, t.missed);
+	VirtualFree((void *)(b + 0xc000), 0, MEM_RELEASE);
 }
 
 /*
