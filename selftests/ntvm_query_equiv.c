@@ -621,6 +621,13 @@ static void arena_clear(struct arena *ar)
 		munmap((void *)ar->fm[i].base, ar->fm[i].size);
 	ar->nfm = 0;
 	ar->nph = 0;
+	/*
+	 * An allocation whose views the process unmapped stays, broken,
+	 * until a call there forgets it (the release fails: free memory).
+	 */
+	for (i = 0; i < nbroken; i++)
+		VirtualFree((void *)broken[i].base, 0, MEM_RELEASE);
+	nbroken = 0;
 	while (at < ar->hi && !kq(at, &q) && q.region_size) {
 		if (managed(&q) && q.state != MEM_FREE)
 			VirtualFree((void *)(uintptr_t)q.allocation_base, 0,
@@ -686,7 +693,6 @@ TEST(random_layouts)
 				break;
 		}
 		TH_LOG("seed %u: %d steps", t.seed, t.step);
-		/* Broken allocations stay until forgotten: @broken too. */
 		arena_clear(&ar);
 		if (t.failed)
 			break;
