@@ -250,7 +250,9 @@ struct ntvm_qmap {
 		unsigned long start;
 		unsigned long end;
 	} pending[NTVM_QMAP_PENDING];
+#ifdef CONFIG_MMU_NOTIFIER
 	struct mmu_notifier mn;		/* query_map_notifier.c */
+#endif
 };
 
 struct ntvm_user_charge;

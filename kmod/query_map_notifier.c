@@ -9,12 +9,16 @@
  * allocation makes the map pending (readers ask the ioctl) until the next
  * service has looked again.  Before the unmap, and after it, as the next
  * service may run in between.
+ *
+ * A kernel without MMU notifiers (no driver there selects them) keeps
+ * the map pending: every query asks the ioctl.
  */
 
 #include <linux/mmu_notifier.h>
 
 #include "ntvm.h"
 
+#ifdef CONFIG_MMU_NOTIFIER
 static struct ntvm_ctx *ntvm_qmap_ctx(struct mmu_notifier *mn)
 {
 	return container_of(mn, struct ntvm_ctx, qmap.mn);
@@ -75,3 +79,13 @@ void ntvm_qmap_notifier_unregister(struct ntvm_ctx *ctx)
 		mmu_notifier_unregister(&ctx->qmap.mn, ctx->mm);
 	ctx->qmap.notifier = false;
 }
+#else
+int ntvm_qmap_notifier_register(struct ntvm_ctx *ctx)
+{
+	return -EOPNOTSUPP;
+}
+
+void ntvm_qmap_notifier_unregister(struct ntvm_ctx *ctx)
+{
+}
+#endif
