@@ -120,7 +120,8 @@ int ntvm_query_map_generation(__u64 *generation);
 __u64 ntvm_query_map_length(void);
 /*
  * A query of @address of the calling process from its query map: 1 with
- * *q what NTVM_IOC_QUERY answers (status 0), or 0: ask NTVM_IOC_QUERY.
+ * *q what NTVM_IOC_QUERY answers (status 0), or 0: ask NTVM_IOC_QUERY
+ * (*q then holds anything).
  */
 int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q);
 /*

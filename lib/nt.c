@@ -234,6 +234,16 @@ NtQueryVirtualMemory(HANDLE process, PVOID base,
 	struct ntvm_target t;
 	NTSTATUS status;
 
+	/*
+	 * The process's own memory, by its pseudo-handle: from its query map
+	 * when that can answer (the checks below all pass), no system call.
+	 */
+	if (ntvm_is_self(process) && class == MemoryBasicInformation &&
+	    length >= sizeof(*mbi) && info &&
+	    ntvm_query_map_lookup((uintptr_t)base, &args)) {
+		ntvm_query_map_hits++;
+		goto answer;
+	}
 	status = ntvm_target_get(process, PROCESS_QUERY_INFORMATION, 0, &t);
 	if (status)
 		return status;
@@ -248,6 +258,7 @@ NtQueryVirtualMemory(HANDLE process, PVOID base,
 	ntvm_target_put(&t);
 	if (!NT_SUCCESS(status))
 		return status;
+answer:
 #if UINTPTR_MAX <= 0xffffffffu
 	/* Another (64-bit) process's region, cut where 32 bits end. */
 	if (args.base_address + args.region_size > 0x100000000ULL)

@@ -116,13 +116,12 @@ static int ntvm_query_map_open(struct ntvm_qmap *m)
 	return 0;
 }
 
-static const struct ntvm_qmap *ntvm_qmap_get(void)
+static const struct ntvm_qmap *ntvm_qmap_get_slow(void)
 {
 	const struct ntvm_qmap *m;
 
-	m = __atomic_load_n(&ntvm_qmap, __ATOMIC_ACQUIRE);
-	if (m || __atomic_load_n(&ntvm_qmap_tried, __ATOMIC_ACQUIRE))
-		return m;
+	if (__atomic_load_n(&ntvm_qmap_tried, __ATOMIC_ACQUIRE))
+		return __atomic_load_n(&ntvm_qmap, __ATOMIC_ACQUIRE);
 	pthread_mutex_lock(&ntvm_qmap_lock);
 	if (!ntvm_qmap && !ntvm_qmap_tried) {
 		if (!ntvm_query_map_open(&ntvm_qmap_mapping))
@@ -133,6 +132,15 @@ static const struct ntvm_qmap *ntvm_qmap_get(void)
 	m = ntvm_qmap;
 	pthread_mutex_unlock(&ntvm_qmap_lock);
 	return m;
+}
+
+/* The mapping, mapped at the first call; NULL when there is none. */
+static inline const struct ntvm_qmap *ntvm_qmap_get(void)
+{
+	const struct ntvm_qmap *m;
+
+	m = __atomic_load_n(&ntvm_qmap, __ATOMIC_ACQUIRE);
+	return m ? m : ntvm_qmap_get_slow();
 }
 
 const struct ntvm_query_map_header *ntvm_query_map(void)
@@ -340,20 +348,19 @@ out:
 int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q)
 {
 	const struct ntvm_qmap *m = ntvm_qmap_get();
-	struct ntvm_query_args a;
 	int i;
 
 	/* The header alone (no room for the window): nothing to read. */
 	if (!m || m->len <= ~m->page_mask + 1)
 		return 0;
 	for (i = 0; i < NTVM_QMAP_TRIES; i++) {
-		switch (ntvm_qmap_read(m, address, m->page_mask, &a)) {
+		/* *q is written as read: whatever the read, it is filled. */
+		switch (ntvm_qmap_read(m, address, m->page_mask, q)) {
 		case NTVM_QMAP_ANSWER:
-			a.address = address;
-			a.status = NTVM_STATUS_SUCCESS;
-			a.flags = 0;
-			a.pad = 0;
-			*q = a;
+			q->address = address;
+			q->status = NTVM_STATUS_SUCCESS;
+			q->flags = 0;
+			q->pad = 0;
 			return 1;
 		case NTVM_QMAP_ASK:
 			return 0;
