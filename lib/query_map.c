@@ -186,13 +186,17 @@ int ntvm_query_map_generation(__u64 *generation)
  */
 #define NTVM_QMAP_TRIES		64
 
+/* A reader waiting for a change in progress. */
+static inline void ntvm_cpu_relax(void)
+{
 #if defined(__x86_64__)
-#define ntvm_cpu_relax()	__builtin_ia32_pause()
+	__builtin_ia32_pause();
 #elif defined(__aarch64__)
-#define ntvm_cpu_relax()	__asm__ __volatile__("yield" ::: "memory")
+	__asm__ __volatile__("yield" ::: "memory");
 #else
-#define ntvm_cpu_relax()	__asm__ __volatile__("" ::: "memory")
+	__asm__ __volatile__("" ::: "memory");
 #endif
+}
 
 #define NTVM_QMAP_NODE_SIZE	(NTVM_QUERY_MAP_FANOUT * sizeof(__u32))
 #define NTVM_QMAP_GRANULE_SHIFT	16

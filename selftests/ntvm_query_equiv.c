@@ -996,7 +996,7 @@ struct race {
 	uintptr_t probe[NR_CELLS * CELL_PROBES];
 	struct ntvm_query_args ans[2][NR_CELLS * CELL_PROBES];
 	int nprobe;
-	volatile int stop;
+	int stop;		/* atomic: the threads end */
 	unsigned long switches[NR_CELLS];
 	int error[NR_CELLS];
 };
@@ -1148,7 +1148,7 @@ static void *writer(void *arg)
 	struct writer_arg *w = arg;
 	int b = 0;
 
-	while (!w->r->stop) {
+	while (!__atomic_load_n(&w->r->stop, __ATOMIC_RELAXED)) {
 		b = !b;
 		if (cell_set(w->r, w->cell, b)) {
 			w->r->error[w->cell] = b + 1;
@@ -1184,8 +1184,9 @@ static void *reader(void *arg)
 	unsigned long bad = ntvm_query_map_bad;
 	int i, fast, pass;
 
-	for (pass = rd->id; !r->stop; pass++) {
-		for (i = 0; i < r->nprobe && !r->stop; i++) {
+	for (pass = rd->id; !__atomic_load_n(&r->stop, __ATOMIC_RELAXED);
+	     pass++) {
+		for (i = 0; i < r->nprobe; i++) {
 			/* The map's answer, or the library's from either. */
 			if ((i + pass) & 1) {
 				fast = ntvm_query_map_lookup(r->probe[i], &q);
@@ -1261,7 +1262,7 @@ TEST(concurrent_changes)
 		ASSERT_EQ(0, pthread_create(&wt[c], NULL, writer, &w[c]));
 	}
 	sleep(RACE_SECONDS);
-	r.stop = 1;
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
 	for (c = 0; c < NR_CELLS; c++)
 		ASSERT_EQ(0, pthread_join(wt[c], NULL));
 	for (i = 0; i < RACE_READERS; i++)
