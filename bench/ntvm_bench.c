@@ -33,6 +33,9 @@
 #include <linux/ntvm.h>
 #include <linux/userfaultfd.h>
 
+/* libntvm's internals (linked statically): the query without the map. */
+#include "internal.h"
+
 /*
  * The modern primitives the baselines use where the running kernel has
  * them (checked at run time): PAGEMAP_SCAN (6.7), UFFD_FEATURE_WP_ASYNC
@@ -430,6 +433,30 @@ static double query_ntvm(void *ctx)
 		if (!VirtualQuery(addr, &mbi, sizeof(mbi)))
 			die("VirtualQuery");
 	return (now_ns() - t) / N_QUERY;
+}
+
+/* query_ioctl: the same query by NTVM_IOC_QUERY, as without the map. */
+static double query_ioctl_ntvm(void *ctx)
+{
+	char *addr = ctx;
+	struct ntvm_query_args q;
+	double t = now_ns();
+	int i;
+
+	for (i = 0; i < N_QUERY; i++)
+		if (ntvm_query_own((uintptr_t)addr, &q, NTVM_QUERY_IOCTL))
+			die("NTVM_IOC_QUERY");
+	return (now_ns() - t) / N_QUERY;
+}
+
+/* The bytes of the query map that exist now (its @used). */
+static long map_used(void)
+{
+	const struct ntvm_query_map_header *h = ntvm_query_map();
+
+	if (!h)
+		return -1;
+	return (long)__atomic_load_n(&h->used, __ATOMIC_ACQUIRE);
 }
 
 static double getppid_linux(void *ctx)
@@ -1278,6 +1305,84 @@ static void r1m_failed(struct result *r, const struct r1m_report *rep,
 		result_extra(r, keys[2], rep->signal);
 }
 
+/*
+ * query_huge: a query inside a 64 GiB reservation with one committed page
+ * in its middle (the answer's region is 32 GiB), against query_1 (@small,
+ * in one of ten 64 KiB reservations), interleaved; and the query map's
+ * cost of that address space.
+ */
+#define HUGE_SIZE	(64ULL << 30)
+
+/*
+ * The bytes the query map grows by for a reservation of @size with a page
+ * committed in its middle, in a context of its own (a child's), whose map
+ * has nothing to reuse: page-granular, so an upper bound.
+ */
+static long map_bytes_fresh(unsigned long long size)
+{
+	MEMORY_BASIC_INFORMATION mbi;
+	long v = -1, u0;
+	int p[2], status;
+	pid_t pid;
+	char *x;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		/* Mapped by the first query, built by the second. */
+		VirtualQuery(&mbi, &mbi, sizeof(mbi));
+		VirtualQuery(&mbi, &mbi, sizeof(mbi));
+		u0 = map_used();
+		x = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_READWRITE);
+		if (x && VirtualAlloc(x + size / 2, PAGE, MEM_COMMIT,
+				      PAGE_READWRITE) && u0 >= 0)
+			v = map_used() - u0;
+		_exit(write(p[1], &v, sizeof(v)) != sizeof(v));
+	}
+	close(p[1]);
+	if (pid < 0 || read(p[0], &v, sizeof(v)) != sizeof(v))
+		v = -1;
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	return v;
+}
+
+static void query_huge(char *small)
+{
+	double q1[ROUNDS], qh[ROUNDS];
+	long fresh = map_bytes_fresh(HUGE_SIZE);
+	struct result *r;
+	char *p;
+	int i;
+
+	p = VirtualAlloc(NULL, HUGE_SIZE, MEM_RESERVE, PAGE_READWRITE);
+	if (!p) {
+		fprintf(stderr, "bench: a 64 GiB reservation failed (error %u): query_huge skipped\n",
+			GetLastError());
+		return;
+	}
+	if (!VirtualAlloc(p + HUGE_SIZE / 2, PAGE, MEM_COMMIT,
+			  PAGE_READWRITE))
+		die("commit in 64 GiB");
+	query_ntvm(p + 0x100);
+	for (i = 0; i < ROUNDS; i++) {
+		qh[i] = query_ntvm(p + 0x100);
+		q1[i] = query_ntvm(small);
+	}
+	r = &results[nresults++];
+	*r = (struct result){ .name = "query_huge", .baseline = "query_1",
+			      .target = "<= 2.0", .unit = "ns" };
+	r->ntvm = median(qh, ROUNDS);
+	r->base = median(q1, ROUNDS);
+	r->ratio = r->ntvm / r->base;
+	if (fresh >= 0)
+		result_extra(r, "map_bytes_per_gib",
+			     fresh / (long)(HUGE_SIZE >> 30));
+	VirtualFree(p, 0, MEM_RELEASE);
+}
+
 static void reserve_1m(void)
 {
 	static const char *const ntvm_keys[] = {
@@ -1401,7 +1506,10 @@ static void remote_stop(struct remote_ctx *c)
 	waitpid(c->pid, NULL, 0);
 }
 
-/* query_ex: VirtualQueryEx of the target against a local VirtualQuery. */
+/*
+ * query_ex: VirtualQueryEx of the target against the same query of this
+ * process by the ioctl (a local VirtualQuery needs none now).
+ */
 static double query_ex_ntvm(void *ctx)
 {
 	struct remote_ctx *c = ctx;
@@ -1415,11 +1523,12 @@ static double query_ex_ntvm(void *ctx)
 	return (now_ns() - t) / N_QUERY;
 }
 
+/* The same query of this process by the ioctl (query_ioctl's path). */
 static double query_local(void *ctx)
 {
 	struct remote_ctx *c = ctx;
 
-	return query_ntvm(c->local_query);
+	return query_ioctl_ntvm(c->local_query);
 }
 
 /* rpm_4k: ReadProcessMemory of 4 KiB against process_vm_readv(2). */
@@ -1482,7 +1591,7 @@ static void remote_pairs(void)
 
 	if (remote_start(&c))
 		return;
-	pair("query_ex", "local VirtualQuery (query_1)", "<= 1.5",
+	pair("query_ex", "local query by the ioctl (query_ioctl)", "<= 1.5",
 	     query_ex_ntvm, query_local, &c);
 	pair("rpm_4k", "process_vm_readv of 4 KiB", "<= 1.3", rpm_ntvm,
 	     rpm_linux, &c);
@@ -1576,6 +1685,8 @@ static const struct loop_bench loops[] = {
 	{ "ref_first_touch_4k", touch_ntvm, touch_shm, loop_setup_memfd, 1 },
 	{ "ref_decommit_256", decommit_ntvm, decommit_shm, loop_setup_memfd, 1 },
 	{ "query_1", query_ntvm, getppid_linux, loop_setup_query, 0 },
+	{ "query_ioctl", query_ioctl_ntvm, getppid_linux, loop_setup_query,
+	  0 },
 	{ "ioctl_version", version_ntvm, getppid_linux, loop_setup_version, 0 },
 	{ "ww_first_write", ww_first_write_ntvm, ww_first_write_emu, ww_setup,
 	  1 },
@@ -1698,8 +1809,10 @@ int main(int argc, char **argv)
 	pair("ref_decommit_256", "memfd madvise(REMOVE) + mprotect(NONE)",
 	     "reference", decommit_ntvm, decommit_shm, NULL);
 
-	pair("query_1", "getppid()", "<= 2.0", query_ntvm, getppid_linux,
+	pair("query_1", "getppid()", "<= 0.5", query_ntvm, getppid_linux,
 	     many[5] + 0x100);
+	pair("query_ioctl", "getppid()", "reference", query_ioctl_ntvm,
+	     getppid_linux, many[5] + 0x100);
 	{
 		struct procmap_ctx pm;
 		const char *lacks = procmap_open(&pm, many[5] + 0x100);
@@ -1719,7 +1832,10 @@ int main(int argc, char **argv)
 		double q1[ROUNDS], q100k[ROUNDS];
 		struct result *r = &results[nresults++];
 		char **small = reserve_many(10);
+		long used;
 
+		query_ntvm(small[5]);
+		used = map_used();
 		many = reserve_many(100000);
 		query_ntvm(many[50000]);
 		for (i = 0; i < ROUNDS; i++) {
@@ -1732,7 +1848,13 @@ int main(int argc, char **argv)
 		r->ntvm = median(q100k, ROUNDS);
 		r->base = median(q1, ROUNDS);
 		r->ratio = r->ntvm / r->base;
+		/* The query map's cost of a 64 KiB reservation. */
+		if (used >= 0)
+			result_extra(r, "map_bytes_per_reservation",
+				     (map_used() - used) / 100000);
+		result_extra(r, "map_used_bytes", map_used());
 		release_many(many, 100000);
+		query_huge(small[5] + 0x100);
 		release_many(small, 10);
 	}
 	vma_alternating();

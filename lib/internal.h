@@ -92,10 +92,18 @@ int ntvm_target_maps(const struct ntvm_target *t, __u64 *max_address);
 
 /*
  * NtQueryVirtualMemory(MemoryBasicInformation) of @t, region_flags
- * included (lib/nt.c).
+ * included (lib/nt.c): for the process itself from its query map when
+ * that can answer, else by NTVM_IOC_QUERY.
  */
 NTSTATUS ntvm_query(struct ntvm_target *t, __u64 address,
 		    struct ntvm_query_args *q);
+/* ntvm_query_flags(): never from the query map (the bench, the tests). */
+#define NTVM_QUERY_IOCTL	0x1
+NTSTATUS ntvm_query_flags(struct ntvm_target *t, __u64 address,
+			  struct ntvm_query_args *q, unsigned int flags);
+/* The same for the calling process itself (its pseudo-handle). */
+NTSTATUS ntvm_query_own(__u64 address, struct ntvm_query_args *q,
+			unsigned int flags);
 /* NtProtectVirtualMemory on @t's context. */
 NTSTATUS ntvm_range_protect(struct ntvm_target *t, PVOID *base, PSIZE_T size,
 			    struct ntvm_protect_args *args);
@@ -108,6 +116,22 @@ const struct ntvm_query_map_header *ntvm_query_map(void);
 /* Its generation, read consistently (the sequence count); 0, or -1 when
  * there is no query map. */
 int ntvm_query_map_generation(__u64 *generation);
+/* The bytes of it mapped: the window, or the header's page alone. */
+__u64 ntvm_query_map_length(void);
+/*
+ * A query of @address of the calling process from its query map: 1 with
+ * *q what NTVM_IOC_QUERY answers (status 0), or 0: ask NTVM_IOC_QUERY
+ * (*q then holds anything).
+ */
+int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q);
+/*
+ * The calling thread's count of queries ntvm_query() answered from the
+ * map, and of map reads that made no sense though the sequence count held
+ * (a bug of the module's: answered by the ioctl instead).  For the tests.
+ */
+#define NTVM_TLS __attribute__((tls_model("initial-exec")))
+extern __thread unsigned long ntvm_query_map_hits NTVM_TLS;
+extern __thread unsigned long ntvm_query_map_bad NTVM_TLS;
 /* In a forked child: the parent's mapping is not inherited. */
 void ntvm_query_map_child(void);
 /* A query from /proc/PID/maps, for a process without a context

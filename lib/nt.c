@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The NT layer: NtAllocateVirtualMemory and friends, one ioctl each.
+ * The NT layer: NtAllocateVirtualMemory and friends, one ioctl each
+ * (a query of the process's own memory mostly none: lib/query_map.c).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -173,15 +174,25 @@ NtProtectVirtualMemory(HANDLE process, PVOID *base, PSIZE_T size,
 	return status;
 }
 
-NTSTATUS ntvm_query(struct ntvm_target *t, __u64 address,
-		    struct ntvm_query_args *q)
+NTSTATUS ntvm_query_flags(struct ntvm_target *t, __u64 address,
+			  struct ntvm_query_args *q, unsigned int flags)
 {
 	__u64 max_address;
 	NTSTATUS status;
 	int maps_fd, views;
 
+	if (!ntvm_target_is_remote(t)) {
+		/* The process's own memory: its query map, if it can say. */
+		if (t->fd >= 0 && !(flags & NTVM_QUERY_IOCTL) &&
+		    ntvm_query_map_lookup(address, q)) {
+			ntvm_query_map_hits++;
+			return STATUS_SUCCESS;
+		}
+		*q = (struct ntvm_query_args){ .address = address };
+		return ntvm_ioctl_fd(t->fd, NTVM_IOC_QUERY, q, &q->status);
+	}
 	*q = (struct ntvm_query_args){ .address = address };
-	if (t->fd >= 0 || !ntvm_target_is_remote(t))
+	if (t->fd >= 0)
 		return ntvm_ioctl_fd(t->fd, NTVM_IOC_QUERY, q, &q->status);
 	maps_fd = ntvm_target_maps(t, &max_address);
 	status = ntvm_maps_query(maps_fd, max_address, q, &views);
@@ -199,6 +210,20 @@ NTSTATUS ntvm_query(struct ntvm_target *t, __u64 address,
 	return status;
 }
 
+NTSTATUS ntvm_query(struct ntvm_target *t, __u64 address,
+		    struct ntvm_query_args *q)
+{
+	return ntvm_query_flags(t, address, q, 0);
+}
+
+NTSTATUS ntvm_query_own(__u64 address, struct ntvm_query_args *q,
+			unsigned int flags)
+{
+	struct ntvm_target t = { .process = NULL, .fd = ntvm_dev() };
+
+	return ntvm_query_flags(&t, address, q, flags);
+}
+
 NTVM_EXPORT NTSTATUS NTAPI
 NtQueryVirtualMemory(HANDLE process, PVOID base,
 		     MEMORY_INFORMATION_CLASS class, PVOID info, SIZE_T length,
@@ -209,6 +234,16 @@ NtQueryVirtualMemory(HANDLE process, PVOID base,
 	struct ntvm_target t;
 	NTSTATUS status;
 
+	/*
+	 * The process's own memory, by its pseudo-handle: from its query map
+	 * when that can answer (the checks below all pass), no system call.
+	 */
+	if (ntvm_is_self(process) && class == MemoryBasicInformation &&
+	    length >= sizeof(*mbi) && info &&
+	    ntvm_query_map_lookup((uintptr_t)base, &args)) {
+		ntvm_query_map_hits++;
+		goto answer;
+	}
 	status = ntvm_target_get(process, PROCESS_QUERY_INFORMATION, 0, &t);
 	if (status)
 		return status;
@@ -223,6 +258,7 @@ NtQueryVirtualMemory(HANDLE process, PVOID base,
 	ntvm_target_put(&t);
 	if (!NT_SUCCESS(status))
 		return status;
+answer:
 #if UINTPTR_MAX <= 0xffffffffu
 	/* Another (64-bit) process's region, cut where 32 bits end. */
 	if (args.base_address + args.region_size > 0x100000000ULL)

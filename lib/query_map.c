@@ -5,62 +5,156 @@
  * process, thread-safe; a forked child (which does not inherit the
  * mapping, nor uses its parent's context) maps its own.
  *
- * Nothing answers from it yet: see Documentation/ntvm.rst.
+ * Layout version 2 (NTVM_FEATURE_QUERY_RECORDS) holds the allocations:
+ * ntvm_query_map_lookup() answers a query of the process's own memory
+ * from it, without a system call, exactly as NTVM_IOC_QUERY would, or
+ * says to ask NTVM_IOC_QUERY (see Documentation/ntvm.rst, "The query
+ * map").  A 64-bit process maps the whole window (map_size bytes); a
+ * 32-bit one only the header, and keeps asking the module.
+ *
+ * The reader trusts nothing it reads: the module changes the map under it
+ * (a section that turns out torn, with the sequence count changed, may
+ * hold anything), so every offset and count is checked against the bytes
+ * that exist (@used, and the length mapped) before it is followed, every
+ * loop is bounded, and only an answer read in one section whose count
+ * did not change is given.
  */
 #include <pthread.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "internal.h"
 
+/*
+ * The mapping: its header, how many bytes of it are mapped, and the mask
+ * that rounds an address down to its page.
+ */
+struct ntvm_qmap {
+	const struct ntvm_query_map_header *h;
+	__u64 len;
+	__u64 page_mask;
+};
+
 static pthread_mutex_t ntvm_qmap_lock = PTHREAD_MUTEX_INITIALIZER;
-static const struct ntvm_query_map_header *ntvm_qmap;
+static struct ntvm_qmap ntvm_qmap_mapping;
+/* &ntvm_qmap_mapping once mapped (release: its fields are set). */
+static const struct ntvm_qmap *ntvm_qmap;
 static int ntvm_qmap_tried;
+
+__thread unsigned long ntvm_query_map_hits NTVM_TLS;
+__thread unsigned long ntvm_query_map_bad NTVM_TLS;
 
 void ntvm_query_map_child(void)
 {
 	/* Not inherited (VM_DONTCOPY): the address is free in the child. */
 	ntvm_qmap = NULL;
+	ntvm_qmap_mapping.h = NULL;
+	ntvm_qmap_mapping.len = 0;
+	ntvm_qmap_mapping.page_mask = 0;
 	ntvm_qmap_tried = 0;
 	pthread_mutex_init(&ntvm_qmap_lock, NULL);
 }
 
-static const struct ntvm_query_map_header *ntvm_query_map_open(void)
+static long ntvm_qmap_page(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	return page > 0 ? page : 4096;
+}
+
+/* The window a 64-bit process maps: the whole map, if it is sane. */
+static __u64 ntvm_qmap_window(const struct ntvm_query_map_header *h,
+			      __u64 page)
+{
+#if UINTPTR_MAX > 0xffffffffu
+	__u64 size = __atomic_load_n(&h->map_size, __ATOMIC_RELAXED);
+
+	if (size > page && size <= (1ULL << 40) && !(size & (page - 1)))
+		return size;
+#endif
+	return page;
+}
+
+static int ntvm_query_map_open(struct ntvm_qmap *m)
 {
 	const struct ntvm_query_map_header *h;
+	__u64 page = ntvm_qmap_page(), len;
 	void *p;
 	int fd;
 
 	fd = ntvm_dev();
 	if (fd < 0)
-		return NULL;
-	p = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
+		return -1;
+	p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
-		return NULL;
+		return -1;
 	h = p;
 	if (h->magic != NTVM_QUERY_MAP_MAGIC ||
 	    h->version < NTVM_QUERY_MAP_VERSION) {
-		munmap(p, sizeof(*h));
-		return NULL;
+		munmap(p, page);
+		return -1;
 	}
-	return h;
+	len = ntvm_qmap_window(h, page);
+	if (len > page) {
+		/*
+		 * The window, mapped anew (it cannot grow in place:
+		 * VM_DONTEXPAND).  Without the address space for it, the
+		 * header alone: every query asks the module.
+		 */
+		void *w = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+
+		if (w == MAP_FAILED) {
+			len = page;
+		} else {
+			munmap(p, page);
+			p = w;
+		}
+	}
+	m->h = p;
+	m->len = len;
+	m->page_mask = ~(page - 1);
+	return 0;
+}
+
+static const struct ntvm_qmap *ntvm_qmap_get_slow(void)
+{
+	const struct ntvm_qmap *m;
+
+	if (__atomic_load_n(&ntvm_qmap_tried, __ATOMIC_ACQUIRE))
+		return __atomic_load_n(&ntvm_qmap, __ATOMIC_ACQUIRE);
+	pthread_mutex_lock(&ntvm_qmap_lock);
+	if (!ntvm_qmap && !ntvm_qmap_tried) {
+		if (!ntvm_query_map_open(&ntvm_qmap_mapping))
+			__atomic_store_n(&ntvm_qmap, &ntvm_qmap_mapping,
+					 __ATOMIC_RELEASE);
+		__atomic_store_n(&ntvm_qmap_tried, 1, __ATOMIC_RELEASE);
+	}
+	m = ntvm_qmap;
+	pthread_mutex_unlock(&ntvm_qmap_lock);
+	return m;
+}
+
+/* The mapping, mapped at the first call; NULL when there is none. */
+static inline const struct ntvm_qmap *ntvm_qmap_get(void)
+{
+	const struct ntvm_qmap *m;
+
+	m = __atomic_load_n(&ntvm_qmap, __ATOMIC_ACQUIRE);
+	return m ? m : ntvm_qmap_get_slow();
 }
 
 const struct ntvm_query_map_header *ntvm_query_map(void)
 {
-	const struct ntvm_query_map_header *h;
+	const struct ntvm_qmap *m = ntvm_qmap_get();
 
-	h = __atomic_load_n(&ntvm_qmap, __ATOMIC_ACQUIRE);
-	if (h)
-		return h;
-	pthread_mutex_lock(&ntvm_qmap_lock);
-	if (!ntvm_qmap && !ntvm_qmap_tried) {
-		ntvm_qmap_tried = 1;
-		__atomic_store_n(&ntvm_qmap, ntvm_query_map_open(),
-				 __ATOMIC_RELEASE);
-	}
-	h = ntvm_qmap;
-	pthread_mutex_unlock(&ntvm_qmap_lock);
-	return h;
+	return m ? m->h : NULL;
+}
+
+__u64 ntvm_query_map_length(void)
+{
+	const struct ntvm_qmap *m = ntvm_qmap_get();
+
+	return m ? m->len : 0;
 }
 
 int ntvm_query_map_generation(__u64 *generation)
@@ -82,3 +176,216 @@ int ntvm_query_map_generation(__u64 *generation)
 			return 0;
 	}
 }
+
+#if UINTPTR_MAX > 0xffffffffu
+
+/*
+ * How many times a reader reads the map before it asks the module: a
+ * change in progress keeps the count odd, possibly for long (a request
+ * may sleep), and NTVM_IOC_QUERY waits for it.
+ */
+#define NTVM_QMAP_TRIES		64
+
+/* A reader waiting for a change in progress. */
+static inline void ntvm_cpu_relax(void)
+{
+#if defined(__x86_64__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+#define NTVM_QMAP_NODE_SIZE	(NTVM_QUERY_MAP_FANOUT * sizeof(__u32))
+#define NTVM_QMAP_GRANULE_SHIFT	16
+
+/* What one read of the map gave. */
+enum ntvm_qmap_read {
+	NTVM_QMAP_ANSWER,	/* *q is the answer, if the count held */
+	NTVM_QMAP_ASK,		/* ask NTVM_IOC_QUERY, if the count held */
+	NTVM_QMAP_INVALID,	/* nothing that makes sense: torn, or a bug */
+	NTVM_QMAP_BUSY,		/* the count was odd: a change in progress */
+};
+
+static inline __u64 ntvm_ld64(const __u64 *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static inline __u32 ntvm_ld32(const __u32 *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/*
+ * Whether [@off, @off + @size) lies in the @used bytes that exist, @off
+ * aligned to @align (a power of two).
+ */
+static inline int ntvm_qmap_in(__u64 off, __u64 size, __u64 align,
+			       __u64 used)
+{
+	return !(off & (align - 1)) && off <= used && size <= used - off;
+}
+
+/* The run of @r holding @page: the last whose start is at most @page. */
+static enum ntvm_qmap_read
+ntvm_qmap_run(const char *map, __u64 used, __u64 page, __u64 base, __u64 end,
+	      __u64 runs, __u32 nr_runs, struct ntvm_query_args *q)
+{
+	const struct ntvm_query_map_run *run;
+	__u64 start, next;
+	__u32 lo = 0, n = nr_runs, half, state;
+
+	if (!nr_runs ||
+	    !ntvm_qmap_in(runs, (__u64)nr_runs * sizeof(*run), 8, used))
+		return NTVM_QMAP_INVALID;
+	run = (const void *)(map + runs);
+	/* At most 32 steps, whatever the starts read. */
+	while (n > 1) {
+		half = n / 2;
+		if (ntvm_ld64(&run[lo + half].start) <= page)
+			lo += half;
+		n -= half;
+	}
+	start = ntvm_ld64(&run[lo].start);
+	next = lo + 1 < nr_runs ? ntvm_ld64(&run[lo + 1].start) : end;
+	if (start > page || start < base || next <= page || next > end)
+		return NTVM_QMAP_INVALID;
+	state = ntvm_ld32(&run[lo].state);
+	if (state != NTVM_MEM_COMMIT && state != NTVM_MEM_RESERVE)
+		return NTVM_QMAP_INVALID;
+	q->state = state;
+	q->protect = ntvm_ld32(&run[lo].protect);
+	q->region_size = next - page;
+	return NTVM_QMAP_ANSWER;
+}
+
+/* The record at @off (tag cleared) answers for @address, or says ask. */
+static enum ntvm_qmap_read
+ntvm_qmap_record(const char *map, __u64 used, __u64 off, __u64 address,
+		 __u64 page, struct ntvm_query_args *q)
+{
+	const struct ntvm_query_map_record *r;
+	__u64 base, end;
+
+	if (!ntvm_qmap_in(off, sizeof(*r), sizeof(*r), used))
+		return NTVM_QMAP_INVALID;
+	r = (const void *)(map + off);
+	if (ntvm_ld32(&r->flags) & NTVM_QUERY_MAP_RECORD_SLOW)
+		return NTVM_QMAP_ASK;
+	base = ntvm_ld64(&r->base);
+	end = ntvm_ld64(&r->end);
+	/* Outside it: no allocation there, which the module describes. */
+	if (address < base || address >= end)
+		return NTVM_QMAP_ASK;
+	q->allocation_base = base;
+	q->allocation_protect = ntvm_ld32(&r->allocation_protect);
+	q->type = ntvm_ld32(&r->type);
+	q->region_flags = ntvm_ld32(&r->region_flags);
+	return ntvm_qmap_run(map, used, page, base, end,
+			     ntvm_ld64(&r->runs), ntvm_ld32(&r->nr_runs), q);
+}
+
+/* One read of the map, inside one section of the sequence count. */
+static enum ntvm_qmap_read ntvm_qmap_read(const struct ntvm_qmap *m,
+					  __u64 address, __u64 page_mask,
+					  struct ntvm_query_args *q)
+{
+	const struct ntvm_query_map_header *h = m->h;
+	const char *map = (const char *)h;
+	__u64 seq, used, granule, off;
+	enum ntvm_qmap_read res;
+	int shift;
+	__u32 e;
+
+	seq = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
+	if (seq & 1)
+		return NTVM_QMAP_BUSY;
+	used = ntvm_ld64(&h->used);
+	if (used > m->len)
+		used = m->len;
+	granule = address >> NTVM_QMAP_GRANULE_SHIFT;
+	if (ntvm_ld32(&h->pending) || address > ntvm_ld64(&h->max_address) ||
+	    granule >> 32) {
+		res = NTVM_QMAP_ASK;
+		goto out;
+	}
+	e = ntvm_ld32(&h->root[granule >> 24]);
+	/* Three levels of nodes below the root, at most. */
+	for (shift = 16; (e & NTVM_QUERY_MAP_TAG) == NTVM_QUERY_MAP_NODE;
+	     shift -= 8) {
+		off = e & ~(__u32)NTVM_QUERY_MAP_TAG;
+		if (shift < 0 ||
+		    !ntvm_qmap_in(off, NTVM_QMAP_NODE_SIZE,
+				  NTVM_QMAP_NODE_SIZE, used)) {
+			res = NTVM_QMAP_INVALID;
+			goto out;
+		}
+		e = ntvm_ld32((const __u32 *)(map + off) +
+			      ((granule >> shift) & 0xff));
+	}
+	switch (e & NTVM_QUERY_MAP_TAG) {
+	case NTVM_QUERY_MAP_RECORD:
+		q->base_address = address & page_mask;
+		res = ntvm_qmap_record(map, used,
+				       e & ~(__u32)NTVM_QUERY_MAP_TAG,
+				       address, address & page_mask, q);
+		break;
+	case NTVM_QUERY_MAP_SLOW:
+		res = NTVM_QMAP_ASK;
+		break;
+	default:
+		/* 0: no allocation; anything else has no meaning. */
+		res = e ? NTVM_QMAP_INVALID : NTVM_QMAP_ASK;
+		break;
+	}
+out:
+	/* The reads above before the second read of seq. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&h->seq, __ATOMIC_RELAXED) != seq)
+		return NTVM_QMAP_BUSY;
+	return res;
+}
+
+int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q)
+{
+	const struct ntvm_qmap *m = ntvm_qmap_get();
+	int i;
+
+	/* The header alone (no room for the window): nothing to read. */
+	if (!m || m->len <= ~m->page_mask + 1)
+		return 0;
+	for (i = 0; i < NTVM_QMAP_TRIES; i++) {
+		/* *q is written as read: whatever the read, it is filled. */
+		switch (ntvm_qmap_read(m, address, m->page_mask, q)) {
+		case NTVM_QMAP_ANSWER:
+			q->address = address;
+			q->status = NTVM_STATUS_SUCCESS;
+			q->flags = 0;
+			q->pad = 0;
+			return 1;
+		case NTVM_QMAP_ASK:
+			return 0;
+		case NTVM_QMAP_INVALID:
+			/* Read whole, and still no sense: the module's bug. */
+			ntvm_query_map_bad++;
+			return 0;
+		case NTVM_QMAP_BUSY:
+			ntvm_cpu_relax();
+			break;
+		}
+	}
+	return 0;
+}
+
+#else
+
+/* A 32-bit process maps the header only: the module answers. */
+int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q)
+{
+	return 0;
+}
+
+#endif

@@ -49,7 +49,9 @@ TEST(layouts_match_64bit)
 	EXPECT_EQ(12, sizeof(struct ntvm_mem_address_requirements32));
 	EXPECT_EQ(16, sizeof(struct ntvm_address_limit_args));
 	EXPECT_EQ(8, sizeof(struct ntvm_version));
-	EXPECT_EQ(32, sizeof(struct ntvm_query_map_header));
+	EXPECT_EQ(1104, sizeof(struct ntvm_query_map_header));
+	EXPECT_EQ(64, sizeof(struct ntvm_query_map_record));
+	EXPECT_EQ(16, sizeof(struct ntvm_query_map_run));
 }
 
 TEST(services_from_a_32bit_process)
@@ -429,7 +431,7 @@ TEST(query_map_of_a_32bit_process)
 	ASSERT_NE((uintptr_t)MAP_FAILED, (uintptr_t)h);
 	EXPECT_EQ(NTVM_QUERY_MAP_MAGIC, h->magic);
 	EXPECT_EQ(NTVM_QUERY_MAP_VERSION, h->version);
-	EXPECT_EQ(4096, h->map_size);
+	EXPECT_EQ(1 << 30, h->map_size);
 	before = h->generation;
 	EXPECT_EQ(2 * before, h->seq);
 	ASSERT_EQ(0, ioctl(fd, NTVM_IOC_ALLOC, &a));
