@@ -268,7 +268,8 @@ ntvm_qmap_record(const char *map, __u64 used, __u64 off, __u64 address,
 		 __u64 page, struct ntvm_query_args *q)
 {
 	const struct ntvm_query_map_record *r;
-	__u64 base, end;
+	__u64 base, end, runs;
+	__u32 nr_runs, state;
 
 	if (!ntvm_qmap_in(off, sizeof(*r), sizeof(*r), used))
 		return NTVM_QMAP_INVALID;
@@ -284,8 +285,19 @@ ntvm_qmap_record(const char *map, __u64 used, __u64 off, __u64 address,
 	q->allocation_protect = ntvm_ld32(&r->allocation_protect);
 	q->type = ntvm_ld32(&r->type);
 	q->region_flags = ntvm_ld32(&r->region_flags);
-	return ntvm_qmap_run(map, used, page, base, end,
-			     ntvm_ld64(&r->runs), ntvm_ld32(&r->nr_runs), q);
+	runs = ntvm_ld64(&r->runs);
+	nr_runs = ntvm_ld32(&r->nr_runs);
+	if (nr_runs == 1 && !runs) {
+		/* One run, in the record: from its base to its end. */
+		state = ntvm_ld32(&r->state);
+		if (state != NTVM_MEM_COMMIT && state != NTVM_MEM_RESERVE)
+			return NTVM_QMAP_INVALID;
+		q->state = state;
+		q->protect = ntvm_ld32(&r->protect);
+		q->region_size = end - page;
+		return NTVM_QMAP_ANSWER;
+	}
+	return ntvm_qmap_run(map, used, page, base, end, runs, nr_runs, q);
 }
 
 /* One read of the map, inside one section of the sequence count. */
