@@ -1658,6 +1658,20 @@ struct loop_bench {
 	int self_profiled;	/* the batch calls profile() itself */
 };
 
+/* protect_1page with this process's query map live (qmap_protect_1page). */
+static double prot_qmap_ntvm(void *ctx)
+{
+	static int live;
+	MEMORY_BASIC_INFORMATION mbi;
+
+	/* The first query maps the map, the request after it builds it. */
+	if (!live++) {
+		VirtualQuery(ctx, &mbi, sizeof(mbi));
+		VirtualQuery(ctx, &mbi, sizeof(mbi));
+	}
+	return prot_ntvm(ctx);
+}
+
 static void *loop_setup_prot(void)
 {
 	static struct prot_ctx pc;
@@ -1711,6 +1725,8 @@ static void *loop_setup_version(void)
 static const struct loop_bench loops[] = {
 	{ "alloc_release_64k", alloc_ntvm, alloc_linux, NULL, 0 },
 	{ "protect_1page", prot_ntvm, prot_linux, loop_setup_prot, 0 },
+	{ "qmap_protect_1page", prot_qmap_ntvm, prot_ntvm, loop_setup_prot,
+	  0 },
 	{ "first_touch_4k", touch_ntvm, touch_linux, NULL, 1 },
 	{ "decommit_256", decommit_ntvm, decommit_linux, NULL, 1 },
 	{ "ref_alloc_release_64k", alloc_ntvm, alloc_shm, loop_setup_memfd, 0 },

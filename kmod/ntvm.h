@@ -235,6 +235,9 @@ struct ntvm_place {
  */
 struct ntvm_qmap {
 	struct xarray pages;		/* its pages, by offset >> PAGE_SHIFT */
+	struct ntvm_query_map_header *header;	/* the first's address */
+	void **addr;			/* their addresses, for the module */
+	unsigned long room;		/* entries in @addr; op_lock */
 	unsigned long used;		/* bytes in @pages; op_lock */
 	u32 free[NTVM_QMAP_CLASSES];	/* free blocks, linked; op_lock */
 	u32 dead;			/* records of erased allocations; op_lock */

@@ -53,9 +53,10 @@
 #include "compat.h"
 #include "ntvm.h"
 
+/* Without op_lock too (the fault path, the MMU notifier). */
 struct ntvm_query_map_header *ntvm_qmap_header(struct ntvm_ctx *ctx)
 {
-	return ntvm_qstore_ptr(ctx, 0);
+	return ctx->qmap.header;
 }
 
 /**

@@ -15,10 +15,13 @@
  * class above; a block of a page or more is new pages at the end.  Blocks
  * are not joined again: what the map holds at most is what it keeps.
  *
- * Everything here runs under op_lock.
+ * The module finds a page by its offset in @addr, an array it grows as
+ * pages are added (the fault handler, which runs without op_lock, in the
+ * xarray).  Everything here runs under op_lock.
  */
 
 #include <linux/log2.h>
+#include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/xarray.h>
 
@@ -49,9 +52,29 @@ static size_t ntvm_qstore_class_size(unsigned int class)
  */
 void *ntvm_qstore_ptr(struct ntvm_ctx *ctx, u32 off)
 {
-	struct page *page = xa_load(&ctx->qmap.pages, off >> PAGE_SHIFT);
+	return ctx->qmap.addr[off >> PAGE_SHIFT] + offset_in_page(off);
+}
 
-	return page_address(page) + offset_in_page(off);
+/* Room in @addr for page @index. */
+static int ntvm_qstore_room(struct ntvm_ctx *ctx, unsigned long index)
+{
+	unsigned long room = max(ctx->qmap.room * 2, 16UL);
+	void **addr;
+
+	if (index < ctx->qmap.room)
+		return 0;
+	while (room <= index)
+		room *= 2;
+	addr = kvcalloc(room, sizeof(*addr), GFP_KERNEL_ACCOUNT);
+	if (!addr)
+		return -ENOMEM;
+	if (ctx->qmap.addr)
+		memcpy(addr, ctx->qmap.addr,
+		       ctx->qmap.room * sizeof(*addr));
+	kvfree(ctx->qmap.addr);
+	ctx->qmap.addr = addr;
+	ctx->qmap.room = room;
+	return 0;
 }
 
 /* Add a page at the map's page @index; one that is there stays. */
@@ -62,13 +85,19 @@ static int ntvm_qstore_add_page(struct ntvm_ctx *ctx, unsigned long index)
 
 	if (xa_load(&ctx->qmap.pages, index))
 		return 0;
+	err = ntvm_qstore_room(ctx, index);
+	if (err)
+		return err;
 	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!page)
 		return -ENOMEM;
 	err = xa_insert(&ctx->qmap.pages, index, page, GFP_KERNEL_ACCOUNT);
-	if (err)
+	if (err) {
 		__free_page(page);
-	return err;
+		return err;
+	}
+	ctx->qmap.addr[index] = page_address(page);
+	return 0;
 }
 
 /* The map's first page, the header; the map has that one page. */
@@ -78,8 +107,11 @@ int ntvm_qstore_init(struct ntvm_ctx *ctx)
 
 	xa_init(&ctx->qmap.pages);
 	err = ntvm_qstore_add_page(ctx, 0);
-	if (err)
+	if (err) {
+		kvfree(ctx->qmap.addr);
 		return err;
+	}
+	ctx->qmap.header = ctx->qmap.addr[0];
 	ctx->qmap.used = PAGE_SIZE;
 	return 0;
 }
@@ -96,6 +128,8 @@ void ntvm_qstore_destroy(struct ntvm_ctx *ctx)
 	xa_for_each(&ctx->qmap.pages, index, page)
 		put_page(page);
 	xa_destroy(&ctx->qmap.pages);
+	kvfree(ctx->qmap.addr);
+	ctx->qmap.addr = NULL;
 }
 
 static void ntvm_qstore_push(struct ntvm_ctx *ctx, unsigned int class,
