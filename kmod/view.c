@@ -203,19 +203,26 @@ int ntvm_view_unmap_ours(struct ntvm_ctx *ctx, unsigned long start,
 	return err;
 }
 
-/* Is all of [start, end) in our views? */
-bool ntvm_view_covers(struct ntvm_ctx *ctx, unsigned long start,
-		      unsigned long end)
+/* Is every page of [start, end) in our views (sealed ones, if @sealed)? */
+static bool ntvm_view_all(struct ntvm_ctx *ctx, unsigned long start,
+			  unsigned long end, bool sealed)
 {
 	struct ntvm_span span;
 	unsigned long addr;
 
 	for (addr = start; addr < end; addr = span.end) {
 		ntvm_view_span(ctx, addr, end, &span);
-		if (span.kind != NTVM_SPAN_VIEW)
+		if (span.kind != NTVM_SPAN_VIEW && !(sealed && span.sealed))
 			return false;
 	}
 	return true;
+}
+
+/* Is all of [start, end) in our views? */
+bool ntvm_view_covers(struct ntvm_ctx *ctx, unsigned long start,
+		      unsigned long end)
+{
+	return ntvm_view_all(ctx, start, end, false);
 }
 
 /*
@@ -226,15 +233,7 @@ bool ntvm_view_covers(struct ntvm_ctx *ctx, unsigned long start,
 bool ntvm_view_holds(struct ntvm_ctx *ctx, unsigned long start,
 		     unsigned long end)
 {
-	struct ntvm_span span;
-	unsigned long addr;
-
-	for (addr = start; addr < end; addr = span.end) {
-		ntvm_view_span(ctx, addr, end, &span);
-		if (span.kind != NTVM_SPAN_VIEW && !span.sealed)
-			return false;
-	}
-	return true;
+	return ntvm_view_all(ctx, start, end, true);
 }
 
 /*
