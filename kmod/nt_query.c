@@ -83,6 +83,19 @@ static void ntvm_query_foreign(struct ntvm_ctx *ctx, unsigned long page,
 	q->region_flags = 0;
 }
 
+/*
+ * An allocation a query finds broken: the query map looks at it again
+ * before this query returns.  The process may be unmapping its views
+ * right now (the MMU notifier has not run yet), and what this query
+ * answers the map must not contradict afterwards.
+ */
+static void ntvm_query_broken(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
+{
+	if (vad)
+		ntvm_qmap_pend(ctx, ntvm_vad_base(vad), ntvm_vad_end(vad),
+			       false);
+}
+
 u32 ntvm_nt_query(struct ntvm_ctx *ctx, struct ntvm_query_args *q)
 {
 	unsigned long page = q->address & PAGE_MASK;
@@ -92,13 +105,15 @@ u32 ntvm_nt_query(struct ntvm_ctx *ctx, struct ntvm_query_args *q)
 		return NTVM_STATUS_INVALID_PARAMETER;
 	q->base_address = page;
 	vad = ntvm_vad_find(ctx, page);
-	if (vad && ntvm_vad_intact(ctx, vad)) {
+	if (vad && ntvm_vad_described(ctx, vad)) {
 		ntvm_query_managed(ctx, vad, page, q);
 		return NTVM_STATUS_SUCCESS;
 	}
+	ntvm_query_broken(ctx, vad);
 	/* Free memory runs on over broken allocations: they read as free. */
 	next = vad ? ntvm_vad_after(vad) : ntvm_vad_next(ctx, page);
-	while (next && !ntvm_vad_intact(ctx, next)) {
+	while (next && !ntvm_vad_described(ctx, next)) {
+		ntvm_query_broken(ctx, next);
 		next = ntvm_vad_after(next);
 		cond_resched();
 	}

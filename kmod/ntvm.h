@@ -246,7 +246,8 @@ struct ntvm_qmap {
 	bool section;			/* seq is odd: being changed; @lock */
 	bool notifier;			/* @mn registered; op_lock */
 	unsigned int nr_pending;	/* ranges to bring up to date; @lock */
-	struct {
+	unsigned int guards;		/* guard pages being cleared; @lock */
+	struct ntvm_qmap_range {
 		unsigned long start;
 		unsigned long end;
 	} pending[NTVM_QMAP_PENDING];
@@ -434,9 +435,11 @@ void ntvm_qmap_changed(struct ntvm_ctx *ctx, unsigned long start,
 void ntvm_qmap_erased(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
 void ntvm_qmap_pend(struct ntvm_ctx *ctx, unsigned long start,
 		    unsigned long end, bool bump);
+bool ntvm_qmap_guard_begin(struct ntvm_ctx *ctx, unsigned long addr);
+void ntvm_qmap_guard_end(struct ntvm_ctx *ctx, bool told);
 void ntvm_qmap_service_begin(struct ntvm_ctx *ctx);
-bool ntvm_qmap_take_pending(struct ntvm_ctx *ctx, unsigned long *start,
-			    unsigned long *end);
+unsigned int ntvm_qmap_take_pending(struct ntvm_ctx *ctx,
+				    struct ntvm_qmap_range *ranges);
 void ntvm_qmap_service_end(struct ntvm_ctx *ctx, bool complete);
 int ntvm_qmap_mmap(struct ntvm_ctx *ctx, struct vm_area_struct *vma);
 struct ntvm_query_map_header *ntvm_qmap_header(struct ntvm_ctx *ctx);
@@ -479,6 +482,7 @@ struct ntvm_span {
 	/* NTVM_SPAN_FOREIGN only: */
 	unsigned long vm_start;
 	bool vm_file;
+	bool sealed;		/* one of our views, sealed (mseal(2)) */
 };
 
 int ntvm_view_map(struct ntvm_ctx *ctx, unsigned long start,
@@ -491,6 +495,8 @@ int ntvm_view_restore(struct ntvm_ctx *ctx, unsigned long start,
 		      unsigned long end, bool exec);
 bool ntvm_view_covers(struct ntvm_ctx *ctx, unsigned long start,
 		      unsigned long end);
+bool ntvm_view_holds(struct ntvm_ctx *ctx, unsigned long start,
+		     unsigned long end);
 void ntvm_view_span(struct ntvm_ctx *ctx, unsigned long addr,
 		    unsigned long end, struct ntvm_span *span);
 void ntvm_view_revoke(struct ntvm_ctx *ctx, unsigned long start,
@@ -607,6 +613,7 @@ u32 ntvm_vad_coalesce(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 		      unsigned long end);
 void ntvm_vad_destroy_all(struct ntvm_ctx *ctx);
 bool ntvm_vad_intact(struct ntvm_ctx *ctx, struct ntvm_vad *vad);
+bool ntvm_vad_described(struct ntvm_ctx *ctx, struct ntvm_vad *vad);
 struct ntvm_vad *ntvm_vad_live(struct ntvm_ctx *ctx, unsigned long addr);
 bool ntvm_vad_range_taken(struct ntvm_ctx *ctx, unsigned long start,
 			  unsigned long end);

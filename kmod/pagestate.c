@@ -134,6 +134,8 @@ void ntvm_pages_set(struct ntvm_ctx *ctx, unsigned long start,
 	unsigned long addr;
 
 	lockdep_assert_held(&ctx->op_lock);
+	/* Before the fault path can see a new state: readers read again. */
+	ntvm_qmap_changed(ctx, start, end);
 	ntvm_chunk_span_init(&cs, start, end);
 	while (ntvm_chunk_span_next(ctx, &cs)) {
 		struct ntvm_chunk *c = cs.chunk;
@@ -156,7 +158,6 @@ void ntvm_pages_set(struct ntvm_ctx *ctx, unsigned long start,
 			ctx->idle_chunks--;
 		}
 	}
-	ntvm_qmap_changed(ctx, start, end);
 }
 
 /* Free (or keep idle) the chunks of [start, end) with no committed page. */
@@ -294,19 +295,18 @@ enum ntvm_access ntvm_page_access(struct ntvm_ctx *ctx, unsigned long addr,
 bool ntvm_page_clear_guard(struct ntvm_ctx *ctx, unsigned long addr)
 {
 	struct ntvm_chunk *c;
-	bool cleared = false;
+	bool cleared = false, told;
 	u8 *p;
 
+	/*
+	 * The query map stops answering for the page before it may change,
+	 * until it has and the map has been told (below).
+	 */
+	told = ntvm_qmap_guard_begin(ctx, addr);
 	rcu_read_lock();
 	c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
 	if (c) {
 		p = &c->state[ntvm_chunk_slot(addr)];
-		/*
-		 * The query map stops answering for the page before it
-		 * changes, and is told again once it has (below).
-		 */
-		if (READ_ONCE(*p) & NTVM_PS_GUARD)
-			ntvm_qmap_pend(ctx, addr, addr + PAGE_SIZE, false);
 		spin_lock(&c->lock);
 		if (*p & NTVM_PS_GUARD) {
 			WRITE_ONCE(*p, *p & ~NTVM_PS_GUARD);
@@ -318,6 +318,7 @@ bool ntvm_page_clear_guard(struct ntvm_ctx *ctx, unsigned long addr)
 	/* The fault path's only change of the state a query reports. */
 	if (cleared)
 		ntvm_qmap_changed(ctx, addr, addr + PAGE_SIZE);
+	ntvm_qmap_guard_end(ctx, told);
 	return cleared;
 }
 

@@ -134,6 +134,8 @@ static void ntvm_qmap_add_pending(struct ntvm_ctx *ctx, unsigned long start,
 	unsigned int i;
 
 	lockdep_assert_held(&q->lock);
+	/* An unmap reaches up to TASK_SIZE; allocations end below this. */
+	end = min(end, NTVM_MAX_ADDRESS + 1);
 	if (start >= end)
 		return;
 	for (i = 0; i < q->nr_pending; i++) {
@@ -201,6 +203,38 @@ void ntvm_qmap_pend(struct ntvm_ctx *ctx, unsigned long start,
 }
 
 /**
+ * ntvm_qmap_guard_begin - the fault path may clear the guard of @addr
+ * @ctx:  the context
+ * @addr: the page
+ *
+ * Until ntvm_qmap_guard_end(), the map stays pending: a service that
+ * brings it up to date in between may read the page before it changes.
+ * Return: whether ntvm_qmap_guard_end() has this to undo.
+ */
+bool ntvm_qmap_guard_begin(struct ntvm_ctx *ctx, unsigned long addr)
+{
+	bool live = READ_ONCE(ctx->qmap.live);
+
+	if (!live)
+		return false;
+	raw_spin_lock(&ctx->qmap.lock);
+	ctx->qmap.guards++;
+	raw_spin_unlock(&ctx->qmap.lock);
+	ntvm_qmap_pend(ctx, addr, addr + PAGE_SIZE, false);
+	return true;
+}
+
+/* The guard is cleared (or was not there), and the map told. */
+void ntvm_qmap_guard_end(struct ntvm_ctx *ctx, bool told)
+{
+	if (!told)
+		return;
+	raw_spin_lock(&ctx->qmap.lock);
+	ctx->qmap.guards--;
+	raw_spin_unlock(&ctx->qmap.lock);
+}
+
+/**
  * ntvm_qmap_changed - the memory state of [@start, @end) has changed
  * @ctx:   the context
  * @start: first address
@@ -247,8 +281,8 @@ void ntvm_qmap_erased(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 		raw_spin_lock(&ctx->qmap.lock);
 		ntvm_qmap_open(ctx);
 		WRITE_ONCE(rec->flags, NTVM_QUERY_MAP_RECORD_SLOW);
-		/* Linked through its first reserved word; see the sync. */
-		rec->reserved[0] = ctx->qmap.dead;
+		/* Linked through its reserved word; see the sync. */
+		rec->reserved = ctx->qmap.dead;
 		if (ctx->qmap.task != current)
 			ntvm_qmap_close(ctx);
 		raw_spin_unlock(&ctx->qmap.lock);
@@ -273,31 +307,30 @@ void ntvm_qmap_service_begin(struct ntvm_ctx *ctx)
 }
 
 /**
- * ntvm_qmap_take_pending - the next range to bring up to date
- * @ctx:   the context, with op_lock held, the map live
- * @start: out: its first address
- * @end:   out: its end
+ * ntvm_qmap_take_pending - the ranges to bring up to date, all of them
+ * @ctx:    the context, with op_lock held, the map live
+ * @ranges: out: NTVM_QMAP_PENDING of them at most
  *
- * The map's section is open from now until ntvm_qmap_service_end().
- * Return: false when there is none.
+ * What is pended after this waits for the next service: the map stays
+ * pending until then.  The map's section is open from now until
+ * ntvm_qmap_service_end().
+ * Return: how many.
  */
-bool ntvm_qmap_take_pending(struct ntvm_ctx *ctx, unsigned long *start,
-			    unsigned long *end)
+unsigned int ntvm_qmap_take_pending(struct ntvm_ctx *ctx,
+				    struct ntvm_qmap_range *ranges)
 {
 	struct ntvm_qmap *q = &ctx->qmap;
-	bool found = false;
+	unsigned int n;
 
 	lockdep_assert_held(&ctx->op_lock);
 	raw_spin_lock(&q->lock);
-	if (q->nr_pending) {
-		q->nr_pending--;
-		*start = q->pending[q->nr_pending].start;
-		*end = q->pending[q->nr_pending].end;
+	n = q->nr_pending;
+	memcpy(ranges, q->pending, n * sizeof(*ranges));
+	q->nr_pending = 0;
+	if (n)
 		ntvm_qmap_open(ctx);
-		found = true;
-	}
 	raw_spin_unlock(&q->lock);
-	return found;
+	return n;
 }
 
 /**
@@ -323,7 +356,8 @@ void ntvm_qmap_service_end(struct ntvm_ctx *ctx, bool complete)
 	}
 	if (q->section && q->live) {
 		WRITE_ONCE(h->max_address, ctx->max_address);
-		WRITE_ONCE(h->pending, !complete || q->nr_pending);
+		WRITE_ONCE(h->pending,
+			   !complete || q->nr_pending || q->guards);
 	}
 	ntvm_qmap_close(ctx);
 	raw_spin_unlock(&q->lock);

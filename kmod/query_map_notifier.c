@@ -30,7 +30,12 @@ static void ntvm_qmap_unmapped(struct ntvm_ctx *ctx,
 {
 	if (range->event != MMU_NOTIFY_UNMAP || ntvm_own_op(ctx))
 		return;
-	if (ntvm_space_has_vad(ctx, range->start, range->end))
+	/*
+	 * map_lock is a spinlock, which may sleep on PREEMPT_RT: where
+	 * the caller cannot (the OOM reaper), pend without looking.
+	 */
+	if (!mmu_notifier_range_blockable(range) ||
+	    ntvm_space_has_vad(ctx, range->start, range->end))
 		ntvm_qmap_pend(ctx, range->start, range->end, bump);
 }
 

@@ -52,6 +52,11 @@ static void ntvm_qruns_free(struct ntvm_qruns *rl)
 		kvfree(rl->run);
 }
 
+static size_t ntvm_qruns_bytes(u32 nr)
+{
+	return (size_t)nr * sizeof(struct ntvm_query_map_run);
+}
+
 static void ntvm_qruns_add(struct ntvm_qruns *rl, u64 start, u32 state,
 			   u32 protect)
 {
@@ -63,6 +68,11 @@ static void ntvm_qruns_add(struct ntvm_qruns *rl, u64 start, u32 state,
 	    rl->run[rl->nr - 1].protect == protect)
 		return;
 	if (rl->nr == rl->room) {
+		/* More than the map could hold: fail before trying. */
+		if (ntvm_qruns_bytes(rl->room * 2) > NTVM_QMAP_WINDOW / 2) {
+			rl->failed = true;
+			return;
+		}
 		run = kvmalloc_array(rl->room * 2, sizeof(*run),
 				     GFP_KERNEL_ACCOUNT);
 		if (!run) {
@@ -95,9 +105,39 @@ static void ntvm_qruns_add_pages(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	}
 }
 
-static size_t ntvm_qruns_bytes(u32 nr)
+/* Free the runs block of @rec, if it has one. */
+static void ntvm_qsync_free_runs(struct ntvm_ctx *ctx,
+				 struct ntvm_query_map_record *rec)
 {
-	return (size_t)nr * sizeof(struct ntvm_query_map_run);
+	if (rec->runs)
+		ntvm_qstore_free(ctx, rec->runs,
+				 ntvm_qruns_bytes(rec->nr_runs));
+}
+
+/*
+ * Give @rec the runs of @rl: one is kept in the record itself, more in a
+ * block of their own.  Return: false when there was no memory for them.
+ */
+static bool ntvm_qsync_put_runs(struct ntvm_ctx *ctx,
+				struct ntvm_query_map_record *rec,
+				struct ntvm_qruns *rl)
+{
+	u32 off = 0;
+
+	if (rl->nr > 1) {
+		off = ntvm_qstore_alloc(ctx, ntvm_qruns_bytes(rl->nr));
+		if (!off)
+			return false;
+		ntvm_qstore_write(ctx, off, rl->run, ntvm_qruns_bytes(rl->nr));
+	}
+	ntvm_qsync_free_runs(ctx, rec);
+	if (rl->nr == 1) {
+		WRITE_ONCE(rec->state, rl->run[0].state);
+		WRITE_ONCE(rec->protect, rl->run[0].protect);
+	}
+	WRITE_ONCE(rec->runs, off);
+	WRITE_ONCE(rec->nr_runs, rl->nr);
+	return true;
 }
 
 /*
@@ -112,7 +152,8 @@ static bool ntvm_qsync_runs(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	unsigned long base = ntvm_vad_base(vad), vad_end = ntvm_vad_end(vad);
 	struct ntvm_query_map_run *old = NULL, few[NTVM_QSYNC_OLD_INLINE];
 	struct ntvm_qruns rl;
-	u32 i, nr = rec->nr_runs, off;
+	u32 i, nr = rec->nr_runs;
+	bool ok;
 
 	start = full ? base : max(start & PAGE_MASK, base);
 	end = full ? vad_end : min(PAGE_ALIGN(end), vad_end);
@@ -123,7 +164,14 @@ static bool ntvm_qsync_runs(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 					     GFP_KERNEL_ACCOUNT);
 		if (!old)
 			return false;
-		ntvm_qstore_read(ctx, rec->runs, old, ntvm_qruns_bytes(nr));
+		if (rec->runs)
+			ntvm_qstore_read(ctx, rec->runs, old,
+					 ntvm_qruns_bytes(nr));
+		else
+			old[0] = (struct ntvm_query_map_run){
+				.start = base, .state = rec->state,
+				.protect = rec->protect,
+			};
 	}
 	ntvm_qruns_init(&rl);
 	/* The runs before the range, the range, the runs after it. */
@@ -140,16 +188,9 @@ static bool ntvm_qsync_runs(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	}
 	if (old != few)
 		kvfree(old);
-	off = rl.failed ? 0 : ntvm_qstore_alloc(ctx, ntvm_qruns_bytes(rl.nr));
-	if (off) {
-		ntvm_qstore_write(ctx, off, rl.run, ntvm_qruns_bytes(rl.nr));
-		if (nr)
-			ntvm_qstore_free(ctx, rec->runs, ntvm_qruns_bytes(nr));
-		WRITE_ONCE(rec->runs, off);
-		WRITE_ONCE(rec->nr_runs, rl.nr);
-	}
+	ok = !rl.failed && ntvm_qsync_put_runs(ctx, rec, &rl);
 	ntvm_qruns_free(&rl);
-	return off;
+	return ok;
 }
 
 /*
@@ -181,7 +222,10 @@ static u32 ntvm_qsync_record(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	WRITE_ONCE(rec->allocation_protect, vad->alloc_protect);
 	WRITE_ONCE(rec->type, NTVM_MEM_PRIVATE);
 	WRITE_ONCE(rec->region_flags, NTVM_REGION_MANAGED);
-	if (!ntvm_vad_intact(ctx, vad) ||
+	/* Only sharing a granule with the range: its runs are as they were. */
+	if (!full && (end <= ntvm_vad_base(vad) || start >= ntvm_vad_end(vad)))
+		return vad->ext.qrec;
+	if (!ntvm_vad_described(ctx, vad) ||
 	    !ntvm_qsync_runs(ctx, vad, rec, full, start, end))
 		WRITE_ONCE(rec->flags, NTVM_QUERY_MAP_RECORD_SLOW);
 	else
@@ -246,10 +290,8 @@ static void ntvm_qsync_free_dead(struct ntvm_ctx *ctx)
 
 	while ((off = ctx->qmap.dead)) {
 		rec = ntvm_qstore_ptr(ctx, off);
-		ctx->qmap.dead = rec->reserved[0];
-		if (rec->nr_runs)
-			ntvm_qstore_free(ctx, rec->runs,
-					 ntvm_qruns_bytes(rec->nr_runs));
+		ctx->qmap.dead = rec->reserved;
+		ntvm_qsync_free_runs(ctx, rec);
 		ntvm_qstore_free(ctx, off, sizeof(*rec));
 	}
 }
@@ -275,7 +317,8 @@ static bool ntvm_qsync_go_live(struct ntvm_ctx *ctx)
  */
 void ntvm_qmap_sync(struct ntvm_ctx *ctx)
 {
-	unsigned long start, end;
+	struct ntvm_qmap_range ranges[NTVM_QMAP_PENDING];
+	unsigned int i, n;
 
 	lockdep_assert_held(&ctx->op_lock);
 	if (!ctx->qmap.live &&
@@ -283,8 +326,9 @@ void ntvm_qmap_sync(struct ntvm_ctx *ctx)
 		ntvm_qmap_service_end(ctx, false);
 		return;
 	}
-	while (ntvm_qmap_take_pending(ctx, &start, &end))
-		ntvm_qsync_range(ctx, start, end);
+	n = ntvm_qmap_take_pending(ctx, ranges);
+	for (i = 0; i < n; i++)
+		ntvm_qsync_range(ctx, ranges[i].start, ranges[i].end);
 	ntvm_qsync_free_dead(ctx);
 	ntvm_qmap_service_end(ctx, true);
 }

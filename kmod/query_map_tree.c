@@ -18,6 +18,8 @@
 #define NTVM_QTREE_LEVELS	4
 #define NTVM_QTREE_BITS		8
 #define NTVM_QTREE_NODE_SIZE	(NTVM_QUERY_MAP_FANOUT * sizeof(u32))
+/* The granules of the address space: what the root covers. */
+#define NTVM_QTREE_GRANULES	(1UL << (NTVM_QTREE_BITS * NTVM_QTREE_LEVELS))
 /* Granules looked at before a change, to leave them if they are right. */
 #define NTVM_QTREE_LOOK		16
 
@@ -136,6 +138,10 @@ void ntvm_qtree_set(struct ntvm_ctx *ctx, unsigned long first,
 	unsigned long g;
 
 	lockdep_assert_held(&ctx->op_lock);
+	if (WARN_ON_ONCE(last >= NTVM_QTREE_GRANULES))
+		last = NTVM_QTREE_GRANULES - 1;
+	if (first > last)
+		return;
 	/* Most changes leave a few granules as they were: look first. */
 	if (last - first < NTVM_QTREE_LOOK) {
 		for (g = first; g <= last; g++)
@@ -151,10 +157,13 @@ void ntvm_qtree_set(struct ntvm_ctx *ctx, unsigned long first,
 /* The entry of granule @granule: not a node. */
 u32 ntvm_qtree_get(struct ntvm_ctx *ctx, unsigned long granule)
 {
-	u32 entry = ntvm_qmap_header(ctx)->root[granule >>
-						 ntvm_qtree_shift(0)];
+	u32 entry;
 	unsigned int level;
 
+	if (WARN_ON_ONCE(granule >= NTVM_QTREE_GRANULES))
+		return NTVM_QUERY_MAP_SLOW;
+	entry = ntvm_qmap_header(ctx)->root[granule >>
+						 ntvm_qtree_shift(0)];
 	for (level = 1; ntvm_qtree_is_node(entry); level++)
 		entry = ntvm_qtree_node(ctx, entry)
 			[(granule >> ntvm_qtree_shift(level)) &

@@ -497,6 +497,18 @@ bool ntvm_vad_intact(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 }
 
 /*
+ * Does a query describe @vad from its state?  When it is intact, and also
+ * when the process sealed its views (mseal(2)), which ntvm can no longer
+ * change: the next service that changes it finds it broken (and a query
+ * then describes what is there as the process's own memory).
+ */
+bool ntvm_vad_described(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
+{
+	return !vad->broken &&
+	       ntvm_view_holds(ctx, ntvm_vad_base(vad), ntvm_vad_end(vad));
+}
+
+/*
  * Forget a broken allocation: unmap what is left of our views in it (its
  * range may hold exec views, or views of the wrong kind after a failed
  * move) and free its pages.  When a view cannot be unmapped (no memory),

@@ -52,6 +52,7 @@ void ntvm_view_span(struct ntvm_ctx *ctx, unsigned long addr,
 
 	mmap_read_lock(ctx->mm);
 	vma = find_vma(ctx->mm, addr);
+	span->sealed = false;
 	if (!vma || vma->vm_start > addr) {
 		span->kind = NTVM_SPAN_HOLE;
 		span->end = vma ? min(vma->vm_start, end) : end;
@@ -60,8 +61,9 @@ void ntvm_view_span(struct ntvm_ctx *ctx, unsigned long addr,
 		 * A view the process sealed (mseal(2)) can no longer be
 		 * changed or unmapped: it is not ours to manage.
 		 */
-		span->kind = ntvm_vma_is_ours(ctx, vma) &&
-			     !(vma->vm_flags & VM_SEALED) ?
+		span->sealed = ntvm_vma_is_ours(ctx, vma) &&
+			       (vma->vm_flags & VM_SEALED);
+		span->kind = ntvm_vma_is_ours(ctx, vma) && !span->sealed ?
 			     NTVM_SPAN_VIEW : NTVM_SPAN_FOREIGN;
 		span->end = min(vma->vm_end, end);
 		span->vm_start = vma->vm_start;
@@ -211,6 +213,25 @@ bool ntvm_view_covers(struct ntvm_ctx *ctx, unsigned long start,
 	for (addr = start; addr < end; addr = span.end) {
 		ntvm_view_span(ctx, addr, end, &span);
 		if (span.kind != NTVM_SPAN_VIEW)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Is every page of [start, end) in our views, sealed ones too?  What a
+ * query describes from ntvm's state: a sealed view can no longer change,
+ * but its pages are still ours.
+ */
+bool ntvm_view_holds(struct ntvm_ctx *ctx, unsigned long start,
+		     unsigned long end)
+{
+	struct ntvm_span span;
+	unsigned long addr;
+
+	for (addr = start; addr < end; addr = span.end) {
+		ntvm_view_span(ctx, addr, end, &span);
+		if (span.kind != NTVM_SPAN_VIEW && !span.sealed)
 			return false;
 	}
 	return true;

@@ -222,12 +222,18 @@ TEST_F(layout, errors)
 	EXPECT_EQ(0, status);
 }
 
-/* -i repeats the view until interrupted. */
+/*
+ * -i repeats the view until interrupted: waited for (up to 60 s), not
+ * timed, as a loaded machine may print only once in a second.
+ */
 TEST_F(layout, interval)
 {
 	int status, n = 0;
-	char *out = run(&status, "-p %d -i 0.2 & p=$!; sleep 1; kill $p",
-			getpid());
+	char *out = run(&status,
+			"-p %d -i 0.2 >/tmp/nsi$$ & p=$!; i=0; "
+			"while [ $(grep -c 'allocations 2,' /tmp/nsi$$) -lt 2 ] && "
+			"[ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; "
+			"kill $p; cat /tmp/nsi$$; rm /tmp/nsi$$", getpid());
 	const char *p;
 
 	ASSERT_NE(NULL, out);

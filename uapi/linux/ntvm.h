@@ -742,8 +742,7 @@ struct ntvm_version {
  * free memory, or the process's own, which NTVM_IOC_QUERY describes), or
  * an offset with its low two bits the tag: NTVM_QUERY_MAP_NODE, the node
  * of the next level; NTVM_QUERY_MAP_RECORD, the allocation that holds
- * every granule of the entry's range that any allocation holds (at a
- * level above the last, the allocation spans the whole range);
+ * every granule of the entry's range that any allocation holds;
  * NTVM_QUERY_MAP_SLOW, more than one allocation, or one NTVM_IOC_QUERY
  * must describe: ask it.  An address inside a granule but outside its
  * record's [@base, @end) is in no allocation.
@@ -778,14 +777,18 @@ struct ntvm_query_map_header {
  * @runs:               offset of its runs: @nr_runs struct
  *                      ntvm_query_map_run, in address order, the first at
  *                      @base, each up to the next (the last up to @end).
- *                      Two runs next to each other may read the same: they
- *                      are two regions for NTVM_IOC_QUERY too.
+ *                      Two runs next to each other never read the same.
+ *                      0 when @nr_runs is 1: the one run is @state and
+ *                      @protect, from @base to @end.
  * @nr_runs:            how many, at least one.
  * @allocation_protect: AllocationProtect.
  * @type:               MEM_PRIVATE.
  * @region_flags:       NTVM_REGION_* flags of NTVM_IOC_QUERY's answer.
  * @flags:              NTVM_QUERY_MAP_RECORD_SLOW: ask NTVM_IOC_QUERY.
- * @reserved:           zero.
+ * @reserved:           the module's; a reader ignores it (and @reserved2).
+ * @state:              with one run: its state, MEM_COMMIT or MEM_RESERVE.
+ * @protect:            with one run: its PAGE_* protection, 0 when
+ *                      reserved.
  *
  * 64 bytes, 64-byte aligned.
  */
@@ -798,7 +801,10 @@ struct ntvm_query_map_record {
 	__u32 type;
 	__u32 region_flags;
 	__u32 flags;
-	__u32 reserved[5];
+	__u32 reserved;
+	__u32 state;
+	__u32 protect;
+	__u32 reserved2[2];
 };
 
 #define NTVM_QUERY_MAP_RECORD_SLOW	0x1
