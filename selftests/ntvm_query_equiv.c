@@ -135,6 +135,11 @@ static void dump(struct __test_metadata *_metadata, uintptr_t a)
 	       (unsigned long long)r->base, (unsigned long long)r->end,
 	       r->flags, r->allocation_protect, r->type, r->region_flags,
 	       (unsigned long long)r->runs, r->nr_runs);
+	if (r->nr_runs == 1) {
+		TH_LOG("  one run: state 0x%x protect 0x%x", r->state,
+		       r->protect);
+		return;
+	}
 	if (r->runs + (__u64)r->nr_runs * 16 > h->used || r->nr_runs > 64)
 		return;
 	run = (const void *)((const char *)h + r->runs);
