@@ -229,7 +229,10 @@ static inline int ntvm_qmap_in(__u64 off, __u64 size, __u64 align,
 	return !(off & (align - 1)) && off <= used && size <= used - off;
 }
 
-/* The run of @r holding @page: the last whose start is at most @page. */
+/*
+ * The run holding @page of a record's @nr_runs (two or more) at @runs:
+ * the last whose start is at most @page.
+ */
 static enum ntvm_qmap_read
 ntvm_qmap_run(const char *map, __u64 used, __u64 page, __u64 base, __u64 end,
 	      __u64 runs, __u32 nr_runs, struct ntvm_query_args *q)
@@ -268,8 +271,8 @@ ntvm_qmap_record(const char *map, __u64 used, __u64 off, __u64 address,
 		 __u64 page, struct ntvm_query_args *q)
 {
 	const struct ntvm_query_map_record *r;
-	__u64 base, end, runs;
 	__u32 nr_runs, state;
+	__u64 base, end;
 
 	if (!ntvm_qmap_in(off, sizeof(*r), sizeof(*r), used))
 		return NTVM_QMAP_INVALID;
@@ -285,10 +288,9 @@ ntvm_qmap_record(const char *map, __u64 used, __u64 off, __u64 address,
 	q->allocation_protect = ntvm_ld32(&r->allocation_protect);
 	q->type = ntvm_ld32(&r->type);
 	q->region_flags = ntvm_ld32(&r->region_flags);
-	runs = ntvm_ld64(&r->runs);
 	nr_runs = ntvm_ld32(&r->nr_runs);
-	if (nr_runs == 1 && !runs) {
-		/* One run, in the record: from its base to its end. */
+	if (nr_runs == 1) {
+		/* One run, in the record itself: base to end. */
 		state = ntvm_ld32(&r->state);
 		if (state != NTVM_MEM_COMMIT && state != NTVM_MEM_RESERVE)
 			return NTVM_QMAP_INVALID;
@@ -297,7 +299,8 @@ ntvm_qmap_record(const char *map, __u64 used, __u64 off, __u64 address,
 		q->region_size = end - page;
 		return NTVM_QMAP_ANSWER;
 	}
-	return ntvm_qmap_run(map, used, page, base, end, runs, nr_runs, q);
+	return ntvm_qmap_run(map, used, page, base, end,
+			     ntvm_ld64(&r->runs), nr_runs, q);
 }
 
 /* One read of the map, inside one section of the sequence count. */

@@ -135,11 +135,12 @@ static void dump(struct __test_metadata *_metadata, uintptr_t a)
 	       (unsigned long long)r->base, (unsigned long long)r->end,
 	       r->flags, r->allocation_protect, r->type, r->region_flags,
 	       (unsigned long long)r->runs, r->nr_runs);
-	if (r->nr_runs == 1 && !r->runs)
+	if (r->nr_runs == 1) {
 		TH_LOG("  one run: state 0x%x protect 0x%x", r->state,
 		       r->protect);
-	if (!r->runs || r->runs + (__u64)r->nr_runs * 16 > h->used ||
-	    r->nr_runs > 64)
+		return;
+	}
+	if (r->runs + (__u64)r->nr_runs * 16 > h->used || r->nr_runs > 64)
 		return;
 	run = (const void *)((const char *)h + r->runs);
 	for (i = 0; i < r->nr_runs; i++)
@@ -816,6 +817,7 @@ TEST(release_before_a_neighbour_in_its_granule)
 	unsigned long bad = ntvm_query_map_bad;
 	uintptr_t b, a;
 	SIZE_T size;
+	DWORD old;
 
 	NEED_MAP();
 
@@ -828,6 +830,9 @@ TEST(release_before_a_neighbour_in_its_granule)
 	ASSERT_EQ(STATUS_SUCCESS, nt_free(&a, &size, MEM_RELEASE));
 	ASSERT_EQ(0, kq(b + 0x19000, &k));
 	ASSERT_EQ(b + 0x19000, k.allocation_base);
+	/* The tail of three runs (a record of one holds it in itself). */
+	ASSERT_TRUE(VirtualProtect((void *)(b + 0x1a000), PAGE,
+				   PAGE_READWRITE, &old));
 	/* The tail's granule is shared: ask. */
 	EXPECT_EQ(0, ntvm_query_map_lookup(b + 0x19000, &m));
 	ASSERT_TRUE(VirtualFree((void *)b, 0, MEM_RELEASE));

@@ -279,6 +279,17 @@ TEST(records_and_runs)
 	EXPECT_EQ((uintptr_t)p + GRAN + 2 * PAGE, run[3].start);
 	EXPECT_EQ(MEM_RESERVE, run[3].state);
 	EXPECT_EQ(0, run[3].protect);
+	/* Committed whole: one run, in the record itself. */
+	ASSERT_EQ(p, VirtualAlloc(p, 3 * GRAN, MEM_COMMIT, PAGE_READONLY));
+	ASSERT_TRUE(map_kept(h));
+	r = record_of(h, entry(h, (uintptr_t)p, &level));
+	ASSERT_NE(NULL, r);
+	EXPECT_EQ((uintptr_t)p, r->base);
+	EXPECT_EQ((uintptr_t)p + 3 * GRAN, r->end);
+	EXPECT_EQ(1, r->nr_runs);
+	EXPECT_EQ(0, r->runs);
+	EXPECT_EQ(MEM_COMMIT, r->state);
+	EXPECT_EQ(PAGE_READONLY, r->protect);
 	/* Released: no entry there any more. */
 	ASSERT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
 	EXPECT_EQ(NULL, record_of(h, entry(h, (uintptr_t)p + GRAN, &level)));
