@@ -87,11 +87,12 @@ static void ntvm_query_foreign(struct ntvm_ctx *ctx, unsigned long page,
  * An allocation a query finds broken: the query map looks at it again
  * before this query returns.  The process may be unmapping its views
  * right now (the MMU notifier has not run yet), and what this query
- * answers the map must not contradict afterwards.
+ * answers the map must not contradict afterwards.  One whose record
+ * already says "ask the ioctl" needs nothing.
  */
 static void ntvm_query_broken(struct ntvm_ctx *ctx, struct ntvm_vad *vad)
 {
-	if (vad)
+	if (vad && ntvm_qmap_answers(ctx, &vad->ext))
 		ntvm_qmap_pend(ctx, ntvm_vad_base(vad), ntvm_vad_end(vad),
 			       false);
 }

@@ -294,6 +294,25 @@ void ntvm_qmap_erased(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 }
 
 /**
+ * ntvm_qmap_answers - does the map answer for allocation @ext?
+ * @ctx: the context, op_lock held
+ * @ext: the allocation's extent
+ *
+ * Return: true when the map is live and @ext's record answers (is not
+ * marked "ask the ioctl").
+ */
+bool ntvm_qmap_answers(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
+{
+	struct ntvm_query_map_record *rec;
+
+	lockdep_assert_held(&ctx->op_lock);
+	if (!ctx->qmap.live || !ext->qrec)
+		return false;
+	rec = ntvm_qstore_ptr(ctx, ext->qrec);
+	return !(rec->flags & NTVM_QUERY_MAP_RECORD_SLOW);
+}
+
+/**
  * ntvm_qmap_service_begin - a service starts, under op_lock
  * @ctx: the context
  *
@@ -355,6 +374,13 @@ void ntvm_qmap_service_end(struct ntvm_ctx *ctx, bool complete)
 		ntvm_qmap_open(ctx);
 		ntvm_qmap_bump_generation(ctx);
 	}
+	/*
+	 * Left pending by an earlier service while a guard page was being
+	 * cleared, with nothing to bring up to date since: no longer.
+	 */
+	if (q->live && complete && !q->nr_pending && !q->guards &&
+	    READ_ONCE(h->pending))
+		ntvm_qmap_open(ctx);
 	if (q->section && q->live) {
 		WRITE_ONCE(h->max_address, ctx->max_address);
 		WRITE_ONCE(h->pending,

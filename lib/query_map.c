@@ -21,6 +21,7 @@
  */
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -44,9 +45,18 @@ static int ntvm_qmap_tried;
 __thread unsigned long ntvm_query_map_hits NTVM_TLS;
 __thread unsigned long ntvm_query_map_bad NTVM_TLS;
 
+/*
+ * Where the parent's window was: a forked child maps its own there, in
+ * the hole the parent's left (VM_DONTCOPY), rather than wherever mmap(2)
+ * finds room, which may be where the parent's allocations were.
+ */
+static void *ntvm_qmap_hint;
+
 void ntvm_query_map_child(void)
 {
 	/* Not inherited (VM_DONTCOPY): the address is free in the child. */
+	if (ntvm_qmap_mapping.len > ~ntvm_qmap_mapping.page_mask + 1)
+		ntvm_qmap_hint = (void *)ntvm_qmap_mapping.h;
 	ntvm_qmap = NULL;
 	ntvm_qmap_mapping.h = NULL;
 	ntvm_qmap_mapping.len = 0;
@@ -68,7 +78,14 @@ static __u64 ntvm_qmap_window(const struct ntvm_query_map_header *h,
 {
 #if UINTPTR_MAX > 0xffffffffu
 	__u64 size = __atomic_load_n(&h->map_size, __ATOMIC_RELAXED);
+	struct rlimit as;
 
+	/*
+	 * Not in a process whose address space is limited (RLIMIT_AS):
+	 * the window would take a gigabyte of it.  The ioctl answers there.
+	 */
+	if (getrlimit(RLIMIT_AS, &as) || as.rlim_cur != RLIM_INFINITY)
+		return page;
 	if (size > page && size <= (1ULL << 40) && !(size & (page - 1)))
 		return size;
 #endif
@@ -101,7 +118,8 @@ static int ntvm_query_map_open(struct ntvm_qmap *m)
 		 * VM_DONTEXPAND).  Without the address space for it, the
 		 * header alone: every query asks the module.
 		 */
-		void *w = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+		void *w = mmap(ntvm_qmap_hint, len, PROT_READ, MAP_SHARED,
+			       fd, 0);
 
 		if (w == MAP_FAILED) {
 			len = page;

@@ -50,7 +50,7 @@ TEST(abi_version)
 	EXPECT_EQ(1, v.major);
 	EXPECT_EQ(NTVM_ABI_MINOR, v.minor);
 	/* One minor version for each addition, each announced by a bit. */
-	EXPECT_EQ(9, NTVM_ABI_MINOR);
+	EXPECT_EQ(10, NTVM_ABI_MINOR);
 	EXPECT_EQ(0, ioctl(fd, NTVM_IOC_FEATURES, &features));
 	EXPECT_EQ(NTVM_ABI_MINOR, __builtin_popcountll(features));
 	EXPECT_TRUE(features & NTVM_FEATURE_VERSION);

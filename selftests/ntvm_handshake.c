@@ -261,9 +261,9 @@ TEST(message_text)
 
 	/* The exact line, for this library's version. */
 	ASSERT_EQ(1, NTVM_ABI_MAJOR);
-	ASSERT_EQ(9, NTVM_ABI_MINOR);
+	ASSERT_EQ(10, NTVM_ABI_MINOR);
 	line_too_old(line, sizeof(line), 1, 3);
-	EXPECT_STREQ("libntvm: the ntvm module's ABI is 1.3, this library needs 1.9 or later: update the module (ntvm-dkms) and load it again\n",
+	EXPECT_STREQ("libntvm: the ntvm module's ABI is 1.3, this library needs 1.10 or later: update the module (ntvm-dkms) and load it again\n",
 		     line);
 }
 
