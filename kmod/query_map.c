@@ -177,29 +177,22 @@ void ntvm_qmap_pend(struct ntvm_ctx *ctx, unsigned long start,
 		    unsigned long end, bool bump)
 {
 	struct ntvm_query_map_header *h = ntvm_qmap_header(ctx);
-	bool live = READ_ONCE(ctx->qmap.live);
+	bool live = READ_ONCE(ctx->qmap.live), opened;
 
 	if (!live && !bump)
 		return;
 	raw_spin_lock(&ctx->qmap.lock);
-	if (ctx->qmap.section) {
-		/* A service's section: readers read again when it ends. */
-		if (live) {
-			ntvm_qmap_add_pending(ctx, start, end);
-			WRITE_ONCE(h->pending, 1);
-		}
-		if (bump)
-			ntvm_qmap_bump_generation(ctx);
-	} else {
-		ntvm_qmap_open(ctx);
-		if (live) {
-			ntvm_qmap_add_pending(ctx, start, end);
-			WRITE_ONCE(h->pending, 1);
-		}
-		if (bump)
-			ntvm_qmap_bump_generation(ctx);
-		ntvm_qmap_close(ctx);
+	/* Inside a service's section, readers read again when it ends. */
+	opened = !ctx->qmap.section;
+	ntvm_qmap_open(ctx);
+	if (live) {
+		ntvm_qmap_add_pending(ctx, start, end);
+		WRITE_ONCE(h->pending, 1);
 	}
+	if (bump)
+		ntvm_qmap_bump_generation(ctx);
+	if (opened)
+		ntvm_qmap_close(ctx);
 	raw_spin_unlock(&ctx->qmap.lock);
 }
 
