@@ -132,7 +132,11 @@ int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q);
 #define NTVM_TLS __attribute__((tls_model("initial-exec")))
 extern __thread unsigned long ntvm_query_map_hits NTVM_TLS;
 extern __thread unsigned long ntvm_query_map_bad NTVM_TLS;
-/* In a forked child: the parent's mapping is not inherited. */
+/*
+ * The device just opened: reserve the window's place.  In a forked
+ * child: the parent's mapping is not inherited.
+ */
+void ntvm_query_map_opened(int fd);
 void ntvm_query_map_child(void);
 /* A query from /proc/PID/maps, for a process without a context
  * (lib/maps.c); *views: its maps show a view of an ntvm context. */

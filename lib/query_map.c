@@ -46,24 +46,19 @@ __thread unsigned long ntvm_query_map_hits NTVM_TLS;
 __thread unsigned long ntvm_query_map_bad NTVM_TLS;
 
 /*
- * Where the parent's window was: a forked child maps its own there, in
- * the hole the parent's left (VM_DONTCOPY), rather than wherever mmap(2)
- * finds room, which may be where the parent's allocations were.
+ * Where the window goes: address space a 64-bit process reserves
+ * (PROT_NONE, MAP_NORESERVE: it costs no memory) when it opens the
+ * device, before its first allocation, and maps the window over at its
+ * first query.  Were the window mapped wherever mmap(2) finds room at
+ * that query, it could land in a hole an allocation left, or, in a forked
+ * child, in the holes of its parent's views (VM_DONTCOPY), where a query
+ * must find free memory, not the window.  A child inherits the
+ * reservation, or reserves again where its parent's window was.
  */
-static void *ntvm_qmap_hint;
+#define NTVM_QMAP_RESERVE	(1ULL << 30)
 
-void ntvm_query_map_child(void)
-{
-	/* Not inherited (VM_DONTCOPY): the address is free in the child. */
-	if (ntvm_qmap_mapping.len > ~ntvm_qmap_mapping.page_mask + 1)
-		ntvm_qmap_hint = (void *)ntvm_qmap_mapping.h;
-	ntvm_qmap = NULL;
-	ntvm_qmap_mapping.h = NULL;
-	ntvm_qmap_mapping.len = 0;
-	ntvm_qmap_mapping.page_mask = 0;
-	ntvm_qmap_tried = 0;
-	pthread_mutex_init(&ntvm_qmap_lock, NULL);
-}
+static void *ntvm_qmap_spot;
+static __u64 ntvm_qmap_spot_len;
 
 static long ntvm_qmap_page(void)
 {
@@ -72,62 +67,116 @@ static long ntvm_qmap_page(void)
 	return page > 0 ? page : 4096;
 }
 
-/* The window a 64-bit process maps: the whole map, if it is sane. */
-static __u64 ntvm_qmap_window(const struct ntvm_query_map_header *h,
-			      __u64 page)
+/* The reservation, at @hint if not NULL; none where it cannot be. */
+static void ntvm_qmap_reserve(void *hint, __u64 len)
 {
 #if UINTPTR_MAX > 0xffffffffu
-	__u64 size = __atomic_load_n(&h->map_size, __ATOMIC_RELAXED);
 	struct rlimit as;
+	void *p;
 
 	/*
 	 * Not in a process whose address space is limited (RLIMIT_AS):
 	 * the window would take a gigabyte of it.  The ioctl answers there.
 	 */
 	if (getrlimit(RLIMIT_AS, &as) || as.rlim_cur != RLIM_INFINITY)
-		return page;
-	if (size > page && size <= (1ULL << 40) && !(size & (page - 1)))
-		return size;
+		return;
+	p = mmap(hint, len, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+		 (hint ? MAP_FIXED_NOREPLACE : 0), -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	if (hint && p != hint) {
+		/* A kernel without MAP_FIXED_NOREPLACE took it as a hint. */
+		munmap(p, len);
+		return;
+	}
+	ntvm_qmap_spot = p;
+	ntvm_qmap_spot_len = len;
+#else
+	(void)hint;
+	(void)len;
 #endif
-	return page;
+}
+
+void ntvm_query_map_opened(int fd)
+{
+	(void)fd;
+	if (!ntvm_qmap_spot)
+		ntvm_qmap_reserve(NULL, NTVM_QMAP_RESERVE);
+}
+
+void ntvm_query_map_child(void)
+{
+	/*
+	 * The window is not inherited (VM_DONTCOPY): its address is free
+	 * in the child, which reserves it again.  A reservation not yet
+	 * mapped over is inherited as it is.
+	 */
+	if (ntvm_qmap && ntvm_qmap_mapping.h == ntvm_qmap_spot) {
+		ntvm_qmap_spot = NULL;
+		ntvm_qmap_reserve((void *)ntvm_qmap_mapping.h,
+				  ntvm_qmap_mapping.len);
+	}
+	ntvm_qmap = NULL;
+	ntvm_qmap_mapping.h = NULL;
+	ntvm_qmap_mapping.len = 0;
+	ntvm_qmap_mapping.page_mask = 0;
+	ntvm_qmap_tried = 0;
+	pthread_mutex_init(&ntvm_qmap_lock, NULL);
+}
+
+/* The window a 64-bit process maps: the whole map, if it is sane. */
+static __u64 ntvm_qmap_window(const struct ntvm_query_map_header *h,
+			      __u64 page)
+{
+	__u64 size = __atomic_load_n(&h->map_size, __ATOMIC_RELAXED);
+
+	if (size <= page || (size & (page - 1)))
+		return page;
+	return size < ntvm_qmap_spot_len ? size : ntvm_qmap_spot_len;
 }
 
 static int ntvm_query_map_open(struct ntvm_qmap *m)
 {
 	const struct ntvm_query_map_header *h;
 	__u64 page = ntvm_qmap_page(), len;
-	void *p;
+	void *spot, *p;
 	int fd;
 
 	fd = ntvm_dev();
 	if (fd < 0)
 		return -1;
-	p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	/* The header first, at the start of the reservation if there is one. */
+	spot = ntvm_qmap_spot;
+	p = mmap(spot, page, PROT_READ, MAP_SHARED | (spot ? MAP_FIXED : 0),
+		 fd, 0);
 	if (p == MAP_FAILED)
 		return -1;
 	h = p;
 	if (h->magic != NTVM_QUERY_MAP_MAGIC ||
 	    h->version < NTVM_QUERY_MAP_VERSION) {
-		munmap(p, page);
+		/* A map this library cannot read: no window either. */
+		munmap(p, spot ? ntvm_qmap_spot_len : page);
+		ntvm_qmap_spot = NULL;
+		ntvm_qmap_spot_len = 0;
 		return -1;
 	}
-	len = ntvm_qmap_window(h, page);
+	len = spot ? ntvm_qmap_window(h, page) : page;
 	if (len > page) {
 		/*
-		 * The window, mapped anew (it cannot grow in place:
-		 * VM_DONTEXPAND).  Without the address space for it, the
-		 * header alone: every query asks the module.
+		 * The window, over the header and the reservation.  If it
+		 * fails, the header stays: every query asks the module.
 		 */
-		void *w = mmap(ntvm_qmap_hint, len, PROT_READ, MAP_SHARED,
+		void *w = mmap(spot, len, PROT_READ, MAP_SHARED | MAP_FIXED,
 			       fd, 0);
 
-		if (w == MAP_FAILED) {
+		if (w == MAP_FAILED)
 			len = page;
-		} else {
-			munmap(p, page);
-			p = w;
-		}
 	}
+	/* What is left of the reservation is not needed. */
+	if (spot && ntvm_qmap_spot_len > len)
+		munmap((char *)spot + len, ntvm_qmap_spot_len - len);
+	ntvm_qmap_spot_len = len;
 	m->h = p;
 	m->len = len;
 	m->page_mask = ~(page - 1);
