@@ -438,8 +438,8 @@ void ntvm_qmap_changed(struct ntvm_ctx *ctx, unsigned long start,
 void ntvm_qmap_erased(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
 void ntvm_qmap_pend(struct ntvm_ctx *ctx, unsigned long start,
 		    unsigned long end, bool bump);
-bool ntvm_qmap_guard_begin(struct ntvm_ctx *ctx, unsigned long addr);
-void ntvm_qmap_guard_end(struct ntvm_ctx *ctx, bool told);
+void ntvm_qmap_guard_begin(struct ntvm_ctx *ctx, unsigned long addr);
+void ntvm_qmap_guard_end(struct ntvm_ctx *ctx);
 bool ntvm_qmap_answers(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
 void ntvm_qmap_service_begin(struct ntvm_ctx *ctx);
 unsigned int ntvm_qmap_take_pending(struct ntvm_ctx *ctx,

@@ -295,14 +295,14 @@ enum ntvm_access ntvm_page_access(struct ntvm_ctx *ctx, unsigned long addr,
 bool ntvm_page_clear_guard(struct ntvm_ctx *ctx, unsigned long addr)
 {
 	struct ntvm_chunk *c;
-	bool cleared = false, told;
+	bool cleared = false;
 	u8 *p;
 
 	/*
 	 * The query map stops answering for the page before it may change,
 	 * until it has and the map has been told (below).
 	 */
-	told = ntvm_qmap_guard_begin(ctx, addr);
+	ntvm_qmap_guard_begin(ctx, addr);
 	rcu_read_lock();
 	c = xa_load(&ctx->chunks, ntvm_chunk_index(addr));
 	if (c) {
@@ -318,7 +318,7 @@ bool ntvm_page_clear_guard(struct ntvm_ctx *ctx, unsigned long addr)
 	/* The fault path's only change of the state a query reports. */
 	if (cleared)
 		ntvm_qmap_changed(ctx, addr, addr + PAGE_SIZE);
-	ntvm_qmap_guard_end(ctx, told);
+	ntvm_qmap_guard_end(ctx);
 	return cleared;
 }
 

@@ -203,26 +203,27 @@ void ntvm_qmap_pend(struct ntvm_ctx *ctx, unsigned long start,
  *
  * Until ntvm_qmap_guard_end(), the map stays pending: a service that
  * brings it up to date in between may read the page before it changes.
- * Return: whether ntvm_qmap_guard_end() has this to undo.
  */
-bool ntvm_qmap_guard_begin(struct ntvm_ctx *ctx, unsigned long addr)
+void ntvm_qmap_guard_begin(struct ntvm_ctx *ctx, unsigned long addr)
 {
-	bool live = READ_ONCE(ctx->qmap.live);
+	bool live;
 
-	if (!live)
-		return false;
+	/*
+	 * Counted even before the map is live: a service that makes it
+	 * live now, and reads the page before it changes, must leave the
+	 * map pending (ntvm_qmap_service_end()).
+	 */
 	raw_spin_lock(&ctx->qmap.lock);
 	ctx->qmap.guards++;
+	live = ctx->qmap.live;
 	raw_spin_unlock(&ctx->qmap.lock);
-	ntvm_qmap_pend(ctx, addr, addr + PAGE_SIZE, false);
-	return true;
+	if (live)
+		ntvm_qmap_pend(ctx, addr, addr + PAGE_SIZE, false);
 }
 
 /* The guard is cleared (or was not there), and the map told. */
-void ntvm_qmap_guard_end(struct ntvm_ctx *ctx, bool told)
+void ntvm_qmap_guard_end(struct ntvm_ctx *ctx)
 {
-	if (!told)
-		return;
 	raw_spin_lock(&ctx->qmap.lock);
 	ctx->qmap.guards--;
 	raw_spin_unlock(&ctx->qmap.lock);

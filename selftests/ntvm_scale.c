@@ -1244,6 +1244,38 @@ TEST_F(scale, sealed_free_space_is_given_up)
 }
 
 /*
+ * An allocation the process sealed whole is still described from ntvm's
+ * state, by the query map and the ioctl alike (the query map's own test
+ * compares them), but a request that needs its views as ntvm made them
+ * finds it gone: GetWriteWatch() fails as on no allocation.
+ */
+TEST_F(scale, sealed_allocation_is_queried_not_watched)
+{
+	MEMORY_BASIC_INFORMATION mbi;
+	PVOID addrs[4];
+	ULONG_PTR count = 4;
+	ULONG gran;
+	char *p;
+
+	p = VirtualAlloc(NULL, GRAN, MEM_RESERVE | MEM_COMMIT | MEM_WRITE_WATCH,
+			 PAGE_READWRITE);
+	ASSERT_NE(NULL, p);
+	p[0] = 1;
+	if (syscall(__NR_mseal, p, GRAN, 0))
+		SKIP(return, "no mseal(2): %s", strerror(errno));
+	ASSERT_EQ(sizeof(mbi), VirtualQuery(p, &mbi, sizeof(mbi)));
+	EXPECT_EQ(p, mbi.BaseAddress);
+	EXPECT_EQ(p, mbi.AllocationBase);
+	EXPECT_EQ(PAGE_READWRITE, mbi.AllocationProtect);
+	EXPECT_EQ(GRAN, mbi.RegionSize);
+	EXPECT_EQ(MEM_COMMIT, mbi.State);
+	EXPECT_EQ(PAGE_READWRITE, mbi.Protect);
+	EXPECT_EQ(MEM_PRIVATE, mbi.Type);
+	EXPECT_EQ(~0u, GetWriteWatch(0, p, GRAN, addrs, &count, &gran));
+	EXPECT_EQ(ERROR_INVALID_PARAMETER, GetLastError());
+}
+
+/*
  * Kernel memory per reservation, beyond the page-state bytes (there are
  * none: nothing is committed): the growth of the slab caches over N
  * reservations of mixed sizes, divided by N.
