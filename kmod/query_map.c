@@ -177,11 +177,18 @@ void ntvm_qmap_pend(struct ntvm_ctx *ctx, unsigned long start,
 		    unsigned long end, bool bump)
 {
 	struct ntvm_query_map_header *h = ntvm_qmap_header(ctx);
-	bool live = READ_ONCE(ctx->qmap.live), opened;
+	bool live, opened;
 
-	if (!live && !bump)
+	if (!READ_ONCE(ctx->qmap.live) && !bump)
 		return;
 	raw_spin_lock(&ctx->qmap.lock);
+	/*
+	 * Read again under the lock: a service that makes the map live
+	 * (ntvm_qsync_go_live()) sets it before it takes the lock to pend
+	 * everything, so either this change is seen by its sync, or this
+	 * sees it live and pends the range.
+	 */
+	live = ctx->qmap.live;
 	/* Inside a service's section, readers read again when it ends. */
 	opened = !ctx->qmap.section;
 	ntvm_qmap_open(ctx);

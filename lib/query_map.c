@@ -59,6 +59,8 @@ __thread unsigned long ntvm_query_map_bad NTVM_TLS;
 
 static void *ntvm_qmap_spot;
 static __u64 ntvm_qmap_spot_len;
+/* A forked child that could not have the place: no window. */
+static int ntvm_qmap_no_spot;
 
 static long ntvm_qmap_page(void)
 {
@@ -101,8 +103,19 @@ static void ntvm_qmap_reserve(void *hint, __u64 len)
 void ntvm_query_map_opened(int fd)
 {
 	(void)fd;
-	if (!ntvm_qmap_spot)
+	if (!ntvm_qmap_spot && !ntvm_qmap_no_spot)
 		ntvm_qmap_reserve(NULL, NTVM_QMAP_RESERVE);
+}
+
+/* Around fork(): no mapping half made (ntvm_query_map_open()) is copied. */
+void ntvm_query_map_prepare(void)
+{
+	pthread_mutex_lock(&ntvm_qmap_lock);
+}
+
+void ntvm_query_map_parent(void)
+{
+	pthread_mutex_unlock(&ntvm_qmap_lock);
 }
 
 void ntvm_query_map_child(void)
@@ -110,19 +123,28 @@ void ntvm_query_map_child(void)
 	/*
 	 * The window is not inherited (VM_DONTCOPY): its address is free
 	 * in the child, which reserves it again.  A reservation not yet
-	 * mapped over is inherited as it is.
+	 * mapped over is inherited as it is.  Where the child cannot have
+	 * the place (it inherited the window itself, MADV_DOFORK), it has
+	 * no window: one mapped wherever there is room could take the
+	 * place of its parent's views.
 	 */
-	if (ntvm_qmap && ntvm_qmap_mapping.h == ntvm_qmap_spot) {
+	if (ntvm_qmap_spot && ntvm_qmap &&
+	    (void *)ntvm_qmap_mapping.h == ntvm_qmap_spot) {
+		void *at = ntvm_qmap_spot;
+		__u64 len = ntvm_qmap_spot_len;
+
 		ntvm_qmap_spot = NULL;
-		ntvm_qmap_reserve((void *)ntvm_qmap_mapping.h,
-				  ntvm_qmap_mapping.len);
+		ntvm_qmap_spot_len = 0;
+		ntvm_qmap_reserve(at, len);
+		if (!ntvm_qmap_spot)
+			ntvm_qmap_no_spot = 1;
 	}
 	ntvm_qmap = NULL;
 	ntvm_qmap_mapping.h = NULL;
 	ntvm_qmap_mapping.len = 0;
 	ntvm_qmap_mapping.page_mask = 0;
 	ntvm_qmap_tried = 0;
-	pthread_mutex_init(&ntvm_qmap_lock, NULL);
+	pthread_mutex_unlock(&ntvm_qmap_lock);
 }
 
 /* The window a 64-bit process maps: the whole map, if it is sane. */
@@ -136,47 +158,72 @@ static __u64 ntvm_qmap_window(const struct ntvm_query_map_header *h,
 	return size < ntvm_qmap_spot_len ? size : ntvm_qmap_spot_len;
 }
 
+/* The reservation given up: unmapped, from @from on (the rest is gone). */
+static void ntvm_qmap_unreserve(__u64 from)
+{
+	if (ntvm_qmap_spot && ntvm_qmap_spot_len > from)
+		munmap((char *)ntvm_qmap_spot + from,
+		       ntvm_qmap_spot_len - from);
+	ntvm_qmap_spot = NULL;
+	ntvm_qmap_spot_len = 0;
+}
+
+/*
+ * Map the window over the reservation.  Return: its length, or 0 when
+ * there is none.  A MAP_FIXED mapping that fails may have unmapped what
+ * was there: the place is not touched again.
+ */
+static __u64 ntvm_qmap_map_window(const struct ntvm_query_map_header *h,
+				  __u64 page, int fd)
+{
+	__u64 len;
+
+	if (!ntvm_qmap_spot)
+		return 0;
+	len = ntvm_qmap_window(h, page);
+	if (len <= page ||
+	    mmap(ntvm_qmap_spot, len, PROT_READ, MAP_SHARED | MAP_FIXED, fd,
+		 0) == MAP_FAILED) {
+		ntvm_qmap_unreserve(len > page ? len : 0);
+		return 0;
+	}
+	/* What is left of the reservation is not needed. */
+	if (ntvm_qmap_spot_len > len)
+		munmap((char *)ntvm_qmap_spot + len, ntvm_qmap_spot_len - len);
+	ntvm_qmap_spot_len = len;
+	return len;
+}
+
 static int ntvm_query_map_open(struct ntvm_qmap *m)
 {
 	const struct ntvm_query_map_header *h;
 	__u64 page = ntvm_qmap_page(), len;
-	void *spot, *p;
+	void *p;
 	int fd;
 
 	fd = ntvm_dev();
 	if (fd < 0)
 		return -1;
-	/* The header first, at the start of the reservation if there is one. */
-	spot = ntvm_qmap_spot;
-	p = mmap(spot, page, PROT_READ, MAP_SHARED | (spot ? MAP_FIXED : 0),
-		 fd, 0);
+	/* The header, wherever there is room, to read what the map is. */
+	p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		return -1;
 	h = p;
 	if (h->magic != NTVM_QUERY_MAP_MAGIC ||
 	    h->version < NTVM_QUERY_MAP_VERSION) {
 		/* A map this library cannot read: no window either. */
-		munmap(p, spot ? ntvm_qmap_spot_len : page);
-		ntvm_qmap_spot = NULL;
-		ntvm_qmap_spot_len = 0;
+		munmap(p, page);
+		ntvm_qmap_unreserve(0);
 		return -1;
 	}
-	len = spot ? ntvm_qmap_window(h, page) : page;
-	if (len > page) {
-		/*
-		 * The window, over the header and the reservation.  If it
-		 * fails, the header stays: every query asks the module.
-		 */
-		void *w = mmap(spot, len, PROT_READ, MAP_SHARED | MAP_FIXED,
-			       fd, 0);
-
-		if (w == MAP_FAILED)
-			len = page;
+	/* Without the window, the header alone: every query asks the module. */
+	len = ntvm_qmap_map_window(h, page, fd);
+	if (len) {
+		munmap(p, page);
+		p = ntvm_qmap_spot;
+	} else {
+		len = page;
 	}
-	/* What is left of the reservation is not needed. */
-	if (spot && ntvm_qmap_spot_len > len)
-		munmap((char *)spot + len, ntvm_qmap_spot_len - len);
-	ntvm_qmap_spot_len = len;
 	m->h = p;
 	m->len = len;
 	m->page_mask = ~(page - 1);
