@@ -21,23 +21,6 @@ static int ntvm_dev_fd = -1;
 static int ntvm_dev_tried;
 static int ntvm_atfork_done;
 
-/*
- * Around fork(): the locks held, so that the child copies no opening or
- * mapping half done.  The query map's first: its opening opens the
- * device.
- */
-static void ntvm_dev_prepare(void)
-{
-	ntvm_query_map_prepare();
-	pthread_mutex_lock(&ntvm_dev_lock);
-}
-
-static void ntvm_dev_parent(void)
-{
-	pthread_mutex_unlock(&ntvm_dev_lock);
-	ntvm_query_map_parent();
-}
-
 static void ntvm_dev_child(void)
 {
 	/* The inherited fd is the parent's context: not ours to use. */
@@ -45,7 +28,7 @@ static void ntvm_dev_child(void)
 		close(ntvm_dev_fd);
 	ntvm_dev_fd = -1;
 	ntvm_dev_tried = 0;
-	pthread_mutex_unlock(&ntvm_dev_lock);
+	pthread_mutex_init(&ntvm_dev_lock, NULL);
 	ntvm_commit_limit_child();
 	ntvm_address_limit_child();
 	ntvm_query_map_child();
@@ -61,8 +44,7 @@ int ntvm_dev(void)
 
 	pthread_mutex_lock(&ntvm_dev_lock);
 	if (!ntvm_atfork_done) {
-		pthread_atfork(ntvm_dev_prepare, ntvm_dev_parent,
-			       ntvm_dev_child);
+		pthread_atfork(NULL, NULL, ntvm_dev_child);
 		ntvm_atfork_done = 1;
 	}
 	if (ntvm_dev_fd < 0 && !ntvm_dev_tried) {

@@ -133,13 +133,10 @@ int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q);
 extern __thread unsigned long ntvm_query_map_hits NTVM_TLS;
 extern __thread unsigned long ntvm_query_map_bad NTVM_TLS;
 /*
- * The device just opened: reserve the window's place.  Around fork()
- * (called with the device's lock taken after, and released before, the
- * map's): in the child, the parent's mapping is not inherited.
+ * The device just opened: reserve the window's place.  In a forked
+ * child: the parent's mapping is not inherited.
  */
 void ntvm_query_map_opened(int fd);
-void ntvm_query_map_prepare(void);
-void ntvm_query_map_parent(void);
 void ntvm_query_map_child(void);
 /* A query from /proc/PID/maps, for a process without a context
  * (lib/maps.c); *views: its maps show a view of an ntvm context. */

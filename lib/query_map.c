@@ -61,6 +61,8 @@ static void *ntvm_qmap_spot;
 static __u64 ntvm_qmap_spot_len;
 /* A forked child that could not have the place: no window. */
 static int ntvm_qmap_no_spot;
+/* A thread is mapping the map (ntvm_query_map_open()). */
+static int ntvm_qmap_opening;
 
 static long ntvm_qmap_page(void)
 {
@@ -107,17 +109,6 @@ void ntvm_query_map_opened(int fd)
 		ntvm_qmap_reserve(NULL, NTVM_QMAP_RESERVE);
 }
 
-/* Around fork(): no mapping half made (ntvm_query_map_open()) is copied. */
-void ntvm_query_map_prepare(void)
-{
-	pthread_mutex_lock(&ntvm_qmap_lock);
-}
-
-void ntvm_query_map_parent(void)
-{
-	pthread_mutex_unlock(&ntvm_qmap_lock);
-}
-
 void ntvm_query_map_child(void)
 {
 	/*
@@ -126,10 +117,18 @@ void ntvm_query_map_child(void)
 	 * mapped over is inherited as it is.  Where the child cannot have
 	 * the place (it inherited the window itself, MADV_DOFORK), it has
 	 * no window: one mapped wherever there is room could take the
-	 * place of its parent's views.
+	 * place of its parent's views.  Nor where another thread of the
+	 * parent was mapping it as it forked: what the child has there is
+	 * not known.  (No lock is held across fork() for this: another
+	 * library's fork handler could wait for a thread that waits for
+	 * it.)
 	 */
-	if (ntvm_qmap_spot && ntvm_qmap &&
-	    (void *)ntvm_qmap_mapping.h == ntvm_qmap_spot) {
+	if (__atomic_load_n(&ntvm_qmap_opening, __ATOMIC_RELAXED)) {
+		ntvm_qmap_spot = NULL;
+		ntvm_qmap_spot_len = 0;
+		ntvm_qmap_no_spot = 1;
+	} else if (ntvm_qmap_spot && ntvm_qmap &&
+		   (void *)ntvm_qmap_mapping.h == ntvm_qmap_spot) {
 		void *at = ntvm_qmap_spot;
 		__u64 len = ntvm_qmap_spot_len;
 
@@ -144,7 +143,8 @@ void ntvm_query_map_child(void)
 	ntvm_qmap_mapping.len = 0;
 	ntvm_qmap_mapping.page_mask = 0;
 	ntvm_qmap_tried = 0;
-	pthread_mutex_unlock(&ntvm_qmap_lock);
+	ntvm_qmap_opening = 0;
+	pthread_mutex_init(&ntvm_qmap_lock, NULL);
 }
 
 /* The window a 64-bit process maps: the whole map, if it is sane. */
@@ -238,10 +238,12 @@ static const struct ntvm_qmap *ntvm_qmap_get_slow(void)
 		return __atomic_load_n(&ntvm_qmap, __ATOMIC_ACQUIRE);
 	pthread_mutex_lock(&ntvm_qmap_lock);
 	if (!ntvm_qmap && !ntvm_qmap_tried) {
+		__atomic_store_n(&ntvm_qmap_opening, 1, __ATOMIC_SEQ_CST);
 		if (!ntvm_query_map_open(&ntvm_qmap_mapping))
 			__atomic_store_n(&ntvm_qmap, &ntvm_qmap_mapping,
 					 __ATOMIC_RELEASE);
 		__atomic_store_n(&ntvm_qmap_tried, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&ntvm_qmap_opening, 0, __ATOMIC_SEQ_CST);
 	}
 	m = ntvm_qmap;
 	pthread_mutex_unlock(&ntvm_qmap_lock);
