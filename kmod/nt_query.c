@@ -7,10 +7,11 @@
  * libraries) as committed memory with their protection, PROT_NONE
  * mappings as reserved, the rest as free up to the next mapping.
  *
- * A query changes nothing.  An allocation whose views userspace unmapped
- * (forgotten when next changed, see vad.c) is described as it will be
- * once forgotten: what the process mapped there as its own memory, what
- * is left of our views as free.
+ * A query changes nothing, but tells the query map that the process asks
+ * about the allocation (ntvm_qmap_asked()).  An allocation whose views
+ * userspace unmapped (forgotten when next changed, see vad.c) is
+ * described as it will be once forgotten: what the process mapped there
+ * as its own memory, what is left of our views as free.
  */
 
 #include <linux/mm.h>
@@ -108,6 +109,7 @@ u32 ntvm_nt_query(struct ntvm_ctx *ctx, struct ntvm_query_args *q)
 	vad = ntvm_vad_find(ctx, page);
 	if (vad && ntvm_vad_described(ctx, vad)) {
 		ntvm_query_managed(ctx, vad, page, q);
+		ntvm_qmap_asked(ctx, &vad->ext);
 		return NTVM_STATUS_SUCCESS;
 	}
 	ntvm_query_broken(ctx, vad);

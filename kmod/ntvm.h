@@ -187,6 +187,8 @@ struct ntvm_extent {
 	unsigned long gap_max;	/* the largest gap of its subtree */
 	bool outside;		/* not an allocation */
 	bool given_up;		/* outside: the process unmapped or mapped it */
+	u8 qeager;		/* allocation: changes its record follows still */
+	bool qbig;		/* allocation: too many runs, until it changes */
 	u32 qrec;		/* allocation: its record in the query map, 0 */
 };
 
@@ -226,6 +228,8 @@ struct ntvm_place {
 
 /* Ranges of the query map to bring up to date, before it is the hull. */
 #define NTVM_QMAP_PENDING	8
+/* Changes an allocation's record follows after the ioctl answered for it. */
+#define NTVM_QMAP_EAGER		16
 /* Block sizes of the query map: 32 bytes << class, up to its window. */
 #define NTVM_QMAP_CLASSES	26
 
@@ -435,12 +439,15 @@ int ntvm_qmap_init(struct ntvm_ctx *ctx);
 void ntvm_qmap_destroy(struct ntvm_ctx *ctx);
 void ntvm_qmap_changed(struct ntvm_ctx *ctx, unsigned long start,
 		       unsigned long end);
+void ntvm_qmap_states_changed(struct ntvm_ctx *ctx, unsigned long start,
+			      unsigned long end);
 void ntvm_qmap_erased(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
 void ntvm_qmap_pend(struct ntvm_ctx *ctx, unsigned long start,
 		    unsigned long end, bool bump);
 void ntvm_qmap_guard_begin(struct ntvm_ctx *ctx, unsigned long addr);
 void ntvm_qmap_guard_end(struct ntvm_ctx *ctx);
 bool ntvm_qmap_answers(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
+void ntvm_qmap_asked(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
 void ntvm_qmap_service_begin(struct ntvm_ctx *ctx);
 unsigned int ntvm_qmap_take_pending(struct ntvm_ctx *ctx,
 				    struct ntvm_qmap_range *ranges);

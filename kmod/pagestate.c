@@ -135,7 +135,7 @@ void ntvm_pages_set(struct ntvm_ctx *ctx, unsigned long start,
 
 	lockdep_assert_held(&ctx->op_lock);
 	/* Before the fault path can see a new state: readers read again. */
-	ntvm_qmap_changed(ctx, start, end);
+	ntvm_qmap_states_changed(ctx, start, end);
 	ntvm_chunk_span_init(&cs, start, end);
 	while (ntvm_chunk_span_next(ctx, &cs)) {
 		struct ntvm_chunk *c = cs.chunk;

@@ -14,12 +14,13 @@
  * The map is built at the end of the first service after the process
  * maps it, and from then on kept up to date by each service before it
  * returns (query_map_sync.c), from the ranges the layers below report
- * changed (ntvm_qmap_changed()).  Between the first change of a service
- * and its end the sequence count is odd: a reader never sees half of a
- * service.  A change outside a service (a guard page tripping in the
- * fault path, the process unmapping views, see query_map_notifier.c)
- * makes the map "pending" until the next service: readers ask the ioctl
- * meanwhile.
+ * changed (ntvm_qmap_changed()): the tree over every allocation, the
+ * records of those the process asks about (ntvm_qmap_asked()).  Between
+ * the first change of a service and its end the sequence count is odd: a
+ * reader never sees half of a service.  A change outside a service (a
+ * guard page tripping in the fault path, the process unmapping views, see
+ * query_map_notifier.c) makes the map "pending" until the next service:
+ * readers ask the ioctl meanwhile.
  *
  * What keeps the process from changing it, or another from reading it:
  *
@@ -158,7 +159,8 @@ static void ntvm_qmap_add_pending(struct ntvm_ctx *ctx, unsigned long start,
 	}
 	q->pending[q->nr_pending].start = start;
 	q->pending[q->nr_pending].end = end;
-	q->nr_pending++;
+	/* Read without the lock by ntvm_qmap_take_pending(). */
+	WRITE_ONCE(q->nr_pending, q->nr_pending + 1);
 }
 
 /**
@@ -266,6 +268,40 @@ void ntvm_qmap_changed(struct ntvm_ctx *ctx, unsigned long start,
 }
 
 /**
+ * ntvm_qmap_states_changed - the page states of [@start, @end) change
+ * @ctx:   the context, op_lock held
+ * @start: first address
+ * @end:   end address
+ *
+ * As ntvm_qmap_changed().  But in a range of one allocation that the
+ * process has not asked about lately (query_map_sync.c), its record only
+ * says "ask the ioctl" from now on, at once: nothing is left for the sync
+ * to bring up to date (the tree does not change with page states).
+ */
+void ntvm_qmap_states_changed(struct ntvm_ctx *ctx, unsigned long start,
+			      unsigned long end)
+{
+	struct ntvm_query_map_record *rec = NULL;
+	struct ntvm_vad *vad;
+
+	lockdep_assert_held(&ctx->op_lock);
+	vad = ctx->qmap.live && ctx->qmap.task == current ?
+	      ntvm_vad_find(ctx, start) : NULL;
+	if (!vad || vad->ext.qeager || end > ntvm_vad_end(vad)) {
+		ntvm_qmap_changed(ctx, start, end);
+		return;
+	}
+	ctx->qmap.dirty = true;
+	if (vad->ext.qrec)
+		rec = ntvm_qstore_ptr(ctx, vad->ext.qrec);
+	raw_spin_lock(&ctx->qmap.lock);
+	ntvm_qmap_open(ctx);
+	raw_spin_unlock(&ctx->qmap.lock);
+	if (rec)
+		WRITE_ONCE(rec->flags, NTVM_QUERY_MAP_RECORD_SLOW);
+}
+
+/**
  * ntvm_qmap_erased - the allocation @ext leaves the address-space map
  * @ctx: the context
  * @ext: its extent, still valid
@@ -314,6 +350,35 @@ bool ntvm_qmap_answers(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 }
 
 /**
+ * ntvm_qmap_asked - the ioctl answered a query inside allocation @ext
+ * @ctx: the context, op_lock held, in a service
+ * @ext: the allocation's extent, described by ntvm's state
+ *
+ * A record is kept up to date only while its process asks about the
+ * allocation (query_map_sync.c): from now on, for its next
+ * NTVM_QMAP_EAGER changes, starting with this service's end when it says
+ * "ask the ioctl" now.
+ */
+void ntvm_qmap_asked(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
+{
+	lockdep_assert_held(&ctx->op_lock);
+	/* Another process's queries never read this map. */
+	if (ntvm_remote_ctx(ctx))
+		return;
+	ext->qeager = NTVM_QMAP_EAGER;
+	/* Made again at the next change only, if it had too many runs. */
+	if (!ctx->qmap.live || ext->qbig || ntvm_qmap_answers(ctx, ext))
+		return;
+	/*
+	 * Not "pending": readers ask the ioctl there until then anyway (the
+	 * record, or the tree's entry, says so), and only there.
+	 */
+	raw_spin_lock(&ctx->qmap.lock);
+	ntvm_qmap_add_pending(ctx, ext->start, ext->end);
+	raw_spin_unlock(&ctx->qmap.lock);
+}
+
+/**
  * ntvm_qmap_service_begin - a service starts, under op_lock
  * @ctx: the context
  *
@@ -344,6 +409,13 @@ unsigned int ntvm_qmap_take_pending(struct ntvm_ctx *ctx,
 	unsigned int n;
 
 	lockdep_assert_held(&ctx->op_lock);
+	/*
+	 * None: a range pended after this look waits for the next service,
+	 * and ntvm_qmap_service_end() (under the lock) leaves the map
+	 * pending for it.
+	 */
+	if (!READ_ONCE(q->nr_pending))
+		return 0;
 	raw_spin_lock(&q->lock);
 	n = q->nr_pending;
 	memcpy(ranges, q->pending, n * sizeof(*ranges));

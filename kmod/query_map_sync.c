@@ -5,13 +5,23 @@
  * (pagestate.c), as NTVM_IOC_QUERY reads them (nt_query.c).
  *
  * The layers below note which address ranges changed (query_map.c); here,
- * for each such range, every allocation in it gets its record (base, end,
- * AllocationProtect, and its runs of page states, rebuilt from the page
- * states over the range), and every granule of the range its entry in the
- * radix tree: the record of the one allocation there, none, or "ask the
- * ioctl" when two allocations share the granule.  An allocation that is
- * not intact (a view change failed half-way, or the process unmapped its
- * views) is described by the ioctl, as free memory: its record says so.
+ * for each such range, every allocation in it that the process asks about
+ * gets its record (base, end, AllocationProtect, and its runs of page
+ * states, rebuilt from the page states over the range), and every granule
+ * of the range its entry in the radix tree: the record of the one
+ * allocation there, none, or "ask the ioctl" when two allocations share
+ * the granule.  An allocation that is not intact (a view change failed
+ * half-way, or the process unmapped its views) is described by the ioctl,
+ * as free memory: its record says so.
+ *
+ * An allocation the process asks about: the ioctl answered a query inside
+ * it (ntvm_qmap_asked()) less than NTVM_QMAP_EAGER changes ago (counted a
+ * range of a service that changed state, so a request that changes it in
+ * two places counts twice).  Any other's record, if it has one, says "ask
+ * the ioctl" from its next change on: a request that changes memory no
+ * query looks at pays for no runs, and a page-state change there not even
+ * for this sync (ntvm_qmap_states_changed()).  The reader asks the ioctl
+ * once, and the map answers again.
  *
  * Nothing here can fail the service: where there is no memory for a
  * record, its runs or a node of the tree, the map says "ask the ioctl"
@@ -35,6 +45,7 @@ struct ntvm_qruns {
 	unsigned int nr;
 	unsigned int room;
 	bool failed;			/* no memory to hold them all */
+	bool too_many;			/* ...nor room in the map */
 	struct ntvm_query_map_run inline_run[NTVM_QSYNC_RUNS_INLINE];
 };
 
@@ -44,6 +55,7 @@ static void ntvm_qruns_init(struct ntvm_qruns *rl)
 	rl->nr = 0;
 	rl->room = NTVM_QSYNC_RUNS_INLINE;
 	rl->failed = false;
+	rl->too_many = false;
 }
 
 static void ntvm_qruns_free(struct ntvm_qruns *rl)
@@ -71,6 +83,7 @@ static void ntvm_qruns_add(struct ntvm_qruns *rl, u64 start, u32 state,
 		/* More than the map could hold: fail before trying. */
 		if (ntvm_qruns_bytes(rl->room * 2) > NTVM_QMAP_WINDOW / 2) {
 			rl->failed = true;
+			rl->too_many = true;
 			return;
 		}
 		run = kvmalloc_array(rl->room * 2, sizeof(*run),
@@ -143,7 +156,8 @@ static bool ntvm_qsync_put_runs(struct ntvm_ctx *ctx,
 /*
  * The runs of @rec (the record of @vad) made again over [start, end); in
  * full when @full (the record is new, moved, or had none).  Return: false
- * when there was no memory for them.
+ * when there was no memory for them; @vad->ext.qbig set when the map
+ * could not hold them.
  */
 static bool ntvm_qsync_runs(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 			    struct ntvm_query_map_record *rec, bool full,
@@ -188,14 +202,41 @@ static bool ntvm_qsync_runs(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	}
 	if (old != few)
 		kvfree(old);
+	vad->ext.qbig = rl.too_many;
 	ok = !rl.failed && ntvm_qsync_put_runs(ctx, rec, &rl);
 	ntvm_qruns_free(&rl);
 	return ok;
 }
 
 /*
- * The record of @vad up to date over [start, end).  Return: its offset,
- * or 0 when there was no memory for one.
+ * The record of @vad, which changed over [start, end) while the process
+ * was not asking about it: it says "ask the ioctl" (if it has one), and
+ * the ioctl's answer makes it again (ntvm_qmap_asked()).  Return: its
+ * offset, or 0.
+ */
+static u32 ntvm_qsync_lazy(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
+			   unsigned long start, unsigned long end)
+{
+	struct ntvm_query_map_record *rec;
+
+	if (!vad->ext.qrec)
+		return 0;
+	rec = ntvm_qstore_ptr(ctx, vad->ext.qrec);
+	/* Only sharing a granule with the range: as it was. */
+	if (end <= ntvm_vad_base(vad) || start >= ntvm_vad_end(vad)) {
+		if (rec->base == ntvm_vad_base(vad) &&
+		    rec->end == ntvm_vad_end(vad) &&
+		    rec->allocation_protect == vad->alloc_protect)
+			return vad->ext.qrec;
+	}
+	WRITE_ONCE(rec->flags, NTVM_QUERY_MAP_RECORD_SLOW);
+	return vad->ext.qrec;
+}
+
+/*
+ * The record of @vad up to date over [start, end), if the process asks
+ * about it; see ntvm_qsync_lazy() if not.  Return: its offset, or 0 when
+ * it has none.
  */
 static u32 ntvm_qsync_record(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 			     unsigned long start, unsigned long end)
@@ -203,6 +244,12 @@ static u32 ntvm_qsync_record(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	struct ntvm_query_map_record *rec;
 	bool full;
 
+	if (!vad->ext.qeager)
+		return ntvm_qsync_lazy(ctx, vad, start, end);
+	/* A change counts; bringing it up to date for a query does not. */
+	if (ctx->qmap.dirty && start < ntvm_vad_end(vad) &&
+	    ntvm_vad_base(vad) < end)
+		vad->ext.qeager--;
 	if (!vad->ext.qrec) {
 		vad->ext.qrec = ntvm_qstore_alloc(ctx, sizeof(*rec));
 		if (!vad->ext.qrec)

@@ -210,6 +210,8 @@ void ntvm_space_split(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
 	rb_link_node(&tail->node, parent, link);
 	tail->gap = 0;
 	tail->gap_max = 0;
+	/* Asked about as the whole was (query_map_sync.c). */
+	tail->qeager = ext->qeager;
 	rb_insert_augmented(&tail->node, &ctx->space, &ntvm_space_cb);
 	ntvm_space_update_gap(tail);
 	ntvm_space_update_gap(ntvm_space_after(tail));

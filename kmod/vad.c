@@ -433,6 +433,8 @@ u32 ntvm_vad_to_placeholder(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	ntvm_vad_cut(ctx, vad, start, end, tail);
 	piece->ext.start = start;
 	piece->ext.end = end;
+	/* Asked about as the whole was (query_map_sync.c). */
+	piece->ext.qeager = vad->ext.qeager;
 	piece->alloc_protect = NTVM_PAGE_NOACCESS;
 	piece->placeholder = true;
 	ntvm_vad_insert(ctx, piece);

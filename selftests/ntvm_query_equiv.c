@@ -65,6 +65,7 @@ struct tally {
 	unsigned long fast;	/* answered from the map */
 	unsigned long expected;	/* of which the map had to answer */
 	unsigned long missed;	/* ... and did not */
+	unsigned long asked;	/* ... only once the ioctl was asked */
 	unsigned long failed;	/* answers that differed */
 };
 
@@ -193,6 +194,88 @@ static int must_answer(uintptr_t a, const struct ntvm_query_args *k)
 }
 
 /*
+ * The allocations the ioctl answered for in this round of checks, and in
+ * the round before.  The module keeps the record of an allocation up to
+ * date while the process asks the ioctl about it (for NTVM_QMAP_EAGER
+ * changes, more than a step makes): one asked about in the last round
+ * must be answered by the map at once.  Any other may say "ask the
+ * ioctl" until the ioctl has answered once.
+ */
+#define MAX_ASKED	1024
+static uintptr_t asked[2][MAX_ASKED];
+static int nasked[2];
+
+static void asked_add(uintptr_t base)
+{
+	int n = nasked[1];
+
+	if (n < MAX_ASKED && (!n || asked[1][n - 1] != base))
+		asked[1][nasked[1]++] = base;
+}
+
+static int asked_before(uintptr_t base)
+{
+	int i;
+
+	for (i = 0; i < nasked[0]; i++)
+		if (asked[0][i] == base)
+			return 1;
+	return 0;
+}
+
+/* A new round of checks: this one's allocations are the last round's. */
+static void asked_round(void)
+{
+	memcpy(asked[0], asked[1], nasked[1] * sizeof(asked[1][0]));
+	nasked[0] = nasked[1];
+	nasked[1] = 0;
+}
+
+/*
+ * The base of each allocation asked about in the last round, by the map
+ * alone first (no ioctl asks about any in between), then by the ioctl:
+ * where that is still the base of an allocation the map must answer for,
+ * the map did, and the same.
+ */
+static void check_asked(struct __test_metadata *_metadata, struct tally *t)
+{
+	static struct ntvm_query_args m[MAX_ASKED];
+	static int fast[MAX_ASKED];
+	struct ntvm_query_args k;
+	uintptr_t a;
+	int i;
+
+	/*
+	 * A request, about no allocation: after a guard page tripped or
+	 * views were unmapped, the map is pending until one.
+	 */
+	kq(0x10000, &k);
+	for (i = 0; i < nasked[0]; i++) {
+		memset(&m[i], 0x5a, sizeof(m[i]));
+		fast[i] = ntvm_query_map_lookup(asked[0][i], &m[i]);
+	}
+	for (i = 0; i < nasked[0]; i++) {
+		a = asked[0][i];
+		memset(&k, 0, sizeof(k));
+		if (kq(a, &k) || k.allocation_base != a)
+			continue;
+		t->compared++;
+		if (fast[i]) {
+			t->fast++;
+			same(_metadata, t, "asked before", a, &m[i], &k);
+		} else if (must_answer(a, &k)) {
+			t->expected++;
+			if (++t->missed <= 5 && !inject_active()) {
+				TH_LOG("seed %u step %d (%s): 0x%llx, asked about, not answered from the map",
+				       t->seed, t->step, t->op,
+				       (unsigned long long)a);
+				dump(_metadata, a);
+			}
+		}
+	}
+}
+
+/*
  * The map's answer for @a, then the ioctl's, compared; and the library's
  * own (VirtualQuery, then NtQueryVirtualMemory's fields) against the
  * ioctl's, counted as taken from the map or not.  Nothing may be pending
@@ -226,6 +309,16 @@ static void check(struct __test_metadata *_metadata, struct tally *t,
 	must = must_answer(a, &k);
 	if (must) {
 		t->expected++;
+		/* Not asked about lately: the ioctl's answer (kq) was asked. */
+		if (!fast && !asked_before(k.allocation_base)) {
+			memset(&m, 0x5a, sizeof(m));
+			fast = ntvm_query_map_lookup(a, &m);
+			if (fast) {
+				t->asked++;
+				same(_metadata, t, "map once asked", a, &m, &k);
+			}
+		}
+		asked_add(k.allocation_base);
 		if (!fast) {
 			t->missed++;
 			if (t->missed <= 5 && !inject_active())
@@ -722,6 +815,9 @@ TEST(random_layouts)
 				kq(tripped, &k);
 				same(_metadata, &t, "pending", tripped, &m, &k);
 			}
+			asked_round();
+			if (kept)
+				check_asked(_metadata, &t);
 			check_range(_metadata, &t, ar.lo - GRAN,
 				    ar.hi + GRAN, kept);
 			check_outside(_metadata, &t, kept);
@@ -733,8 +829,8 @@ TEST(random_layouts)
 		if (t.failed)
 			break;
 	}
-	TH_LOG("compared %lu addresses, %lu from the map; %lu had to be, %lu were not",
-	       t.compared, t.fast, t.expected, t.missed);
+	TH_LOG("compared %lu addresses, %lu from the map; %lu had to be, %lu were not, %lu once asked",
+	       t.compared, t.fast, t.expected, t.missed, t.asked);
 	EXPECT_EQ(0, t.failed);
 	EXPECT_EQ(bad, ntvm_query_map_bad);
 	if (!kept)
@@ -802,6 +898,60 @@ TEST(answers_in_an_allocation)
 	ASSERT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
 	EXPECT_EQ(0, ntvm_query_map_lookup((uintptr_t)p, &m));
 	EXPECT_EQ(0, t.failed);
+}
+
+/*
+ * The map follows an allocation's changes while the process asks the
+ * ioctl about it: for NTVM_QMAP_EAGER (16) changes after the ioctl last
+ * answered there.  A change after those leaves "ask the ioctl", and the
+ * ioctl's next answer makes the map answer again.
+ */
+TEST(follows_what_the_process_asks_about)
+{
+	struct tally t = { .op = "asked" };
+	struct ntvm_query_args m, k;
+	DWORD old, prot;
+	char *p;
+	int i;
+
+	NEED_MAP();
+	if (inject_active())
+		SKIP(return, "with failures injected, a record may be missing");
+
+	p = VirtualAlloc(NULL, GRAN, MEM_RESERVE | MEM_COMMIT,
+			 PAGE_READWRITE);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(1, lookup_fresh((uintptr_t)p + PAGE, &m));
+	for (i = 1; i <= 17; i++) {
+		prot = i % 2 ? PAGE_READONLY : PAGE_READWRITE;
+		ASSERT_TRUE(VirtualProtect(p + PAGE, PAGE, prot, &old));
+		memset(&m, 0x5a, sizeof(m));
+		if (i <= 16) {
+			ASSERT_EQ(1, ntvm_query_map_lookup((uintptr_t)p + PAGE,
+							   &m)) {
+				TH_LOG("change %d: not answered", i);
+			}
+			EXPECT_EQ(prot, m.protect);
+			/* Read-write runs on to the end, as the rest is. */
+			EXPECT_EQ(prot == PAGE_READONLY ? PAGE : GRAN - PAGE,
+				  m.region_size);
+		} else {
+			/* Not asked about for 17 changes: ask. */
+			EXPECT_EQ(0, ntvm_query_map_lookup((uintptr_t)p + PAGE,
+							   &m));
+		}
+	}
+	ASSERT_EQ(0, kq((uintptr_t)p + PAGE, &k));
+	EXPECT_EQ(PAGE_READONLY, k.protect);
+	ASSERT_EQ(1, ntvm_query_map_lookup((uintptr_t)p + PAGE, &m));
+	EXPECT_TRUE(same(_metadata, &t, "asked again", (uintptr_t)p + PAGE,
+			 &m, &k));
+	ASSERT_EQ(1, ntvm_query_map_lookup((uintptr_t)p, &m));
+	EXPECT_EQ((uintptr_t)p, m.base_address);
+	EXPECT_EQ(PAGE, m.region_size);
+	EXPECT_EQ(PAGE_READWRITE, m.protect);
+	EXPECT_EQ(0, t.failed);
+	ASSERT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
 }
 
 /*

@@ -105,6 +105,18 @@ static int map_kept(const struct ntvm_query_map_header *h)
 	return 0;
 }
 
+/*
+ * The ioctl asked about @a: the module keeps the record of its allocation
+ * from then on (for a few changes), and nothing is pending.
+ */
+static int map_asked(const struct ntvm_query_map_header *h, uintptr_t a)
+{
+	struct ntvm_query_args q;
+
+	ntvm_query_own(a, &q, NTVM_QUERY_IOCTL);
+	return map_kept(h);
+}
+
 #define NEED_MAP(h) do {						\
 	if (!map_kept(h))						\
 		SKIP(return, "the module keeps no query map here");	\
@@ -175,7 +187,8 @@ TEST(header_layout)
 
 /*
  * A context's map is pending from its first mapping until its first
- * request; built then (the records of what it holds).
+ * request; built then (the tree over what it holds, and the records of
+ * what the process asks about).
  */
 TEST(pending_until_first_request)
 {
@@ -249,8 +262,8 @@ TEST(records_and_runs)
 					 PAGE_READONLY));
 	ASSERT_TRUE(VirtualProtect(p + GRAN + PAGE, PAGE, PAGE_READWRITE,
 				   &old));
-	/* A query: a request, after which nothing is pending. */
-	ASSERT_TRUE(map_kept(h));
+	/* A query there: a request, after which nothing is pending. */
+	ASSERT_TRUE(map_asked(h, (uintptr_t)p));
 	r = record_of(h, entry(h, (uintptr_t)p, &level));
 	ASSERT_NE(NULL, r);
 	EXPECT_EQ(3, level);
@@ -281,7 +294,7 @@ TEST(records_and_runs)
 	EXPECT_EQ(0, run[3].protect);
 	/* Committed whole: one run, in the record itself. */
 	ASSERT_EQ(p, VirtualAlloc(p, 3 * GRAN, MEM_COMMIT, PAGE_READONLY));
-	ASSERT_TRUE(map_kept(h));
+	ASSERT_TRUE(map_asked(h, (uintptr_t)p));
 	r = record_of(h, entry(h, (uintptr_t)p, &level));
 	ASSERT_NE(NULL, r);
 	EXPECT_EQ((uintptr_t)p, r->base);
@@ -313,7 +326,7 @@ TEST(one_run_in_the_record)
 		SKIP(return, "a record says SLOW where injection failed it");
 	p = VirtualAlloc(NULL, 2 * GRAN, MEM_RESERVE, PAGE_READWRITE);
 	ASSERT_NE(NULL, p);
-	ASSERT_TRUE(map_kept(h));
+	ASSERT_TRUE(map_asked(h, (uintptr_t)p));
 	r = record_of(h, entry(h, (uintptr_t)p, &level));
 	ASSERT_NE(NULL, r);
 	EXPECT_EQ(1, r->nr_runs);
@@ -321,17 +334,17 @@ TEST(one_run_in_the_record)
 	EXPECT_EQ(MEM_RESERVE, r->state);
 	EXPECT_EQ(0, r->protect);
 	ASSERT_EQ(p, VirtualAlloc(p, 2 * GRAN, MEM_COMMIT, PAGE_READWRITE));
-	ASSERT_TRUE(map_kept(h));
+	ASSERT_TRUE(map_asked(h, (uintptr_t)p));
 	EXPECT_EQ(1, r->nr_runs);
 	EXPECT_EQ(0, r->runs);
 	EXPECT_EQ(MEM_COMMIT, r->state);
 	EXPECT_EQ(PAGE_READWRITE, r->protect);
 	ASSERT_TRUE(VirtualProtect(p + PAGE, PAGE, PAGE_READONLY, &old));
-	ASSERT_TRUE(map_kept(h));
+	ASSERT_TRUE(map_asked(h, (uintptr_t)p));
 	EXPECT_EQ(3, r->nr_runs);
 	EXPECT_NE(0, r->runs);
 	ASSERT_TRUE(VirtualProtect(p + PAGE, PAGE, PAGE_READWRITE, &old));
-	ASSERT_TRUE(map_kept(h));
+	ASSERT_TRUE(map_asked(h, (uintptr_t)p));
 	EXPECT_EQ(1, r->nr_runs);
 	EXPECT_EQ(0, r->runs);
 	EXPECT_EQ(MEM_COMMIT, r->state);

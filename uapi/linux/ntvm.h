@@ -733,8 +733,8 @@ struct ntvm_version {
  * offset at or above @used gets SIGBUS.
  *
  * Layout version 2 (NTVM_FEATURE_QUERY_RECORDS) holds what NTVM_IOC_QUERY
- * answers for the addresses inside intact allocations, so that a query
- * there needs no system call.  Offsets are in bytes from the start of the
+ * answers for the addresses inside intact allocations (those the process
+ * asks it about), so that a query there needs no system call.  Offsets are in bytes from the start of the
  * map.  The radix tree has four levels over 64 KiB granules (address >>
  * 16, 31 bits): @root is indexed by bits 24-31 of the granule number, the
  * nodes below it (NTVM_QUERY_MAP_FANOUT __u32 entries each, 1 KiB
@@ -744,7 +744,8 @@ struct ntvm_version {
  * of the next level; NTVM_QUERY_MAP_RECORD, the allocation that holds
  * every granule of the entry's range that any allocation holds;
  * NTVM_QUERY_MAP_SLOW, more than one allocation, or one NTVM_IOC_QUERY
- * must describe: ask it.  An address inside a granule but outside its
+ * must describe (among them those the process has not asked it about
+ * lately: see @flags of struct ntvm_query_map_record): ask it.  An address inside a granule but outside its
  * record's [@base, @end) is in no allocation.
  *
  * A query of address A found in a record R answers, as NTVM_IOC_QUERY:
@@ -784,7 +785,11 @@ struct ntvm_query_map_header {
  * @allocation_protect: AllocationProtect.
  * @type:               MEM_PRIVATE.
  * @region_flags:       NTVM_REGION_* flags of NTVM_IOC_QUERY's answer.
- * @flags:              NTVM_QUERY_MAP_RECORD_SLOW: ask NTVM_IOC_QUERY.
+ * @flags:              NTVM_QUERY_MAP_RECORD_SLOW: ask NTVM_IOC_QUERY
+ *                      (the module keeps a record up to date only while
+ *                      the process asks that ioctl about the allocation;
+ *                      its answer makes the record again).  The other
+ *                      fields are then not to be used.
  * @reserved:           the module's; a reader ignores it (and @reserved2).
  * @state:              with one run: its state, MEM_COMMIT or MEM_RESERVE.
  * @protect:            with one run: its PAGE_* protection, 0 when
