@@ -61,7 +61,7 @@ int ntvm_dev(void)
 			/* Before any thread can commit in the new context. */
 			ntvm_commit_limit_opened(fd);
 			ntvm_address_limit_opened(fd);
-			ntvm_query_map_opened(fd);
+			ntvm_query_map_opened();
 			__atomic_store_n(&ntvm_dev_fd, fd, __ATOMIC_RELEASE);
 		}
 	}

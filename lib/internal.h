@@ -124,6 +124,8 @@ __u64 ntvm_query_map_length(void);
  * (*q then holds anything).
  */
 int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q);
+/* The same, counted in ntvm_query_map_hits when answered: the API's. */
+int ntvm_query_map_answer(__u64 address, struct ntvm_query_args *q);
 /*
  * The calling thread's count of queries ntvm_query() answered from the
  * map, and of map reads that made no sense though the sequence count held
@@ -136,7 +138,7 @@ extern __thread unsigned long ntvm_query_map_bad NTVM_TLS;
  * The device just opened: reserve the window's place.  In a forked
  * child: the parent's mapping is not inherited.
  */
-void ntvm_query_map_opened(int fd);
+void ntvm_query_map_opened(void);
 void ntvm_query_map_child(void);
 /* A query from /proc/PID/maps, for a process without a context
  * (lib/maps.c); *views: its maps show a view of an ntvm context. */

@@ -184,10 +184,8 @@ NTSTATUS ntvm_query_flags(struct ntvm_target *t, __u64 address,
 	if (!ntvm_target_is_remote(t)) {
 		/* The process's own memory: its query map, if it can say. */
 		if (t->fd >= 0 && !(flags & NTVM_QUERY_IOCTL) &&
-		    ntvm_query_map_lookup(address, q)) {
-			ntvm_query_map_hits++;
+		    ntvm_query_map_answer(address, q))
 			return STATUS_SUCCESS;
-		}
 		*q = (struct ntvm_query_args){ .address = address };
 		return ntvm_ioctl_fd(t->fd, NTVM_IOC_QUERY, q, &q->status);
 	}
@@ -240,10 +238,8 @@ NtQueryVirtualMemory(HANDLE process, PVOID base,
 	 */
 	if (ntvm_is_self(process) && class == MemoryBasicInformation &&
 	    length >= sizeof(*mbi) && info &&
-	    ntvm_query_map_lookup((uintptr_t)base, &args)) {
-		ntvm_query_map_hits++;
+	    ntvm_query_map_answer((uintptr_t)base, &args))
 		goto answer;
-	}
 	status = ntvm_target_get(process, PROCESS_QUERY_INFORMATION, 0, &t);
 	if (status)
 		return status;

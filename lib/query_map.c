@@ -102,9 +102,8 @@ static void ntvm_qmap_reserve(void *hint, __u64 len)
 #endif
 }
 
-void ntvm_query_map_opened(int fd)
+void ntvm_query_map_opened(void)
 {
-	(void)fd;
 	if (!ntvm_qmap_spot && !ntvm_qmap_no_spot)
 		ntvm_qmap_reserve(NULL, NTVM_QMAP_RESERVE);
 }
@@ -520,3 +519,11 @@ int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q)
 }
 
 #endif
+
+int ntvm_query_map_answer(__u64 address, struct ntvm_query_args *q)
+{
+	if (!ntvm_query_map_lookup(address, q))
+		return 0;
+	ntvm_query_map_hits++;
+	return 1;
+}
