@@ -149,13 +149,15 @@ static void ntvm_qmap_add_pending(struct ntvm_ctx *ctx, unsigned long start,
 	}
 	if (q->nr_pending == NTVM_QMAP_PENDING) {
 		/* Too many: their hull, which may hold much more. */
-		for (i = 1; i < q->nr_pending; i++) {
+		for (i = 0; i < q->nr_pending; i++) {
 			start = min(start, q->pending[i].start);
 			end = max(end, q->pending[i].end);
 		}
-		start = min(start, q->pending[0].start);
-		end = max(end, q->pending[0].end);
-		q->nr_pending = 0;
+		q->pending[0].start = start;
+		q->pending[0].end = end;
+		/* Never 0 to ntvm_qmap_take_pending()'s look. */
+		WRITE_ONCE(q->nr_pending, 1);
+		return;
 	}
 	q->pending[q->nr_pending].start = start;
 	q->pending[q->nr_pending].end = end;
@@ -281,7 +283,7 @@ void ntvm_qmap_changed(struct ntvm_ctx *ctx, unsigned long start,
 void ntvm_qmap_states_changed(struct ntvm_ctx *ctx, unsigned long start,
 			      unsigned long end)
 {
-	struct ntvm_query_map_record *rec = NULL;
+	struct ntvm_query_map_record *rec;
 	struct ntvm_vad *vad;
 
 	lockdep_assert_held(&ctx->op_lock);
@@ -292,13 +294,15 @@ void ntvm_qmap_states_changed(struct ntvm_ctx *ctx, unsigned long start,
 		return;
 	}
 	ctx->qmap.dirty = true;
-	if (vad->ext.qrec)
-		rec = ntvm_qstore_ptr(ctx, vad->ext.qrec);
+	vad->ext.qbig = false;
+	/* No record: the tree says "ask the ioctl" there already. */
+	if (!vad->ext.qrec)
+		return;
+	rec = ntvm_qstore_ptr(ctx, vad->ext.qrec);
 	raw_spin_lock(&ctx->qmap.lock);
 	ntvm_qmap_open(ctx);
 	raw_spin_unlock(&ctx->qmap.lock);
-	if (rec)
-		WRITE_ONCE(rec->flags, NTVM_QUERY_MAP_RECORD_SLOW);
+	WRITE_ONCE(rec->flags, NTVM_QUERY_MAP_RECORD_SLOW);
 }
 
 /**
@@ -365,8 +369,8 @@ void ntvm_qmap_asked(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 	/* Another process's queries never read this map. */
 	if (ntvm_remote_ctx(ctx))
 		return;
-	ext->qeager = NTVM_QMAP_EAGER;
-	/* Made again at the next change only, if it had too many runs. */
+	/* Too many runs: tried again at the next change only. */
+	ext->qeager = ext->qbig ? 1 : NTVM_QMAP_EAGER;
 	if (!ctx->qmap.live || ext->qbig || ntvm_qmap_answers(ctx, ext))
 		return;
 	/*
@@ -398,8 +402,8 @@ void ntvm_qmap_service_begin(struct ntvm_ctx *ctx)
  * @ranges: out: NTVM_QMAP_PENDING of them at most
  *
  * What is pended after this waits for the next service: the map stays
- * pending until then.  The map's section is open from now until
- * ntvm_qmap_service_end().
+ * pending until then.  When there are any, the map's section is open
+ * from now until ntvm_qmap_service_end().
  * Return: how many.
  */
 unsigned int ntvm_qmap_take_pending(struct ntvm_ctx *ctx,

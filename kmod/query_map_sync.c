@@ -15,13 +15,16 @@
  * as free memory: its record says so.
  *
  * An allocation the process asks about: the ioctl answered a query inside
- * it (ntvm_qmap_asked()) less than NTVM_QMAP_EAGER changes ago (counted a
- * range of a service that changed state, so a request that changes it in
- * two places counts twice).  Any other's record, if it has one, says "ask
- * the ioctl" from its next change on: a request that changes memory no
- * query looks at pays for no runs, and a page-state change there not even
- * for this sync (ntvm_qmap_states_changed()).  The reader asks the ioctl
- * once, and the map answers again.
+ * it (ntvm_qmap_asked()) less than NTVM_QMAP_EAGER changes ago (counted
+ * by range brought up to date in a service that changed state, so a
+ * request that changes it in two places may count twice).  Any other's
+ * record, if it has one, says "ask the ioctl" from its next change on,
+ * and one with none has entries 0 in the tree (no record: ask the ioctl
+ * too), which an allocation made and released without a query leaves as
+ * they were.  A request that changes memory no query looks at pays for no
+ * runs, and a page-state change there not even for this sync
+ * (ntvm_qmap_states_changed()).  The reader asks the ioctl once, and the
+ * map answers again.
  *
  * Nothing here can fail the service: where there is no memory for a
  * record, its runs or a node of the tree, the map says "ask the ioctl"
@@ -219,6 +222,8 @@ static u32 ntvm_qsync_lazy(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 {
 	struct ntvm_query_map_record *rec;
 
+	if (start < ntvm_vad_end(vad) && ntvm_vad_base(vad) < end)
+		vad->ext.qbig = false;
 	if (!vad->ext.qrec)
 		return 0;
 	rec = ntvm_qstore_ptr(ctx, vad->ext.qrec);
@@ -320,8 +325,7 @@ static void ntvm_qsync_range(struct ntvm_ctx *ctx, unsigned long start,
 		hi = min(vlast, last);
 		if (lo <= hi)
 			ntvm_qtree_set(ctx, lo, hi,
-				       rec ? rec | NTVM_QUERY_MAP_RECORD :
-				       NTVM_QUERY_MAP_SLOW);
+				       rec ? rec | NTVM_QUERY_MAP_RECORD : 0);
 		next = max(next, vlast + 1);
 		cond_resched();
 	}

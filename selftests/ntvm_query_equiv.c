@@ -207,9 +207,12 @@ static int nasked[2];
 
 static void asked_add(uintptr_t base)
 {
-	int n = nasked[1];
+	int i;
 
-	if (n < MAX_ASKED && (!n || asked[1][n - 1] != base))
+	for (i = 0; i < nasked[1]; i++)
+		if (asked[1][i] == base)
+			return;
+	if (nasked[1] < MAX_ASKED)
 		asked[1][nasked[1]++] = base;
 }
 

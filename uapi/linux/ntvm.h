@@ -734,19 +734,21 @@ struct ntvm_version {
  *
  * Layout version 2 (NTVM_FEATURE_QUERY_RECORDS) holds what NTVM_IOC_QUERY
  * answers for the addresses inside intact allocations (those the process
- * asks it about), so that a query there needs no system call.  Offsets are in bytes from the start of the
- * map.  The radix tree has four levels over 64 KiB granules (address >>
- * 16, 31 bits): @root is indexed by bits 24-31 of the granule number, the
- * nodes below it (NTVM_QUERY_MAP_FANOUT __u32 entries each, 1 KiB
- * aligned) by bits 16-23, 8-15 and 0-7.  An entry is 0 (no allocation:
- * free memory, or the process's own, which NTVM_IOC_QUERY describes), or
- * an offset with its low two bits the tag: NTVM_QUERY_MAP_NODE, the node
- * of the next level; NTVM_QUERY_MAP_RECORD, the allocation that holds
- * every granule of the entry's range that any allocation holds;
- * NTVM_QUERY_MAP_SLOW, more than one allocation, or one NTVM_IOC_QUERY
- * must describe (among them those the process has not asked it about
- * lately: see @flags of struct ntvm_query_map_record): ask it.  An address inside a granule but outside its
- * record's [@base, @end) is in no allocation.
+ * asks it about), so that a query there needs no system call.  Offsets
+ * are in bytes from the start of the map.  The radix tree has four levels
+ * over 64 KiB granules (address >> 16, 31 bits): @root is indexed by bits
+ * 24-31 of the granule number, the nodes below it
+ * (NTVM_QUERY_MAP_FANOUT __u32 entries each, 1 KiB aligned) by bits
+ * 16-23, 8-15 and 0-7.  An entry is 0 (no record: free memory, the
+ * process's own, or an allocation the map does not describe now, all of
+ * which NTVM_IOC_QUERY describes), or an offset with its low two bits the
+ * tag: NTVM_QUERY_MAP_NODE, the node of the next level;
+ * NTVM_QUERY_MAP_RECORD, the allocation that holds every granule of the
+ * entry's range that any allocation holds; NTVM_QUERY_MAP_SLOW, more than
+ * one allocation, or one NTVM_IOC_QUERY must describe (among them those
+ * the process has not asked it about lately: see @flags of struct
+ * ntvm_query_map_record): ask it.  An address inside a granule but
+ * outside its record's [@base, @end) is in no allocation.
  *
  * A query of address A found in a record R answers, as NTVM_IOC_QUERY:
  * base_address A rounded down to a page, allocation_base R.base,
