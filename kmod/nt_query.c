@@ -109,7 +109,7 @@ u32 ntvm_nt_query(struct ntvm_ctx *ctx, struct ntvm_query_args *q)
 	vad = ntvm_vad_find(ctx, page);
 	if (vad && ntvm_vad_described(ctx, vad)) {
 		ntvm_query_managed(ctx, vad, page, q);
-		ntvm_qmap_asked(ctx, &vad->ext);
+		ntvm_qmap_asked(ctx, &vad->ext, page);
 		return NTVM_STATUS_SUCCESS;
 	}
 	ntvm_query_broken(ctx, vad);

@@ -447,7 +447,8 @@ void ntvm_qmap_pend(struct ntvm_ctx *ctx, unsigned long start,
 void ntvm_qmap_guard_begin(struct ntvm_ctx *ctx, unsigned long addr);
 void ntvm_qmap_guard_end(struct ntvm_ctx *ctx);
 bool ntvm_qmap_answers(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
-void ntvm_qmap_asked(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
+void ntvm_qmap_asked(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
+		     unsigned long addr);
 void ntvm_qmap_service_begin(struct ntvm_ctx *ctx);
 unsigned int ntvm_qmap_take_pending(struct ntvm_ctx *ctx,
 				    struct ntvm_qmap_range *ranges);

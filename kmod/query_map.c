@@ -355,15 +355,17 @@ bool ntvm_qmap_answers(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 
 /**
  * ntvm_qmap_asked - the ioctl answered a query inside allocation @ext
- * @ctx: the context, op_lock held, in a service
- * @ext: the allocation's extent, described by ntvm's state
+ * @ctx:  the context, op_lock held, in a service
+ * @ext:  the allocation's extent, described by ntvm's state
+ * @addr: the address asked about
  *
  * A record is kept up to date only while its process asks about the
  * allocation (query_map_sync.c): from now on, for its next
  * NTVM_QMAP_EAGER changes, starting with this service's end when it says
  * "ask the ioctl" now.
  */
-void ntvm_qmap_asked(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
+void ntvm_qmap_asked(struct ntvm_ctx *ctx, struct ntvm_extent *ext,
+		     unsigned long addr)
 {
 	lockdep_assert_held(&ctx->op_lock);
 	/* Another process's queries never read this map. */
@@ -371,7 +373,15 @@ void ntvm_qmap_asked(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 		return;
 	/* Too many runs: tried again at the next change only. */
 	ext->qeager = ext->qbig ? 1 : NTVM_QMAP_EAGER;
-	if (!ctx->qmap.live || ext->qbig || ntvm_qmap_answers(ctx, ext))
+	if (!ctx->qmap.live || ext->qbig)
+		return;
+	/*
+	 * Its record answers, and the tree leads there (or says SLOW: a
+	 * granule shared).  A 0 there is left by a record made in a sync of
+	 * part of the allocation: the whole is made again.
+	 */
+	if (ntvm_qmap_answers(ctx, ext) &&
+	    ntvm_qtree_get(ctx, addr / NTVM_GRANULARITY))
 		return;
 	/*
 	 * Not "pending": readers ask the ioctl there until then anyway (the

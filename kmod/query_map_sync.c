@@ -282,6 +282,9 @@ static u32 ntvm_qsync_record(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 		WRITE_ONCE(rec->flags, NTVM_QUERY_MAP_RECORD_SLOW);
 	else
 		WRITE_ONCE(rec->flags, 0);
+	/* Too many runs: tried again at its next change only. */
+	if (vad->ext.qbig)
+		vad->ext.qeager = min_t(u8, vad->ext.qeager, 1);
 	return vad->ext.qrec;
 }
 

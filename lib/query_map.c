@@ -467,7 +467,7 @@ static enum ntvm_qmap_read ntvm_qmap_read(const struct ntvm_qmap *m,
 		res = NTVM_QMAP_ASK;
 		break;
 	default:
-		/* 0: no allocation; anything else has no meaning. */
+		/* 0: no record; anything else has no meaning. */
 		res = e ? NTVM_QMAP_INVALID : NTVM_QMAP_ASK;
 		break;
 	}

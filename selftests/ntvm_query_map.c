@@ -355,6 +355,51 @@ TEST(one_run_in_the_record)
 	ASSERT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
 }
 
+/*
+ * An allocation the process never asked about has no record: its tree
+ * entries stay 0 (ask the ioctl), and made, changed and released it
+ * leaves the map as it was.  Asked about once, it has one, for every
+ * granule.
+ */
+TEST(no_record_until_asked)
+{
+	const struct ntvm_query_map_header *h = header();
+	__u64 used;
+	DWORD old;
+	int level, i;
+	char *p;
+
+	ASSERT_NE(NULL, h);
+	NEED_MAP(h);
+	if (inject_active())
+		SKIP(return, "a record may be missing where injection failed it");
+	used = h->used;
+	p = VirtualAlloc(NULL, 4 * GRAN, MEM_RESERVE | MEM_COMMIT,
+			 PAGE_READWRITE);
+	ASSERT_NE(NULL, p);
+	ASSERT_TRUE(VirtualProtect(p + PAGE, PAGE, PAGE_READONLY, &old));
+	ASSERT_TRUE(map_kept(h));
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0, entry(h, (uintptr_t)p + i * GRAN, &level));
+	EXPECT_EQ(used, h->used);
+	ASSERT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+	ASSERT_TRUE(map_kept(h));
+	EXPECT_EQ(0, entry(h, (uintptr_t)p, &level));
+	EXPECT_EQ(used, h->used);
+	/* Asked about: a record, which every granule leads to. */
+	p = VirtualAlloc(NULL, 4 * GRAN, MEM_RESERVE | MEM_COMMIT,
+			 PAGE_READWRITE);
+	ASSERT_NE(NULL, p);
+	ASSERT_TRUE(map_asked(h, (uintptr_t)p + 2 * GRAN));
+	ASSERT_NE(NULL, record_of(h, entry(h, (uintptr_t)p, &level)));
+	for (i = 1; i < 4; i++)
+		EXPECT_EQ(entry(h, (uintptr_t)p, &level),
+			  entry(h, (uintptr_t)p + i * GRAN, &level));
+	EXPECT_EQ((uintptr_t)p,
+		  record_of(h, entry(h, (uintptr_t)p, &level))->base);
+	ASSERT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
 /* A guard page tripped: pending until the next request. */
 TEST(pending_after_guard_trip)
 {

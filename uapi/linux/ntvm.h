@@ -745,9 +745,9 @@ struct ntvm_version {
  * tag: NTVM_QUERY_MAP_NODE, the node of the next level;
  * NTVM_QUERY_MAP_RECORD, the allocation that holds every granule of the
  * entry's range that any allocation holds; NTVM_QUERY_MAP_SLOW, more than
- * one allocation, or one NTVM_IOC_QUERY must describe (among them those
- * the process has not asked it about lately: see @flags of struct
- * ntvm_query_map_record): ask it.  An address inside a granule but
+ * one allocation, or no memory for what the map would hold there: ask
+ * it.  A record may say "ask" too (see @flags of struct
+ * ntvm_query_map_record).  An address inside a granule but
  * outside its record's [@base, @end) is in no allocation.
  *
  * A query of address A found in a record R answers, as NTVM_IOC_QUERY:
