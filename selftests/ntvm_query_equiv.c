@@ -800,6 +800,8 @@ TEST(random_layouts)
 	for (s = 0; s < SEEDS && time(NULL) - start < BUDGET; s++) {
 		t.seed = seed0 + s;
 		rng = 0x9E3779B97F4A7C15ULL * (t.seed + 1);
+		/* The arena was cleared: a base may now be a new allocation. */
+		nasked[0] = nasked[1] = 0;
 		TH_LOG("seed %u (NTVM_QUERY_SEED=%u runs it again)", t.seed,
 		       t.seed);
 		for (t.step = 0; t.step < STEPS; t.step++) {
