@@ -245,14 +245,22 @@ TEST(top_down_highest_free)
 	EXPECT_EQ(MEM_COMMIT, query((uintptr_t)t1).State);
 	EXPECT_EQ(t1, query((uintptr_t)t1).AllocationBase);
 
+	/*
+	 * Just below t1 if it fits there; else the highest place it fits.
+	 * t1 may have gone to the gap the kernel left above the library's
+	 * query map to align it, one granule wide: then the map is below.
+	 */
+	room = is_free((uintptr_t)t1 - GRAN, GRAN);
 	t2 = VirtualAlloc(NULL, 2 * PAGE, MEM_RESERVE | MEM_TOP_DOWN,
 			  PAGE_READWRITE);
-	EXPECT_EQ(t1 - GRAN, t2);
-	/*
-	 * Just below t2 if it fits there; else (the library's query map
-	 * may lie there, after a gap the kernel left to align it) the
-	 * highest place it fits.
-	 */
+	ASSERT_NE(NULL, t2);
+	if (room)
+		EXPECT_EQ(t1 - GRAN, t2);
+	EXPECT_EQ(0, (uintptr_t)t2 & 0xffff);
+	EXPECT_LT(t2, t1);
+	EXPECT_TRUE(no_room_between((uintptr_t)t2 + GRAN, (uintptr_t)t1,
+				    GRAN));
+	/* Below t2 in the same way. */
 	room = is_free((uintptr_t)t2 - 3 * GRAN, 3 * GRAN);
 	t3 = VirtualAlloc(NULL, 3 * GRAN, MEM_RESERVE | MEM_TOP_DOWN,
 			  PAGE_READWRITE);
