@@ -441,6 +441,7 @@ void ntvm_qmap_changed(struct ntvm_ctx *ctx, unsigned long start,
 		       unsigned long end);
 void ntvm_qmap_states_changed(struct ntvm_ctx *ctx, unsigned long start,
 			      unsigned long end);
+void ntvm_qmap_inserted(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
 void ntvm_qmap_erased(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
 void ntvm_qmap_pend(struct ntvm_ctx *ctx, unsigned long start,
 		    unsigned long end, bool bump);
@@ -579,6 +580,7 @@ struct ntvm_extent *ntvm_outside_next(struct ntvm_ctx *ctx,
 				      struct ntvm_extent *ext, bool up);
 struct ntvm_extent *ntvm_space_next(struct ntvm_ctx *ctx, unsigned long addr);
 struct ntvm_extent *ntvm_space_after(struct ntvm_extent *ext);
+bool ntvm_space_alone(struct ntvm_extent *ext);
 void ntvm_space_insert(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
 void ntvm_space_erase(struct ntvm_ctx *ctx, struct ntvm_extent *ext);
 void ntvm_space_resize(struct ntvm_ctx *ctx, struct ntvm_extent *ext,

@@ -305,19 +305,54 @@ void ntvm_qmap_states_changed(struct ntvm_ctx *ctx, unsigned long start,
 	WRITE_ONCE(rec->flags, NTVM_QUERY_MAP_RECORD_SLOW);
 }
 
+/*
+ * Does the tree stay as it is when allocation @ext comes or goes?  It does
+ * for an allocation with no record, not asked about (query_map_sync.c),
+ * that has its granules to itself: their entries are 0 or SLOW (or
+ * pending), which the sync would leave or make 0, all meaning "ask the
+ * ioctl".  Inside a service only, which still counts the change in the
+ * generation.
+ */
+static bool ntvm_qmap_unseen(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
+{
+	return ctx->qmap.task == current && !ext->qrec && !ext->qeager &&
+	       ntvm_space_alone(ext);
+}
+
+/**
+ * ntvm_qmap_inserted - the allocation @ext enters the address-space map
+ * @ctx: the context, op_lock held
+ * @ext: its extent, in the map
+ *
+ * As ntvm_qmap_changed() over its range; but only counted in the
+ * generation when the tree stays as it is (ntvm_qmap_unseen()).
+ */
+void ntvm_qmap_inserted(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
+{
+	lockdep_assert_held(&ctx->op_lock);
+	if (ntvm_qmap_unseen(ctx, ext))
+		ctx->qmap.dirty = true;
+	else
+		ntvm_qmap_changed(ctx, ext->start, ext->end);
+}
+
 /**
  * ntvm_qmap_erased - the allocation @ext leaves the address-space map
- * @ctx: the context
- * @ext: its extent, still valid
+ * @ctx: the context, op_lock held
+ * @ext: its extent, still in the map
  *
  * Its record reads "ask the ioctl" until query_map_sync.c has taken it
- * out of the tree and freed it.  op_lock held.
+ * out of the tree and freed it.  With no record, as ntvm_qmap_inserted().
  */
 void ntvm_qmap_erased(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 {
 	struct ntvm_query_map_record *rec;
 
 	lockdep_assert_held(&ctx->op_lock);
+	if (ntvm_qmap_unseen(ctx, ext)) {
+		ctx->qmap.dirty = true;
+		return;
+	}
 	if (ext->qrec) {
 		rec = ntvm_qstore_ptr(ctx, ext->qrec);
 		raw_spin_lock(&ctx->qmap.lock);

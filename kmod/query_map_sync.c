@@ -22,9 +22,10 @@
  * and one with none has entries 0 in the tree (no record: ask the ioctl
  * too), which an allocation made and released without a query leaves as
  * they were.  A request that changes memory no query looks at pays for no
- * runs, and a page-state change there not even for this sync
- * (ntvm_qmap_states_changed()).  The reader asks the ioctl once, and the
- * map answers again.
+ * runs; a page-state change there (ntvm_qmap_states_changed()), or such
+ * an allocation made or released in granules of its own
+ * (ntvm_qmap_inserted(), ntvm_qmap_erased()), not even for this sync.
+ * The reader asks the ioctl once, and the map answers again.
  *
  * Nothing here can fail the service: where there is no memory for a
  * record, its runs or a node of the tree, the map says "ask the ioctl"

@@ -91,6 +91,23 @@ struct ntvm_extent *ntvm_space_after(struct ntvm_extent *ext)
 	return ntvm_extent_of(rb_next(&ext->node));
 }
 
+/**
+ * ntvm_space_alone - does @ext share no 64 KiB granule with another extent?
+ * @ext: an extent in the map, op_lock held
+ *
+ * Return: true when the extents before and after it end and start in
+ * other granules.
+ */
+bool ntvm_space_alone(struct ntvm_extent *ext)
+{
+	struct ntvm_extent *prev = ntvm_extent_of(rb_prev(&ext->node));
+	struct ntvm_extent *next = ntvm_space_after(ext);
+
+	return (!prev ||
+		prev->end <= ALIGN_DOWN(ext->start, NTVM_GRANULARITY)) &&
+	       (!next || next->start >= ALIGN(ext->end, NTVM_GRANULARITY));
+}
+
 /* Recompute the gap before @ext (if any) and the subtree maxima above it. */
 static void ntvm_space_update_gap(struct ntvm_extent *ext)
 {
@@ -147,7 +164,7 @@ void ntvm_space_insert(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 	if (ext->outside)
 		ntvm_outside_add(ctx, ext);
 	else
-		ntvm_qmap_changed(ctx, ext->start, ext->end);
+		ntvm_qmap_inserted(ctx, ext);
 }
 
 /* Take @ext out of the map: its range joins the gap after it. */
@@ -156,6 +173,9 @@ void ntvm_space_erase(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 	struct ntvm_extent *next;
 
 	lockdep_assert_held(&ctx->op_lock);
+	/* While its neighbours are known (ntvm_space_alone()). */
+	if (!ext->outside)
+		ntvm_qmap_erased(ctx, ext);
 	spin_lock(&ctx->map_lock);
 	next = ntvm_space_after(ext);
 	rb_erase_augmented(&ext->node, &ctx->space, &ntvm_space_cb);
@@ -163,8 +183,6 @@ void ntvm_space_erase(struct ntvm_ctx *ctx, struct ntvm_extent *ext)
 	spin_unlock(&ctx->map_lock);
 	if (ext->outside)
 		list_del(ntvm_outside_link(ext));
-	else
-		ntvm_qmap_erased(ctx, ext);
 }
 
 /* Give @ext the range [start, end), which keeps it between its neighbours. */

@@ -364,7 +364,7 @@ TEST(one_run_in_the_record)
 TEST(no_record_until_asked)
 {
 	const struct ntvm_query_map_header *h = header();
-	__u64 used;
+	__u64 used, g;
 	DWORD old;
 	int level, i;
 	char *p;
@@ -374,6 +374,17 @@ TEST(no_record_until_asked)
 	if (inject_active())
 		SKIP(return, "a record may be missing where injection failed it");
 	used = h->used;
+	/* Made and released: counted in the generation, nothing pending. */
+	g = generation();
+	p = VirtualAlloc(NULL, 3 * PAGE, MEM_RESERVE, PAGE_READWRITE);
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(g + 1, generation());
+	EXPECT_EQ(0, __atomic_load_n(&h->pending, __ATOMIC_ACQUIRE));
+	EXPECT_EQ(0, entry(h, (uintptr_t)p, &level));
+	ASSERT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+	EXPECT_EQ(g + 2, generation());
+	EXPECT_EQ(0, __atomic_load_n(&h->pending, __ATOMIC_ACQUIRE));
+	EXPECT_EQ(0, entry(h, (uintptr_t)p, &level));
 	p = VirtualAlloc(NULL, 4 * GRAN, MEM_RESERVE | MEM_COMMIT,
 			 PAGE_READWRITE);
 	ASSERT_NE(NULL, p);
@@ -398,6 +409,49 @@ TEST(no_record_until_asked)
 	EXPECT_EQ((uintptr_t)p,
 		  record_of(h, entry(h, (uintptr_t)p, &level))->base);
 	ASSERT_TRUE(VirtualFree(p, 0, MEM_RELEASE));
+}
+
+/*
+ * Two pieces of a placeholder share a granule; the process asks about
+ * one.  The release of the other, never asked about, is brought up to
+ * date all the same: the granule leads to the first's record again.
+ */
+TEST(shared_granule_released_unasked)
+{
+	const struct ntvm_query_map_header *h = header();
+	const struct ntvm_query_map_record *r;
+	int level, lower;
+	char *p, *asked, *other;
+
+	ASSERT_NE(NULL, h);
+	NEED_MAP(h);
+	if (inject_active())
+		SKIP(return, "a record may be missing where injection failed it");
+	for (lower = 0; lower < 2; lower++) {
+		p = VirtualAlloc2(NULL, NULL, GRAN, MEM_RESERVE |
+				  MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS,
+				  NULL, 0);
+		ASSERT_NE(NULL, p);
+		ASSERT_TRUE(VirtualFree(p, GRAN / 4, MEM_RELEASE |
+					MEM_PRESERVE_PLACEHOLDER));
+		asked = lower ? p : p + GRAN / 4;
+		other = lower ? p + GRAN / 4 : p;
+		ASSERT_EQ(asked, VirtualAlloc2(NULL, asked,
+					       lower ? GRAN / 4 :
+						       GRAN - GRAN / 4,
+					       MEM_RESERVE | MEM_COMMIT |
+					       MEM_REPLACE_PLACEHOLDER,
+					       PAGE_READWRITE, NULL, 0));
+		ASSERT_TRUE(map_asked(h, (uintptr_t)asked));
+		EXPECT_EQ(NTVM_QUERY_MAP_SLOW, entry(h, (uintptr_t)p, &level));
+		ASSERT_TRUE(VirtualFree(other, 0, MEM_RELEASE));
+		ASSERT_TRUE(map_kept(h));
+		r = record_of(h, entry(h, (uintptr_t)p, &level));
+		ASSERT_NE(NULL, r);
+		EXPECT_EQ((uintptr_t)asked, r->base);
+		EXPECT_EQ(0, r->flags);
+		ASSERT_TRUE(VirtualFree(asked, 0, MEM_RELEASE));
+	}
 }
 
 /* A guard page tripped: pending until the next request. */
