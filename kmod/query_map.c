@@ -165,6 +165,32 @@ static void ntvm_qmap_add_pending(struct ntvm_ctx *ctx, unsigned long start,
 	WRITE_ONCE(q->nr_pending, q->nr_pending + 1);
 }
 
+/* ntvm_qmap_pend() with qmap.lock held. */
+static void ntvm_qmap_pend_locked(struct ntvm_ctx *ctx, unsigned long start,
+				  unsigned long end, bool bump)
+{
+	struct ntvm_query_map_header *h = ntvm_qmap_header(ctx);
+	/* Inside a service's section, readers read again when it ends. */
+	bool opened = !ctx->qmap.section;
+
+	lockdep_assert_held(&ctx->qmap.lock);
+	ntvm_qmap_open(ctx);
+	/*
+	 * Read under the lock: a service that makes the map live
+	 * (ntvm_qsync_go_live()) sets it before it takes the lock to pend
+	 * everything, so either this change is seen by its sync, or this
+	 * sees it live and pends the range.
+	 */
+	if (ctx->qmap.live) {
+		ntvm_qmap_add_pending(ctx, start, end);
+		WRITE_ONCE(h->pending, 1);
+	}
+	if (bump)
+		ntvm_qmap_bump_generation(ctx);
+	if (opened)
+		ntvm_qmap_close(ctx);
+}
+
 /**
  * ntvm_qmap_pend - [@start, @end) changed outside a service
  * @ctx:   the context
@@ -180,30 +206,10 @@ static void ntvm_qmap_add_pending(struct ntvm_ctx *ctx, unsigned long start,
 void ntvm_qmap_pend(struct ntvm_ctx *ctx, unsigned long start,
 		    unsigned long end, bool bump)
 {
-	struct ntvm_query_map_header *h = ntvm_qmap_header(ctx);
-	bool live, opened;
-
 	if (!READ_ONCE(ctx->qmap.live) && !bump)
 		return;
 	raw_spin_lock(&ctx->qmap.lock);
-	/*
-	 * Read again under the lock: a service that makes the map live
-	 * (ntvm_qsync_go_live()) sets it before it takes the lock to pend
-	 * everything, so either this change is seen by its sync, or this
-	 * sees it live and pends the range.
-	 */
-	live = ctx->qmap.live;
-	/* Inside a service's section, readers read again when it ends. */
-	opened = !ctx->qmap.section;
-	ntvm_qmap_open(ctx);
-	if (live) {
-		ntvm_qmap_add_pending(ctx, start, end);
-		WRITE_ONCE(h->pending, 1);
-	}
-	if (bump)
-		ntvm_qmap_bump_generation(ctx);
-	if (opened)
-		ntvm_qmap_close(ctx);
+	ntvm_qmap_pend_locked(ctx, start, end, bump);
 	raw_spin_unlock(&ctx->qmap.lock);
 }
 
@@ -217,8 +223,6 @@ void ntvm_qmap_pend(struct ntvm_ctx *ctx, unsigned long start,
  */
 void ntvm_qmap_guard_begin(struct ntvm_ctx *ctx, unsigned long addr)
 {
-	bool live;
-
 	/*
 	 * Counted even before the map is live: a service that makes it
 	 * live now, and reads the page before it changes, must leave the
@@ -226,10 +230,9 @@ void ntvm_qmap_guard_begin(struct ntvm_ctx *ctx, unsigned long addr)
 	 */
 	raw_spin_lock(&ctx->qmap.lock);
 	ctx->qmap.guards++;
-	live = ctx->qmap.live;
+	if (ctx->qmap.live)
+		ntvm_qmap_pend_locked(ctx, addr, addr + PAGE_SIZE, false);
 	raw_spin_unlock(&ctx->qmap.lock);
-	if (live)
-		ntvm_qmap_pend(ctx, addr, addr + PAGE_SIZE, false);
 }
 
 /* The guard is cleared (or was not there), and the map told. */

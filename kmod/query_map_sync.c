@@ -212,6 +212,13 @@ static bool ntvm_qsync_runs(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	return ok;
 }
 
+/* Does [start, end) meet @vad itself, not only a granule it shares? */
+static bool ntvm_qsync_meets(struct ntvm_vad *vad, unsigned long start,
+			     unsigned long end)
+{
+	return start < ntvm_vad_end(vad) && ntvm_vad_base(vad) < end;
+}
+
 /*
  * The record of @vad, which changed over [start, end) while the process
  * was not asking about it: it says "ask the ioctl" (if it has one), and
@@ -223,13 +230,13 @@ static u32 ntvm_qsync_lazy(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 {
 	struct ntvm_query_map_record *rec;
 
-	if (start < ntvm_vad_end(vad) && ntvm_vad_base(vad) < end)
+	if (ntvm_qsync_meets(vad, start, end))
 		vad->ext.qbig = false;
 	if (!vad->ext.qrec)
 		return 0;
 	rec = ntvm_qstore_ptr(ctx, vad->ext.qrec);
 	/* Only sharing a granule with the range: as it was. */
-	if (end <= ntvm_vad_base(vad) || start >= ntvm_vad_end(vad)) {
+	if (!ntvm_qsync_meets(vad, start, end)) {
 		if (rec->base == ntvm_vad_base(vad) &&
 		    rec->end == ntvm_vad_end(vad) &&
 		    rec->allocation_protect == vad->alloc_protect)
@@ -253,8 +260,7 @@ static u32 ntvm_qsync_record(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	if (!vad->ext.qeager)
 		return ntvm_qsync_lazy(ctx, vad, start, end);
 	/* A change counts; bringing it up to date for a query does not. */
-	if (ctx->qmap.dirty && start < ntvm_vad_end(vad) &&
-	    ntvm_vad_base(vad) < end)
+	if (ctx->qmap.dirty && ntvm_qsync_meets(vad, start, end))
 		vad->ext.qeager--;
 	if (!vad->ext.qrec) {
 		vad->ext.qrec = ntvm_qstore_alloc(ctx, sizeof(*rec));
@@ -276,7 +282,7 @@ static u32 ntvm_qsync_record(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 	WRITE_ONCE(rec->type, NTVM_MEM_PRIVATE);
 	WRITE_ONCE(rec->region_flags, NTVM_REGION_MANAGED);
 	/* Only sharing a granule with the range: its runs are as they were. */
-	if (!full && (end <= ntvm_vad_base(vad) || start >= ntvm_vad_end(vad)))
+	if (!full && !ntvm_qsync_meets(vad, start, end))
 		return vad->ext.qrec;
 	if (!ntvm_vad_described(ctx, vad) ||
 	    !ntvm_qsync_runs(ctx, vad, rec, full, start, end))
