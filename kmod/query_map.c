@@ -170,10 +170,11 @@ static void ntvm_qmap_pend_locked(struct ntvm_ctx *ctx, unsigned long start,
 				  unsigned long end, bool bump)
 {
 	struct ntvm_query_map_header *h = ntvm_qmap_header(ctx);
-	/* Inside a service's section, readers read again when it ends. */
-	bool opened = !ctx->qmap.section;
+	bool opened;
 
 	lockdep_assert_held(&ctx->qmap.lock);
+	/* Inside a service's section, readers read again when it ends. */
+	opened = !ctx->qmap.section;
 	ntvm_qmap_open(ctx);
 	/*
 	 * Read under the lock: a service that makes the map live
@@ -206,6 +207,7 @@ static void ntvm_qmap_pend_locked(struct ntvm_ctx *ctx, unsigned long start,
 void ntvm_qmap_pend(struct ntvm_ctx *ctx, unsigned long start,
 		    unsigned long end, bool bump)
 {
+	/* Not live: nothing to pend (looked at again under the lock). */
 	if (!READ_ONCE(ctx->qmap.live) && !bump)
 		return;
 	raw_spin_lock(&ctx->qmap.lock);
@@ -230,6 +232,7 @@ void ntvm_qmap_guard_begin(struct ntvm_ctx *ctx, unsigned long addr)
 	 */
 	raw_spin_lock(&ctx->qmap.lock);
 	ctx->qmap.guards++;
+	/* Not live: nothing to pend, and the sequence count left alone. */
 	if (ctx->qmap.live)
 		ntvm_qmap_pend_locked(ctx, addr, addr + PAGE_SIZE, false);
 	raw_spin_unlock(&ctx->qmap.lock);

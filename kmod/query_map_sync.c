@@ -213,7 +213,7 @@ static bool ntvm_qsync_runs(struct ntvm_ctx *ctx, struct ntvm_vad *vad,
 }
 
 /* Does [start, end) meet @vad itself, not only a granule it shares? */
-static bool ntvm_qsync_meets(struct ntvm_vad *vad, unsigned long start,
+static bool ntvm_qsync_meets(const struct ntvm_vad *vad, unsigned long start,
 			     unsigned long end)
 {
 	return start < ntvm_vad_end(vad) && ntvm_vad_base(vad) < end;
