@@ -158,8 +158,14 @@ TEST(closed_fd_keeps_views_alive)
 	EXPECT_EQ(before.contexts + 1, sysinfo_now().contexts);
 	/* Its arena is a view too: the context lives on without the fd... */
 	ASSERT_EQ(0, munmap(ptr(base), 0x10000));
-	EXPECT_EQ(before.contexts + 1, sysinfo_now().contexts);
-	EXPECT_LE(1, count_views());
+	/*
+	 * ...but under fault injection the arena may be only the allocation
+	 * (the larger one failed): then nothing is left to hold it.
+	 */
+	if (!inject_active() || count_views()) {
+		EXPECT_EQ(before.contexts + 1, sysinfo_now().contexts);
+		EXPECT_LE(1, count_views());
+	}
 	/* ...until the last view goes. */
 	ASSERT_EQ(0, unmap_all_views());
 	EXPECT_EQ(0, count_views());
@@ -400,8 +406,11 @@ FIXTURE_SETUP(module)
 {
 }
 
+/* However the test ended, the module is loaded for the tests after it. */
 FIXTURE_TEARDOWN(module)
 {
+	if (access("/dev/ntvm", F_OK) && !access("/lib/ntvm.ko", R_OK))
+		load_ntvm();
 }
 
 TEST_F_TIMEOUT(module, rmmod_refused_while_state_is_held, 120)
@@ -423,9 +432,14 @@ TEST_F_TIMEOUT(module, rmmod_refused_while_state_is_held, 120)
 	EXPECT_EQ(-1, delete_ntvm());
 	EXPECT_EQ(EWOULDBLOCK, errno);
 	ASSERT_EQ(0, munmap(ptr(base), 0x10000));
-	/* Free arena space too. */
-	EXPECT_EQ(-1, delete_ntvm());
-	EXPECT_EQ(EWOULDBLOCK, errno);
+	/*
+	 * Free arena space too.  Under fault injection the arena may be
+	 * only the allocation (the first, larger one failed): none left.
+	 */
+	if (!inject_active() || count_views()) {
+		EXPECT_EQ(-1, delete_ntvm());
+		EXPECT_EQ(EWOULDBLOCK, errno);
+	}
 	ASSERT_EQ(0, unmap_all_views());
 
 	/* Unload and load again, with use in between. */
