@@ -145,6 +145,9 @@ $(STATIC_TESTS): $(O)/selftests/%: selftests/%.c $(wildcard selftests/*.h) \
 	$(CC) $(TEST_CFLAGS) -static -o $@ $< $(O)/selftests/inject.o \
 		$(O)/lib/libntvm.a -lpthread
 
+# The reader of the query map is compiled into its own test.
+$(O)/selftests/ntvm_query_reader: lib/query_map.c
+
 # These are linked as users link: against libntvm.so.0 (in /usr/lib in the
 # VM, which tools/vm-run fills with the libraries it needs).
 $(SHARED_TESTS): $(O)/selftests/%: selftests/%.c $(wildcard selftests/*.h) \
