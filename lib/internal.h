@@ -2,6 +2,8 @@
 #ifndef NTVM_INTERNAL_H
 #define NTVM_INTERNAL_H
 
+#include <string.h>
+
 #include <linux/ntvm.h>
 
 #include "ntvm.h"
@@ -104,6 +106,10 @@ NTSTATUS ntvm_query_flags(struct ntvm_target *t, __u64 address,
 /* The same for the calling process itself (its pseudo-handle). */
 NTSTATUS ntvm_query_own(__u64 address, struct ntvm_query_args *q,
 			unsigned int flags);
+/* NtQueryVirtualMemory without its query map: the module answers. */
+NTSTATUS ntvm_query_virtual_memory(HANDLE process, PVOID base,
+				   MEMORY_INFORMATION_CLASS class, PVOID info,
+				   SIZE_T length, PSIZE_T return_length);
 /* NtProtectVirtualMemory on @t's context. */
 NTSTATUS ntvm_range_protect(struct ntvm_target *t, PVOID *base, PSIZE_T size,
 			    struct ntvm_protect_args *args);
@@ -126,6 +132,33 @@ __u64 ntvm_query_map_length(void);
 int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q);
 /* The same, counted in ntvm_query_map_hits when answered: the API's. */
 int ntvm_query_map_answer(__u64 address, struct ntvm_query_args *q);
+/*
+ * The same as MEMORY_BASIC_INFORMATION (*@mbi, at least that long), in one
+ * call from VirtualQuery: it is called in hot loops.  1, or 0 (*@mbi is
+ * then untouched).
+ */
+int ntvm_query_map_mbi(__u64 address, MEMORY_BASIC_INFORMATION *mbi);
+
+/* NTVM_IOC_QUERY's answer @q as MEMORY_BASIC_INFORMATION. */
+static inline void ntvm_mbi_of(MEMORY_BASIC_INFORMATION *mbi,
+			       const struct ntvm_query_args *q)
+{
+	__u64 region_size = q->region_size;
+
+#if UINTPTR_MAX <= 0xffffffffu
+	/* Another (64-bit) process's region, cut where 32 bits end. */
+	if (q->base_address + region_size > 0x100000000ULL)
+		region_size = 0x100000000ULL - q->base_address;
+#endif
+	memset(mbi, 0, sizeof(*mbi));
+	mbi->BaseAddress = (PVOID)(uintptr_t)q->base_address;
+	mbi->AllocationBase = (PVOID)(uintptr_t)q->allocation_base;
+	mbi->AllocationProtect = q->allocation_protect;
+	mbi->RegionSize = region_size;
+	mbi->State = q->state;
+	mbi->Protect = q->protect;
+	mbi->Type = q->type;
+}
 /*
  * The calling thread's count of queries ntvm_query() answered from the
  * map, and of map reads that made no sense though the sequence count held

@@ -222,30 +222,20 @@ NTSTATUS ntvm_query_own(__u64 address, struct ntvm_query_args *q,
 	return ntvm_query_flags(&t, address, q, flags);
 }
 
-NTVM_EXPORT NTSTATUS NTAPI
-NtQueryVirtualMemory(HANDLE process, PVOID base,
-		     MEMORY_INFORMATION_CLASS class, PVOID info, SIZE_T length,
-		     PSIZE_T return_length)
+NTSTATUS ntvm_query_virtual_memory(HANDLE process, PVOID base,
+				   MEMORY_INFORMATION_CLASS class, PVOID info,
+				   SIZE_T length, PSIZE_T return_length)
 {
-	MEMORY_BASIC_INFORMATION *mbi = info;
 	struct ntvm_query_args args;
 	struct ntvm_target t;
 	NTSTATUS status;
 
-	/*
-	 * The process's own memory, by its pseudo-handle: from its query map
-	 * when that can answer (the checks below all pass), no system call.
-	 */
-	if (ntvm_is_self(process) && class == MemoryBasicInformation &&
-	    length >= sizeof(*mbi) && info &&
-	    ntvm_query_map_answer((uintptr_t)base, &args))
-		goto answer;
 	status = ntvm_target_get(process, PROCESS_QUERY_INFORMATION, 0, &t);
 	if (status)
 		return status;
 	if (class != MemoryBasicInformation)
 		status = STATUS_INVALID_INFO_CLASS;
-	else if (length < sizeof(*mbi))
+	else if (length < sizeof(MEMORY_BASIC_INFORMATION))
 		status = STATUS_INFO_LENGTH_MISMATCH;
 	else if (!info)
 		status = STATUS_ACCESS_VIOLATION;
@@ -254,22 +244,28 @@ NtQueryVirtualMemory(HANDLE process, PVOID base,
 	ntvm_target_put(&t);
 	if (!NT_SUCCESS(status))
 		return status;
-answer:
-#if UINTPTR_MAX <= 0xffffffffu
-	/* Another (64-bit) process's region, cut where 32 bits end. */
-	if (args.base_address + args.region_size > 0x100000000ULL)
-		args.region_size = 0x100000000ULL - args.base_address;
-#endif
-	memset(mbi, 0, sizeof(*mbi));
-	mbi->BaseAddress = (PVOID)(uintptr_t)args.base_address;
-	mbi->AllocationBase = (PVOID)(uintptr_t)args.allocation_base;
-	mbi->AllocationProtect = args.allocation_protect;
-	mbi->RegionSize = args.region_size;
-	mbi->State = args.state;
-	mbi->Protect = args.protect;
-	mbi->Type = args.type;
+	ntvm_mbi_of(info, &args);
 	if (return_length)
-		*return_length = sizeof(*mbi);
+		*return_length = sizeof(MEMORY_BASIC_INFORMATION);
+	return STATUS_SUCCESS;
+}
+
+NTVM_EXPORT NTSTATUS NTAPI
+NtQueryVirtualMemory(HANDLE process, PVOID base,
+		     MEMORY_INFORMATION_CLASS class, PVOID info, SIZE_T length,
+		     PSIZE_T return_length)
+{
+	/*
+	 * The process's own memory, by its pseudo-handle: from its query map
+	 * when that can answer (the checks below all pass), no system call.
+	 */
+	if (!ntvm_is_self(process) || class != MemoryBasicInformation ||
+	    length < sizeof(MEMORY_BASIC_INFORMATION) || !info ||
+	    !ntvm_query_map_mbi((uintptr_t)base, info))
+		return ntvm_query_virtual_memory(process, base, class, info,
+						 length, return_length);
+	if (return_length)
+		*return_length = sizeof(MEMORY_BASIC_INFORMATION);
 	return STATUS_SUCCESS;
 }
 

@@ -346,9 +346,10 @@ static inline int ntvm_qmap_in(__u64 off, __u64 size, __u64 align,
 
 /*
  * The run holding @page of a record's @nr_runs (two or more) at @runs:
- * the last whose start is at most @page.
+ * the last whose start is at most @page.  Not inlined: the registers its
+ * search needs would be saved and restored on every query.
  */
-static enum ntvm_qmap_read
+static __attribute__((noinline)) enum ntvm_qmap_read
 ntvm_qmap_run(const char *map, __u64 used, __u64 page, __u64 base, __u64 end,
 	      __u64 runs, __u32 nr_runs, struct ntvm_query_args *q)
 {
@@ -381,7 +382,7 @@ ntvm_qmap_run(const char *map, __u64 used, __u64 page, __u64 base, __u64 end,
 }
 
 /* The record at @off (tag cleared) answers for @address, or says ask. */
-static enum ntvm_qmap_read
+static inline __attribute__((always_inline)) enum ntvm_qmap_read
 ntvm_qmap_record(const char *map, __u64 used, __u64 off, __u64 address,
 		 __u64 page, struct ntvm_query_args *q)
 {
@@ -389,7 +390,8 @@ ntvm_qmap_record(const char *map, __u64 used, __u64 off, __u64 address,
 	__u32 nr_runs, state;
 	__u64 base, end;
 
-	if (!ntvm_qmap_in(off, sizeof(*r), sizeof(*r), used))
+	/* @used is at least a header's size: no wrap below. */
+	if ((off & (sizeof(*r) - 1)) || off > used - sizeof(*r))
 		return NTVM_QMAP_INVALID;
 	r = (const void *)(map + off);
 	if (ntvm_ld32(&r->flags) & NTVM_QUERY_MAP_RECORD_SLOW)
@@ -418,16 +420,32 @@ ntvm_qmap_record(const char *map, __u64 used, __u64 off, __u64 address,
 			     ntvm_ld64(&r->runs), nr_runs, q);
 }
 
+/*
+ * Whether @e is a node's entry whose node lies in the @used bytes (at
+ * least a header's): its offset 1 KiB aligned, with the node's tag.
+ */
+static inline int ntvm_qmap_is_node(__u32 e, __u64 used)
+{
+	return (e & (NTVM_QMAP_NODE_SIZE - 1)) == NTVM_QUERY_MAP_NODE &&
+	       e - NTVM_QUERY_MAP_NODE <= used - NTVM_QMAP_NODE_SIZE;
+}
+
+/* The entry for @index (its low 8 bits) in the node at node entry @e. */
+static inline __u32 ntvm_qmap_entry(const char *map, __u32 e, __u64 index)
+{
+	return ntvm_ld32((const __u32 *)(map + e - NTVM_QUERY_MAP_NODE) +
+			 (index & 0xff));
+}
+
 /* One read of the map, inside one section of the sequence count. */
-static enum ntvm_qmap_read ntvm_qmap_read(const struct ntvm_qmap *m,
-					  __u64 address, __u64 page_mask,
-					  struct ntvm_query_args *q)
+static inline __attribute__((always_inline)) enum ntvm_qmap_read
+ntvm_qmap_read(const struct ntvm_qmap *m, __u64 address,
+	       struct ntvm_query_args *q)
 {
 	const struct ntvm_query_map_header *h = m->h;
 	const char *map = (const char *)h;
-	__u64 seq, used, granule, off;
+	__u64 seq, used, granule, page;
 	enum ntvm_qmap_read res;
-	int shift;
 	__u32 e;
 
 	seq = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
@@ -437,37 +455,41 @@ static enum ntvm_qmap_read ntvm_qmap_read(const struct ntvm_qmap *m,
 	if (used > m->len)
 		used = m->len;
 	granule = address >> NTVM_QMAP_GRANULE_SHIFT;
+	if (used < sizeof(*h)) {
+		res = NTVM_QMAP_INVALID;
+		goto out;
+	}
 	if (ntvm_ld32(&h->pending) || address > ntvm_ld64(&h->max_address) ||
 	    granule >> 32) {
 		res = NTVM_QMAP_ASK;
 		goto out;
 	}
+	/*
+	 * Three levels of nodes below the root, at most.  An entry with the
+	 * node's tag that is not a node in @used, or a fourth level's, is
+	 * left to the switch, which finds it invalid.
+	 */
 	e = ntvm_ld32(&h->root[granule >> 24]);
-	/* Three levels of nodes below the root, at most. */
-	for (shift = 16; (e & NTVM_QUERY_MAP_TAG) == NTVM_QUERY_MAP_NODE;
-	     shift -= 8) {
-		off = e & ~(__u32)NTVM_QUERY_MAP_TAG;
-		if (shift < 0 ||
-		    !ntvm_qmap_in(off, NTVM_QMAP_NODE_SIZE,
-				  NTVM_QMAP_NODE_SIZE, used)) {
-			res = NTVM_QMAP_INVALID;
-			goto out;
+	if (ntvm_qmap_is_node(e, used)) {
+		e = ntvm_qmap_entry(map, e, granule >> 16);
+		if (ntvm_qmap_is_node(e, used)) {
+			e = ntvm_qmap_entry(map, e, granule >> 8);
+			if (ntvm_qmap_is_node(e, used))
+				e = ntvm_qmap_entry(map, e, granule);
 		}
-		e = ntvm_ld32((const __u32 *)(map + off) +
-			      ((granule >> shift) & 0xff));
 	}
 	switch (e & NTVM_QUERY_MAP_TAG) {
 	case NTVM_QUERY_MAP_RECORD:
-		q->base_address = address & page_mask;
-		res = ntvm_qmap_record(map, used,
-				       e & ~(__u32)NTVM_QUERY_MAP_TAG,
-				       address, address & page_mask, q);
+		page = address & m->page_mask;
+		q->base_address = page;
+		res = ntvm_qmap_record(map, used, e - NTVM_QUERY_MAP_RECORD,
+				       address, page, q);
 		break;
 	case NTVM_QUERY_MAP_SLOW:
 		res = NTVM_QMAP_ASK;
 		break;
 	default:
-		/* 0: no record; anything else has no meaning. */
+		/* 0: no record; a node's tag here, or anything else: none. */
 		res = e ? NTVM_QMAP_INVALID : NTVM_QMAP_ASK;
 		break;
 	}
@@ -479,7 +501,14 @@ out:
 	return res;
 }
 
-int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q)
+/*
+ * A query from the map: 1 with *@q the answer, or 0.  Inlined whole, with
+ * the read and the record, into each caller below, so that VirtualQuery
+ * makes one call (ntvm_query_map_mbi()): see "query_1" in
+ * Documentation/performance.rst for what the calls cost.
+ */
+static inline __attribute__((always_inline)) int
+ntvm_qmap_lookup(__u64 address, struct ntvm_query_args *q)
 {
 	const struct ntvm_qmap *m = ntvm_qmap_get();
 	int i;
@@ -489,7 +518,7 @@ int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q)
 		return 0;
 	for (i = 0; i < NTVM_QMAP_TRIES; i++) {
 		/* *q is written as read: whatever the read, it is filled. */
-		switch (ntvm_qmap_read(m, address, m->page_mask, q)) {
+		switch (ntvm_qmap_read(m, address, q)) {
 		case NTVM_QMAP_ANSWER:
 			q->address = address;
 			q->status = NTVM_STATUS_SUCCESS;
@@ -513,17 +542,33 @@ int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q)
 #else
 
 /* A 32-bit process maps the header only: the module answers. */
-int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q)
+static inline int ntvm_qmap_lookup(__u64 address, struct ntvm_query_args *q)
 {
 	return 0;
 }
 
 #endif
 
+int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q)
+{
+	return ntvm_qmap_lookup(address, q);
+}
+
 int ntvm_query_map_answer(__u64 address, struct ntvm_query_args *q)
 {
-	if (!ntvm_query_map_lookup(address, q))
+	if (!ntvm_qmap_lookup(address, q))
 		return 0;
 	ntvm_query_map_hits++;
+	return 1;
+}
+
+int ntvm_query_map_mbi(__u64 address, MEMORY_BASIC_INFORMATION *mbi)
+{
+	struct ntvm_query_args q;
+
+	if (!ntvm_qmap_lookup(address, &q))
+		return 0;
+	ntvm_query_map_hits++;
+	ntvm_mbi_of(mbi, &q);
 	return 1;
 }

@@ -110,7 +110,22 @@ NTVM_EXPORT SIZE_T WINAPI VirtualQuery(LPCVOID address,
 				       PMEMORY_BASIC_INFORMATION info,
 				       SIZE_T length)
 {
-	return VirtualQueryEx(GetCurrentProcess(), address, info, length);
+	SIZE_T written = 0;
+
+	/*
+	 * From the query map, as NtQueryVirtualMemory would answer, in one
+	 * call: VirtualQuery is called in hot loops.
+	 */
+	if (length >= sizeof(*info) && info &&
+	    ntvm_query_map_mbi((uintptr_t)address, info))
+		return sizeof(*info);
+	if (!ntvm_set_status(ntvm_query_virtual_memory(NtCurrentProcess(),
+						       (PVOID)address,
+						       MemoryBasicInformation,
+						       info, length,
+						       &written)))
+		return 0;
+	return written;
 }
 
 /* GetWriteWatch and ResetWriteWatch: 0, or ~0u and the last error. */
