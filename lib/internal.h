@@ -106,7 +106,10 @@ NTSTATUS ntvm_query_flags(struct ntvm_target *t, __u64 address,
 /* The same for the calling process itself (its pseudo-handle). */
 NTSTATUS ntvm_query_own(__u64 address, struct ntvm_query_args *q,
 			unsigned int flags);
-/* NtQueryVirtualMemory without its query map: the module answers. */
+/*
+ * NtQueryVirtualMemory once the query map did not answer: for the
+ * pseudo-handle the module answers, without reading the map again.
+ */
 NTSTATUS ntvm_query_virtual_memory(HANDLE process, PVOID base,
 				   MEMORY_INFORMATION_CLASS class, PVOID info,
 				   SIZE_T length, PSIZE_T return_length);
@@ -133,9 +136,9 @@ int ntvm_query_map_lookup(__u64 address, struct ntvm_query_args *q);
 /* The same, counted in ntvm_query_map_hits when answered: the API's. */
 int ntvm_query_map_answer(__u64 address, struct ntvm_query_args *q);
 /*
- * The same as MEMORY_BASIC_INFORMATION (*@mbi, at least that long), in one
- * call from VirtualQuery: it is called in hot loops.  1, or 0 (*@mbi is
- * then untouched).
+ * The same, counted, as MEMORY_BASIC_INFORMATION (*@mbi, at least that
+ * long), in one call from VirtualQuery: it is called in hot loops.  1, or
+ * 0 (*@mbi is then untouched).
  */
 int ntvm_query_map_mbi(__u64 address, MEMORY_BASIC_INFORMATION *mbi);
 

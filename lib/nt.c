@@ -240,7 +240,10 @@ NTSTATUS ntvm_query_virtual_memory(HANDLE process, PVOID base,
 	else if (!info)
 		status = STATUS_ACCESS_VIOLATION;
 	else
-		status = ntvm_query(&t, (uintptr_t)base, &args);
+		/* Both callers have asked the map for the pseudo-handle. */
+		status = ntvm_query_flags(&t, (uintptr_t)base, &args,
+					  ntvm_is_self(process) ?
+					  NTVM_QUERY_IOCTL : 0);
 	ntvm_target_put(&t);
 	if (!NT_SUCCESS(status))
 		return status;
@@ -257,7 +260,7 @@ NtQueryVirtualMemory(HANDLE process, PVOID base,
 {
 	/*
 	 * The process's own memory, by its pseudo-handle: from its query map
-	 * when that can answer (the checks below all pass), no system call.
+	 * when that can answer (and the arguments are right), no system call.
 	 */
 	if (!ntvm_is_self(process) || class != MemoryBasicInformation ||
 	    length < sizeof(MEMORY_BASIC_INFORMATION) || !info ||

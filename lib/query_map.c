@@ -489,7 +489,7 @@ ntvm_qmap_read(const struct ntvm_qmap *m, __u64 address,
 		res = NTVM_QMAP_ASK;
 		break;
 	default:
-		/* 0: no record; a node's tag here, or anything else: none. */
+		/* 0: no record; anything else (a node's tag here): invalid. */
 		res = e ? NTVM_QMAP_INVALID : NTVM_QMAP_ASK;
 		break;
 	}
@@ -504,8 +504,9 @@ out:
 /*
  * A query from the map: 1 with *@q the answer, or 0.  Inlined whole, with
  * the read and the record, into each caller below, so that VirtualQuery
- * makes one call (ntvm_query_map_mbi()): see "query_1" in
- * Documentation/performance.rst for what the calls cost.
+ * makes one call (ntvm_query_map_mbi()): under TCG every call, branch and
+ * instruction on this path shows in "query_1" (see
+ * Documentation/performance.rst).
  */
 static inline __attribute__((always_inline)) int
 ntvm_qmap_lookup(__u64 address, struct ntvm_query_args *q)

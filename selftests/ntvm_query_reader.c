@@ -2,11 +2,12 @@
 /*
  * The library's reader of the query map (lib/query_map.c), on maps made
  * here rather than by the module: the answer it reads from a sane map,
- * field by field; "ask the module" where the map says so; and, on a map
- * that makes no sense (as a torn read could, or a bug), no answer and no
- * read outside the bytes that exist, whatever an offset in it says.  The
- * map's last byte is followed by a page that cannot be read, so a read
- * past @used faults.  Needs no module: the reader is compiled in here.
+ * field by field, and through VirtualQuery and NtQueryVirtualMemory;
+ * "ask the module" where the map says so; and, on a map that makes no
+ * sense (as a torn read could, or a bug), no answer, counted as a bad
+ * read, whatever an offset in it says.  The map's last byte is followed
+ * by a page that cannot be read, so a read past its end faults.  Needs no
+ * module: the reader is compiled in here.
  */
 #include <sys/mman.h>
 
@@ -162,6 +163,12 @@ TEST_F(reader, last_bytes)
 	EXPECT_EQ(0x40000, self->q.region_size);
 }
 
+/* Write @v where the root's entry for @address would be, were it there. */
+static void root_past(FIXTURE_DATA(reader) *self, __u64 address, __u32 v)
+{
+	memcpy((char *)self->h->root + 4 * ((address >> 16) >> 24), &v, 4);
+}
+
 TEST_F(reader, asks)
 {
 	EXPECT_ASK(ALLOC - 1);		/* no entry there */
@@ -172,8 +179,21 @@ TEST_F(reader, asks)
 	self->r->base = ALLOC + 0x200;
 	EXPECT_ASK(ADDR);		/* before it */
 	self->r->base = ALLOC;
-	EXPECT_ASK(0x7fffffff0000ULL);	/* above max_address */
+	self->h->max_address = ADDR - 1;
+	EXPECT_ASK(ADDR);		/* above max_address */
+	/*
+	 * Granules past 2^32 (addresses past 2^48) are not in the tree,
+	 * though max_address would let them be: the words where the root's
+	 * entries for them would be (past its end) are not read.
+	 */
+	self->h->max_address = ~0ULL;
+	root_past(self, 1ULL << 48, 8);		/* no tag: invalid */
+	root_past(self, (1ULL << 48) + ADDR, 8);
 	EXPECT_ASK(1ULL << 48);
+	EXPECT_ASK((1ULL << 48) + ADDR);
+	root_past(self, 1ULL << 48, 0);
+	root_past(self, (1ULL << 48) + ADDR, 0);
+	self->h->max_address = 0x7ffffffeffffULL;
 	self->h->pending = 1;
 	EXPECT_ASK(ADDR);
 	self->h->pending = 0;
@@ -194,7 +214,8 @@ TEST_F(reader, asks)
 
 TEST_F(reader, bad_nodes)
 {
-	__u32 *in_node2 = (__u32 *)(self->map + NODE2) + ((GRANULE >> 8) & 0xff);
+	__u32 *in_node2 = (__u32 *)(self->map + NODE2) +
+			  ((GRANULE >> 8) & 0xff);
 
 	*in_node2 = (NODE3 + 4) | NTVM_QUERY_MAP_NODE;	/* not aligned */
 	EXPECT_INVALID(ADDR);
@@ -219,7 +240,7 @@ TEST_F(reader, bad_nodes)
 	EXPECT_INVALID(ADDR);
 	*self->leaf = REC;				/* no tag */
 	EXPECT_INVALID(ADDR);
-	self->h->used = 32;				/* not even a record */
+	self->h->used = 32;		/* not a header: the bounds would wrap */
 	*self->leaf = REC | NTVM_QUERY_MAP_RECORD;
 	EXPECT_INVALID(ADDR);
 	self->h->used = MAP_LEN;
@@ -230,7 +251,9 @@ TEST_F(reader, bad_records)
 {
 	struct ntvm_query_map_run *run = (void *)(self->map + RUNS);
 
-	*self->leaf = (REC + 32) | NTVM_QUERY_MAP_RECORD;	/* not aligned */
+	/* A sane record, 32 bytes off its alignment. */
+	memcpy(self->map + REC + 544, self->r, 64);
+	*self->leaf = (REC + 544) | NTVM_QUERY_MAP_RECORD;
 	EXPECT_INVALID(ADDR);
 	*self->leaf = MAP_LEN | NTVM_QUERY_MAP_RECORD;		/* past @used */
 	EXPECT_INVALID(ADDR);
@@ -247,14 +270,25 @@ TEST_F(reader, bad_records)
 	self->r->nr_runs = 2;
 	self->r->runs = MAP_LEN - 16;				/* one fits */
 	EXPECT_INVALID(ADDR);
-	self->r->runs = RUNS + 4;				/* not aligned */
+	/* Sane runs, 4 bytes off their alignment. */
+	run = (void *)(self->map + RUNS + 4);
+	run[0] = (struct ntvm_query_map_run){ ALLOC, NTVM_MEM_RESERVE, 0 };
+	run[1] = (struct ntvm_query_map_run){ ALLOC + 0x2000,
+					      NTVM_MEM_COMMIT, PAGE_READWRITE };
+	self->r->runs = RUNS + 4;
 	EXPECT_INVALID(ADDR);
+	memset(run, 0, 2 * sizeof(*run));
+	run = (void *)(self->map + RUNS);
 	self->r->runs = RUNS;
 	run[0] = (struct ntvm_query_map_run){ ALLOC + 0x1000,
 					      NTVM_MEM_RESERVE, 0 };
 	run[1] = (struct ntvm_query_map_run){ ALLOC + 0x2000,
 					      NTVM_MEM_COMMIT, PAGE_READWRITE };
 	EXPECT_INVALID(ADDR);		/* the first run starts after it */
+	run[0].start = ALLOC;
+	self->r->base = ALLOC + 0x1000;
+	EXPECT_INVALID(ALLOC + 0x1100);	/* ... or before the record */
+	self->r->base = ALLOC;
 	run[0].start = ALLOC;
 	run[1].start = ALLOC_END + 0x1000;
 	EXPECT_INVALID(ADDR);		/* the next run past the end */
@@ -264,6 +298,75 @@ TEST_F(reader, bad_records)
 	run[0].state = NTVM_MEM_RESERVE;
 	EXPECT_ANSWER(ADDR);
 	EXPECT_EQ(0x2000, self->q.region_size);
+}
+
+/* The API's calls that answer from the map, and what they count. */
+TEST_F(reader, api)
+{
+	unsigned long hits = ntvm_query_map_hits;
+	MEMORY_BASIC_INFORMATION mbi, untouched;
+	SIZE_T len = 0;
+
+	memset(&mbi, 0xaa, sizeof(mbi));
+	ASSERT_EQ(sizeof(mbi), VirtualQuery((void *)ADDR, &mbi, sizeof(mbi)));
+	EXPECT_EQ((void *)ALLOC, mbi.BaseAddress);
+	EXPECT_EQ((void *)ALLOC, mbi.AllocationBase);
+	EXPECT_EQ(PAGE_READWRITE, mbi.AllocationProtect);
+	EXPECT_EQ(0x40000, mbi.RegionSize);
+	EXPECT_EQ(MEM_RESERVE, mbi.State);
+	EXPECT_EQ(0, mbi.Protect);
+	EXPECT_EQ(MEM_PRIVATE, mbi.Type);
+	EXPECT_EQ(hits + 1, ntvm_query_map_hits);
+
+	memset(&mbi, 0xaa, sizeof(mbi));
+	SetLastError(1234);
+	ASSERT_EQ(sizeof(mbi), VirtualQueryEx(GetCurrentProcess(),
+					      (void *)(ALLOC + 0x2345), &mbi,
+					      sizeof(mbi) + 8));
+	EXPECT_EQ(1234, GetLastError());
+	EXPECT_EQ((void *)(ALLOC + 0x2000), mbi.BaseAddress);
+	EXPECT_EQ(0x3e000, mbi.RegionSize);
+	EXPECT_EQ(hits + 2, ntvm_query_map_hits);
+
+	memset(&mbi, 0xaa, sizeof(mbi));
+	EXPECT_EQ(STATUS_SUCCESS,
+		  NtQueryVirtualMemory(NtCurrentProcess(), (void *)ADDR,
+				       MemoryBasicInformation, &mbi,
+				       sizeof(mbi), &len));
+	EXPECT_EQ(sizeof(mbi), len);
+	EXPECT_EQ((void *)ALLOC, mbi.AllocationBase);
+	EXPECT_EQ(hits + 3, ntvm_query_map_hits);
+
+	/* Wrong arguments: the errors, the map not read. */
+	EXPECT_EQ(0, VirtualQuery((void *)ADDR, &mbi, sizeof(mbi) - 1));
+	EXPECT_EQ(ERROR_BAD_LENGTH, GetLastError());
+	EXPECT_EQ(0, VirtualQuery((void *)ADDR, NULL, sizeof(mbi)));
+	EXPECT_EQ(ERROR_NOACCESS, GetLastError());
+	EXPECT_EQ(STATUS_INVALID_INFO_CLASS,
+		  NtQueryVirtualMemory(NtCurrentProcess(), (void *)ADDR,
+				       MemoryBasicInformation + 1, &mbi,
+				       sizeof(mbi), &len));
+	EXPECT_EQ(hits + 3, ntvm_query_map_hits);
+
+	/* Not answered: untouched, not counted. */
+	memset(&mbi, 0xaa, sizeof(mbi));
+	memset(&untouched, 0xaa, sizeof(untouched));
+	EXPECT_EQ(0, ntvm_query_map_mbi(ALLOC_END, &mbi));
+	EXPECT_EQ(0, memcmp(&mbi, &untouched, sizeof(mbi)));
+	EXPECT_EQ(hits + 3, ntvm_query_map_hits);
+	EXPECT_EQ(self->bad, ntvm_query_map_bad);
+
+	/*
+	 * A map that makes no sense is read once; then the module is asked
+	 * (whatever it answers, or fails with, here).
+	 */
+	*self->leaf = REC;
+	VirtualQuery((void *)ADDR, &mbi, sizeof(mbi));
+	EXPECT_EQ(self->bad + 1, ntvm_query_map_bad);
+	NtQueryVirtualMemory(NtCurrentProcess(), (void *)ADDR,
+			     MemoryBasicInformation, &mbi, sizeof(mbi), &len);
+	EXPECT_EQ(self->bad + 2, ntvm_query_map_bad);
+	EXPECT_EQ(hits + 3, ntvm_query_map_hits);
 }
 
 TEST_HARNESS_MAIN
