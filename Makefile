@@ -15,6 +15,7 @@
 #   make bench           benchmarks against Linux primitives (build/bench.json;
 #                        KERNEL=trixie|newest on Debian 13's kernels)
 #   make profile         perf profile of each benchmark (build/profile/)
+#   make query-path      VirtualQuery's library path alone, timed in the VM
 #   make fuzz            ioctl fuzzing: 1 000 000 calls (distro), 100 000 (debug)
 #   make stress          processes x threads of random operations, checked
 #   make lint            checkpatch --strict, W=1 and sparse on kmod/
@@ -62,7 +63,7 @@ NTVMSTAT  := $(O)/tools/ntvmstat
 
 .PHONY: all deps module module-root print-ko-root lib selftests examples \
 	install check demo lint debug-kernel clean print-ko bench profile fuzz \
-	stress selftests32 ntvmstat deb check-packages
+	stress selftests32 ntvmstat deb check-packages query-path
 
 all: module lib selftests examples ntvmstat
 
@@ -214,6 +215,18 @@ $(O)/bench/ntvm_bench: bench/ntvm_bench.c $(O)/lib/libntvm.a
 
 bench: all
 	@tools/bench
+
+# The reader of the query map is compiled into it (bench/ntvm_query_path.c).
+$(O)/bench/ntvm_query_path: bench/ntvm_query_path.c lib/query_map.c \
+		$(O)/lib/libntvm.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Wall -static -D_GNU_SOURCE -I$(TOP)/lib \
+		-I$(TOP)/uapi -o $@ $< $(O)/lib/libntvm.a -lpthread
+
+query-path: all $(O)/bench/ntvm_query_path
+	@tools/vm-run --quiet --smp 2 --mem 2048 \
+		--add $(O)/bench/ntvm_query_path:/usr/bin/ntvm-query-path \
+		-- sh -c 'for i in 1 2 3; do ntvm-query-path; done'
 
 # Where each benchmark's time goes: perf in the VM (build/profile/).
 profile: all
