@@ -208,7 +208,8 @@ install: lib ntvmstat
 	install -m 644 man/man7/*.7 $(DESTDIR)$(MANDIR)/man7/
 	$(if $(DESTDIR),,-ldconfig)
 
-$(O)/bench/ntvm_bench: bench/ntvm_bench.c $(O)/lib/libntvm.a
+$(O)/bench/ntvm_bench: bench/ntvm_bench.c bench/bench_time.h \
+		$(O)/lib/libntvm.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Wall -static -I$(TOP)/lib -I$(TOP)/uapi -o $@ $< \
 		$(O)/lib/libntvm.a -lpthread
@@ -217,8 +218,8 @@ bench: all
 	@tools/bench
 
 # The reader of the query map is compiled into it (bench/ntvm_query_path.c).
-$(O)/bench/ntvm_query_path: bench/ntvm_query_path.c lib/query_map.c \
-		$(O)/lib/libntvm.a
+$(O)/bench/ntvm_query_path: bench/ntvm_query_path.c bench/bench_time.h \
+		lib/query_map.c $(O)/lib/libntvm.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Wall -static -D_GNU_SOURCE -I$(TOP)/lib \
 		-I$(TOP)/uapi -o $@ $< $(O)/lib/libntvm.a -lpthread

@@ -35,6 +35,7 @@
 
 /* libntvm's internals (linked statically): the query without the map. */
 #include "internal.h"
+#include "bench_time.h"
 
 /*
  * The modern primitives the baselines use where the running kernel has
@@ -104,26 +105,6 @@ _Static_assert(sizeof(struct procmap_query) == 104, "upstream's procmap_query");
 #define PAGE	4096UL
 #define ROUNDS	7
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
 
 static void die(const char *what)
 {

@@ -11,36 +11,14 @@
  *	make query-path		(in the VM; or run build/bench/ntvm_query_path)
  */
 #include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
 
 #include "../lib/query_map.c"
+#include "bench_time.h"
 
 #define ROUNDS	15
 #define N	20000
 #define ALLOC	0x7f1234560000ULL
 #define ADDR	(ALLOC + 0x100)
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v)
-{
-	qsort(v, ROUNDS, sizeof(*v), cmp_double);
-	return v[ROUNDS / 2];
-}
 
 /* The map: header, three nodes at 4 KiB, the record at 8 KiB. */
 static void make_map(char *map, size_t len)
@@ -95,6 +73,7 @@ int main(void)
 		b[k] = (now_ns() - t) / N;
 	}
 	printf("VirtualQuery from a map in memory %.1f ns, getppid() %.1f ns, ratio %.2f\n",
-	       median(q), median(b), median(q) / median(b));
+	       median(q, ROUNDS), median(b, ROUNDS),
+	       median(q, ROUNDS) / median(b, ROUNDS));
 	return 0;
 }
