@@ -188,38 +188,6 @@ static void pair(const char *name, const char *baseline, const char *target,
 	r->ratio = r->ntvm / r->base;
 }
 
-/* The result called @name, measured before. */
-static struct result *result_of(const char *name)
-{
-	int i;
-
-	for (i = 0; i < nresults; i++)
-		if (!strcmp(results[i].name, name))
-			return &results[i];
-	return NULL;
-}
-
-/*
- * qmap_*: what the query map costs a state change or a fault.  @orig's
- * pair again, now that this process's query map is live (kept up to date
- * by every request), against @orig's figure from before it was: the
- * earlier ntvm time, scaled by how the Linux baseline measured beside it
- * moved in between.
- */
-static void qmap_cost(const char *name, const char *orig, batch_fn ntvm,
-		      batch_fn base, void *ctx)
-{
-	struct result *before = result_of(orig), *r;
-
-	if (!before)
-		return;
-	pair(name, orig, "<= 1.05", ntvm, base, ctx);
-	r = &results[nresults - 1];
-	r->baseline = before->name;
-	r->base = before->ntvm * (r->base / before->base);
-	r->ratio = r->ntvm / r->base;
-}
-
 /* alloc_release_64k */
 #define N_ALLOC 2000
 static double alloc_ntvm(void *ctx)
@@ -435,17 +403,27 @@ static double decommit_shm(void *ctx)
 
 /* query_1 / query_100k */
 #define N_QUERY 20000
+/*
+ * The queries the map did not answer (the library asked the module),
+ * counted by query_ntvm() for the result's "asked_module": a figure
+ * measured through the ioctl is not the map's.
+ */
+static long query_asked;
+
 static double query_ntvm(void *ctx)
 {
+	unsigned long hits = ntvm_query_map_hits;
 	char *addr = ctx;
 	MEMORY_BASIC_INFORMATION mbi;
-	double t = now_ns();
+	double t = now_ns(), ns;
 	int i;
 
 	for (i = 0; i < N_QUERY; i++)
 		if (!VirtualQuery(addr, &mbi, sizeof(mbi)))
 			die("VirtualQuery");
-	return (now_ns() - t) / N_QUERY;
+	ns = (now_ns() - t) / N_QUERY;
+	query_asked += N_QUERY - (long)(ntvm_query_map_hits - hits);
+	return ns;
 }
 
 /* query_ioctl: the same query by NTVM_IOC_QUERY, as without the map. */
@@ -1382,6 +1360,7 @@ static void query_huge(char *small)
 			  PAGE_READWRITE))
 		die("commit in 64 GiB");
 	query_ntvm(p + 0x100);
+	query_asked = 0;
 	for (i = 0; i < ROUNDS; i++) {
 		qh[i] = query_ntvm(p + 0x100);
 		q1[i] = query_ntvm(small);
@@ -1392,6 +1371,7 @@ static void query_huge(char *small)
 	r->ntvm = median(qh, ROUNDS);
 	r->base = median(q1, ROUNDS);
 	r->ratio = r->ntvm / r->base;
+	result_extra(r, "asked_module", query_asked);
 	if (fresh >= 0)
 		result_extra(r, "map_bytes_per_gib",
 			     fresh / (long)(HUGE_SIZE >> 30));
@@ -1641,7 +1621,154 @@ struct loop_bench {
 	int self_profiled;	/* the batch calls profile() itself */
 };
 
-/* protect_1page with this process's query map live (qmap_protect_1page). */
+/*
+ * qmap_*: what the query map costs a state change or a fault.  Two
+ * contexts of this process made here (two opens of the device), alike
+ * but for one thing: the first's map is mapped, so the module keeps it
+ * up to date through every request, the second's never is.  The same
+ * requests as ioctls on each, a round each in turn, the order swapped
+ * every round: the same process, address space and state.
+ */
+struct qmap_side {
+	int fd;
+	char *region;		/* protect_1page's 1 MiB, resident */
+};
+
+static void qmap_ioctl(int fd, unsigned long request, void *args,
+		       const __u32 *status, const char *what)
+{
+	if (ioctl(fd, request, args) || *status) {
+		fprintf(stderr, "bench: %s failed (errno %d, status %#x)\n",
+			what, errno, *status);
+		exit(1);
+	}
+}
+
+static char *qmap_alloc(int fd, __u64 size)
+{
+	struct ntvm_alloc_args a = { .size = size,
+				     .type = MEM_RESERVE | MEM_COMMIT,
+				     .protect = PAGE_READWRITE };
+
+	qmap_ioctl(fd, NTVM_IOC_ALLOC, &a, &a.status, "NTVM_IOC_ALLOC");
+	return (char *)(uintptr_t)a.base;
+}
+
+static void qmap_release(int fd, char *p)
+{
+	struct ntvm_free_args f = { .base = (uintptr_t)p,
+				    .type = MEM_RELEASE };
+
+	qmap_ioctl(fd, NTVM_IOC_FREE, &f, &f.status, "NTVM_IOC_FREE");
+}
+
+static double qmap_alloc_release(struct qmap_side *s)
+{
+	double t = now_ns();
+	int i;
+
+	for (i = 0; i < N_ALLOC; i++)
+		qmap_release(s->fd, qmap_alloc(s->fd, 0x10000));
+	return (now_ns() - t) / N_ALLOC;
+}
+
+static double qmap_protect(struct qmap_side *s)
+{
+	struct ntvm_protect_args a;
+	double t = now_ns();
+	int i, j;
+
+	for (i = 0; i < N_PROT; i++) {
+		for (j = 0; j < 2; j++) {
+			a = (struct ntvm_protect_args){
+				.base = (uintptr_t)s->region + 0x80000,
+				.size = PAGE,
+				.protect = j ? PAGE_READWRITE : PAGE_READONLY };
+			qmap_ioctl(s->fd, NTVM_IOC_PROTECT, &a, &a.status,
+				   "NTVM_IOC_PROTECT");
+		}
+	}
+	return (now_ns() - t) / N_PROT;
+}
+
+static double qmap_touch(struct qmap_side *s)
+{
+	char *p = qmap_alloc(s->fd, TOUCH_SIZE);
+	double ns = touch(p, TOUCH_SIZE);
+
+	qmap_release(s->fd, p);
+	return ns;
+}
+
+static void qmap_cost(const char *name, const char *orig,
+		      double (*fn)(struct qmap_side *),
+		      struct qmap_side *live, struct qmap_side *plain)
+{
+	double a[ROUNDS], b[ROUNDS];
+	struct result *r = &results[nresults++];
+	int i;
+
+	fn(live);	/* warm-up */
+	fn(plain);
+	for (i = 0; i < ROUNDS; i++) {
+		if (i & 1) {
+			b[i] = fn(plain);
+			a[i] = fn(live);
+		} else {
+			a[i] = fn(live);
+			b[i] = fn(plain);
+		}
+	}
+	*r = (struct result){ .name = name, .baseline = orig,
+			      .target = "<= 1.05", .unit = "ns" };
+	r->ntvm = median(a, ROUNDS);
+	r->base = median(b, ROUNDS);
+	r->ratio = r->ntvm / r->base;
+}
+
+static int qmap_open(void)
+{
+	int fd = open("/dev/ntvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		die("open /dev/ntvm");
+	return fd;
+}
+
+/* The two sides: the map is live in the first after its first request. */
+static void qmap_costs(void)
+{
+	struct qmap_side live = { .fd = qmap_open() };
+	struct qmap_side plain = { .fd = qmap_open() };
+	long page = sysconf(_SC_PAGESIZE);
+	void *header;
+
+	header = mmap(NULL, page, PROT_READ, MAP_SHARED, live.fd, 0);
+	if (header == MAP_FAILED)
+		die("map the query map");
+	live.region = qmap_alloc(live.fd, 1 << 20);
+	plain.region = qmap_alloc(plain.fd, 1 << 20);
+	if (((const struct ntvm_query_map_header *)header)->magic !=
+	    NTVM_QUERY_MAP_MAGIC) {
+		fprintf(stderr, "bench: the query map is not live\n");
+		exit(1);
+	}
+	memset(live.region, 1, 1 << 20);
+	memset(plain.region, 1, 1 << 20);
+	qmap_cost("qmap_alloc_release_64k",
+		  "the same without the map (ioctls)", qmap_alloc_release,
+		  &live, &plain);
+	qmap_cost("qmap_protect_1page", "the same without the map (ioctls)",
+		  qmap_protect, &live, &plain);
+	qmap_cost("qmap_first_touch_4k", "the same without the map (ioctls)",
+		  qmap_touch, &live, &plain);
+	qmap_release(live.fd, live.region);
+	qmap_release(plain.fd, plain.region);
+	munmap(header, page);
+	close(live.fd);
+	close(plain.fd);
+}
+
 static double prot_qmap_ntvm(void *ctx)
 {
 	static int live;
@@ -1840,8 +1967,10 @@ int main(int argc, char **argv)
 	pair("ref_decommit_256", "memfd madvise(REMOVE) + mprotect(NONE)",
 	     "reference", decommit_ntvm, decommit_shm, NULL);
 
+	query_asked = 0;
 	pair("query_1", "getppid()", "<= 0.5", query_ntvm, getppid_linux,
 	     many[5] + 0x100);
+	result_extra(&results[nresults - 1], "asked_module", query_asked);
 	pair("query_ioctl", "getppid()", "reference", query_ioctl_ntvm,
 	     getppid_linux, many[5] + 0x100);
 	{
@@ -1858,12 +1987,7 @@ int main(int argc, char **argv)
 		}
 	}
 	/* The map is live now: what it costs the calls that keep it. */
-	qmap_cost("qmap_alloc_release_64k", "alloc_release_64k", alloc_ntvm,
-		  alloc_linux, NULL);
-	qmap_cost("qmap_protect_1page", "protect_1page", prot_ntvm, prot_linux,
-		  &pc);
-	qmap_cost("qmap_first_touch_4k", "first_touch_4k", touch_ntvm,
-		  touch_linux, NULL);
+	qmap_costs();
 	release_many(many, 10);
 	remote_pairs();
 	{
@@ -1881,6 +2005,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < 100000; i++)
 			if (!VirtualQuery(many[i], &mbi, sizeof(mbi)))
 				die("VirtualQuery");
+		query_asked = 0;
 		for (i = 0; i < ROUNDS; i++) {
 			q100k[i] = query_ntvm(many[50000] + 0x100);
 			q1[i] = query_ntvm(small[5] + 0x100);
@@ -1891,6 +2016,7 @@ int main(int argc, char **argv)
 		r->ntvm = median(q100k, ROUNDS);
 		r->base = median(q1, ROUNDS);
 		r->ratio = r->ntvm / r->base;
+		result_extra(r, "asked_module", query_asked);
 		/*
 		 * The query map's cost of a 64 KiB reservation the process
 		 * asks about, and of one it does not.
