@@ -406,7 +406,9 @@ static double decommit_shm(void *ctx)
 /*
  * The queries the map did not answer (the library asked the module),
  * counted by query_ntvm() for the result's "asked_module": a figure
- * measured through the ioctl is not the map's.
+ * measured through the ioctl is not the map's.  query_1's count holds
+ * pair()'s warm-up, the process's first query, which maps the map and
+ * asks the module once.
  */
 static long query_asked;
 
@@ -1605,29 +1607,16 @@ static void *loop_setup_remote(void)
 }
 
 /*
- * --loop NAME ntvm|base SECONDS: one side of one benchmark, the batch main()
- * measures with the same setup, run over and over for SECONDS (after one
- * warm-up batch) so that a profiler can sample it; prints the median ns per
- * operation of the batches.  When NTVM_BENCH_PERF_CTL and
- * NTVM_BENCH_PERF_ACK name the fifos of "perf record --control
- * fifo:CTL,ACK -D -1", sampling runs only while a batch's operations are
- * timed (see profile()).  ioctl_version is a bare NTVM_IOC_FEATURES against
- * getppid(): the floor of every ntvm call.
- */
-struct loop_bench {
-	const char *name;
-	batch_fn ntvm, base;
-	void *(*setup)(void);
-	int self_profiled;	/* the batch calls profile() itself */
-};
-
-/*
  * qmap_*: what the query map costs a state change or a fault.  Two
  * contexts of this process made here (two opens of the device), alike
  * but for one thing: the first's map is mapped, so the module keeps it
- * up to date through every request, the second's never is.  The same
- * requests as ioctls on each, a round each in turn, the order swapped
- * every round: the same process, address space and state.
+ * through every request, the second's never is.  Neither is ever asked
+ * about, so the first's allocations have no record: the path of an
+ * allocation the process does not query.  The same requests as ioctls
+ * on each, a round each in turn, the order swapped every round: the
+ * same process, address space and state.  The contexts outlive the rows
+ * (their views hold them), and the first's MMU notifier with them: run
+ * it last.
  */
 struct qmap_side {
 	int fd;
@@ -1637,9 +1626,13 @@ struct qmap_side {
 static void qmap_ioctl(int fd, unsigned long request, void *args,
 		       const __u32 *status, const char *what)
 {
-	if (ioctl(fd, request, args) || *status) {
-		fprintf(stderr, "bench: %s failed (errno %d, status %#x)\n",
-			what, errno, *status);
+	if (ioctl(fd, request, args)) {
+		fprintf(stderr, "bench: %s failed (errno %d)\n", what, errno);
+		exit(1);
+	}
+	if (*status) {
+		fprintf(stderr, "bench: %s failed (status %#x)\n", what,
+			*status);
 		exit(1);
 	}
 }
@@ -1700,7 +1693,7 @@ static double qmap_touch(struct qmap_side *s)
 	return ns;
 }
 
-static void qmap_cost(const char *name, const char *orig,
+static void qmap_cost(const char *name, const char *baseline,
 		      double (*fn)(struct qmap_side *),
 		      struct qmap_side *live, struct qmap_side *plain)
 {
@@ -1719,7 +1712,7 @@ static void qmap_cost(const char *name, const char *orig,
 			b[i] = fn(plain);
 		}
 	}
-	*r = (struct result){ .name = name, .baseline = orig,
+	*r = (struct result){ .name = name, .baseline = baseline,
 			      .target = "<= 1.05", .unit = "ns" };
 	r->ntvm = median(a, ROUNDS);
 	r->base = median(b, ROUNDS);
@@ -1748,9 +1741,10 @@ static void qmap_costs(void)
 		die("map the query map");
 	live.region = qmap_alloc(live.fd, 1 << 20);
 	plain.region = qmap_alloc(plain.fd, 1 << 20);
-	if (((const struct ntvm_query_map_header *)header)->magic !=
-	    NTVM_QUERY_MAP_MAGIC) {
-		fprintf(stderr, "bench: the query map is not live\n");
+	/* Pending from the start until a request makes the map live. */
+	if (__atomic_load_n(&((const struct ntvm_query_map_header *)
+			      header)->pending, __ATOMIC_ACQUIRE)) {
+		fprintf(stderr, "bench: the query map did not go live\n");
 		exit(1);
 	}
 	memset(live.region, 1, 1 << 20);
@@ -1769,6 +1763,28 @@ static void qmap_costs(void)
 	close(plain.fd);
 }
 
+/*
+ * --loop NAME ntvm|base SECONDS: one side of one benchmark, the batch main()
+ * measures with the same setup, run over and over for SECONDS (after one
+ * warm-up batch) so that a profiler can sample it; prints the median ns per
+ * operation of the batches.  When NTVM_BENCH_PERF_CTL and
+ * NTVM_BENCH_PERF_ACK name the fifos of "perf record --control
+ * fifo:CTL,ACK -D -1", sampling runs only while a batch's operations are
+ * timed (see profile()).  ioctl_version is a bare NTVM_IOC_FEATURES against
+ * getppid(): the floor of every ntvm call.
+ */
+struct loop_bench {
+	const char *name;
+	batch_fn ntvm, base;
+	void *(*setup)(void);
+	int self_profiled;	/* the batch calls profile() itself */
+};
+
+/*
+ * protect_1page with the library's query map live, to profile (--loop
+ * qmap_protect_1page): the library's context, against protect_1page's
+ * batch in a run whose map never went live; not the row's two contexts.
+ */
 static double prot_qmap_ntvm(void *ctx)
 {
 	static int live;
@@ -1986,8 +2002,6 @@ int main(int argc, char **argv)
 			close(pm.fd);
 		}
 	}
-	/* The map is live now: what it costs the calls that keep it. */
-	qmap_costs();
 	release_many(many, 10);
 	remote_pairs();
 	{
@@ -2073,6 +2087,8 @@ int main(int argc, char **argv)
 		ww_teardown(c);
 	}
 	reserve_1m();
+	/* Last: its two contexts outlive it (see qmap_costs()). */
+	qmap_costs();
 
 	uname(&u);
 	printf("\n%-20s %14s %14s %8s  %-10s %s\n", "name", "ntvm", "baseline",
