@@ -1616,7 +1616,7 @@ static void *loop_setup_remote(void)
  * on each, a round each in turn, the order swapped every round: the
  * same process, address space and state.  The contexts outlive the rows
  * (their views hold them), and the first's MMU notifier with them: run
- * it last.
+ * it after every other row of this process.
  */
 struct qmap_side {
 	int fd;
@@ -2086,9 +2086,12 @@ int main(int argc, char **argv)
 		}
 		ww_teardown(c);
 	}
-	reserve_1m();
-	/* Last: its two contexts outlive it (see qmap_costs()). */
+	/*
+	 * Last in this process: its two contexts outlive it (see
+	 * qmap_costs()); reserve_1m runs in children of its own.
+	 */
 	qmap_costs();
+	reserve_1m();
 
 	uname(&u);
 	printf("\n%-20s %14s %14s %8s  %-10s %s\n", "name", "ntvm", "baseline",
