@@ -16,7 +16,7 @@
  *   jit_pattern_vma_count  executable runs still take a VMA each
  *
  * Environment: NTVM_SCALE_RESERVATIONS, N in million_reservations
- * (default 100000, at least 1000; at most 20000 under NTVM_FAULTINJ).
+ * (default 100000, at least 1000; at most 4000 under NTVM_FAULTINJ).
  */
 #include <elf.h>
 #include <limits.h>
@@ -1294,6 +1294,13 @@ TEST_F_TIMEOUT(scale, kernel_memory_per_reservation, 600)
 	long before, after;
 	void **p;
 
+	/*
+	 * Under injection the figure means nothing (KASAN's redzones,
+	 * kmemleak's records) and million_reservations makes the same
+	 * calls, each checked: the CI's time goes to other tests.
+	 */
+	if (inject_active())
+		SKIP(return, "a figure of the debug kernel's slab, not asserted");
 	p = calloc(n, sizeof(*p));
 	ASSERT_NE(NULL, p);
 	/* The first arena and chunks of the process's own first. */
