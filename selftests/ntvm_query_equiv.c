@@ -776,9 +776,10 @@ static unsigned int first_seed(void)
 #define SEEDS	4
 #define STEPS	150
 /*
- * Seconds: on the debug kernel, fewer steps (the harness allows 120);
- * under fault injection, where each call is checked and retried, fewer
- * still, so that make check stays within its time.
+ * Seconds, after which fewer steps are taken (the harness allows 120):
+ * BUDGET on a slow kernel; INJECT_BUDGET under fault injection, where
+ * each call is checked and retried (make check runs it so on the debug
+ * kernel, and the whole walk on the others).
  */
 #define BUDGET		60
 #define INJECT_BUDGET	30
