@@ -16,7 +16,8 @@
  *   jit_pattern_vma_count  executable runs still take a VMA each
  *
  * Environment: NTVM_SCALE_RESERVATIONS, N in million_reservations
- * (default 100000, at least 1000; at most 4000 under NTVM_FAULTINJ).
+ * (default 100000, at least 1000; at most 1500 under NTVM_FAULTINJ, where
+ * each call is checked and retried).
  */
 #include <elf.h>
 #include <limits.h>
@@ -37,7 +38,7 @@
 #define DEFAULT_RESERVATIONS	100000
 #define MIN_RESERVATIONS	1000
 #define MAX_RESERVATIONS	(1U << 24)
-#define INJECT_RESERVATIONS	4000
+#define INJECT_RESERVATIONS	1500
 #define MAX_NTVM_VMAS		256
 #define SAMPLES			1000
 
